@@ -1,0 +1,33 @@
+/*
+ * mem.h — allocation of secret buffers.
+ *
+ * Every buffer that holds a share, a key, a seed or a plaintext secret comes from
+ * mimir_secret_alloc() and goes back through mimir_secret_free(), which wipes it with
+ * sodium_memzero before releasing it. Keys and seeds that live long use sodium_malloc
+ * (guard pages, mlock) through mimir_key_alloc(). mimir_*_free(NULL) is a no-op.
+ * The library must call mimir_mem_init() (sodium_init) once; it is idempotent.
+ */
+#ifndef MIMIR_MEM_H
+#define MIMIR_MEM_H
+
+#include <stddef.h>
+
+/* Initialises libsodium. Returns 0, or -1 if libsodium cannot be initialised. */
+int mimir_mem_init(void);
+
+/* Zeroed secret buffer of n bytes (64-byte aligned), or NULL when out of memory. */
+void *mimir_secret_alloc(size_t n);
+/* Wipes and frees a buffer from mimir_secret_alloc. */
+void mimir_secret_free(void *p);
+
+/* Guarded, locked allocation for keys and seeds (sodium_malloc). */
+void *mimir_key_alloc(size_t n);
+void mimir_key_free(void *p);
+
+/* Wipes n bytes at p (sodium_memzero). */
+void mimir_wipe(void *p, size_t n);
+
+/* Multiplies a*b into *out; returns -1 on size_t overflow. */
+int mimir_size_mul(size_t a, size_t b, size_t *out);
+
+#endif
