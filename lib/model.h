@@ -53,7 +53,7 @@ int mimir_gpt2_config_parse(const char *path, const char *json, size_t len,
                             mimir_gpt2_config *cfg, mimir_err *err);
 
 /* The canonical tensor list of a config: for i < count, name (without prefix), ndim and shape.
- * Returns the number of tensors (4 + 12 * n_layer + 2). Names are written into name (cap bytes). */
+ * Returns the number of tensors (4 + 12 * n_layer). Names are written into name (cap bytes). */
 size_t mimir_gpt2_tensor_count(const mimir_gpt2_config *cfg);
 void mimir_gpt2_tensor_info(const mimir_gpt2_config *cfg, size_t i, char *name, size_t cap,
                             int *ndim, uint64_t shape[2]);
