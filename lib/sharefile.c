@@ -252,48 +252,30 @@ int mimir_share_add(mimir_share *s, const char *name, enum mimir_share_dtype dty
     return MIMIR_OK;
 }
 
+static int encode_head(const mimir_share *s, uint8_t **head, size_t *hlen, uint64_t *payload,
+                       mimir_err *err);
+
 int mimir_share_encode(mimir_share *s, uint8_t **buf, size_t *len, mimir_err *err)
 {
-    size_t wb = MIMIR_RSS_WORDBYTES(s->ring), table = 0, payload = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        table += 2 + strlen(s->t[i].name) + 2 + 8 * (size_t)s->t[i].ndim;
-        size_t cb = (size_t)s->t[i].numel * wb;
-        if (payload > SIZE_MAX / 2 - cb)
-            return mimir_err_set(err, MIMIR_EINPUT, s->name, "payload", "too large");
-        payload += 2 * cb;
-    }
-    size_t fixed = MIMIR_SHARE_HEADERBYTES + s->meta_len + table + MIMIR_SHARE_DIGESTBYTES;
-    if (payload > SIZE_MAX - fixed)
+    uint8_t *head = NULL;
+    size_t hlen = 0;
+    uint64_t pl = 0;
+    int rc = encode_head(s, &head, &hlen, &pl, err);
+    if (rc)
+        return rc;
+    if (pl > SIZE_MAX - hlen - MIMIR_SHARE_DIGESTBYTES) {
+        free(head);
         return mimir_err_set(err, MIMIR_EINPUT, s->name, "payload", "too large");
-    size_t total = fixed + payload;
-    uint8_t *b = mimir_secret_alloc(total);
-    if (b == NULL)
-        return mimir_err_set(err, MIMIR_ERUNTIME, s->name, NULL, "out of memory");
-    memcpy(b, MIMIR_SHARE_MAGIC, MIMIR_SHARE_MAGICBYTES);
-    put16(b + OFF_VERSION, MIMIR_SHARE_VERSION);
-    b[OFF_KIND] = (uint8_t)s->kind;
-    b[OFF_PARTY] = (uint8_t)s->party;
-    put16(b + OFF_RING, (uint16_t)s->ring);
-    b[OFF_FRAC] = (uint8_t)s->frac_bits;
-    memcpy(b + OFF_SESSION, s->session, MIMIR_SHARE_SESSIONBYTES);
-    put32(b + OFF_META_LEN, (uint32_t)s->meta_len);
-    put32(b + OFF_COUNT, (uint32_t)s->n);
-    put64(b + OFF_TABLE_LEN, table);
-    put64(b + OFF_PAYLOAD_LEN, payload);
-    size_t p = MIMIR_SHARE_HEADERBYTES;
-    memcpy(b + p, s->meta, s->meta_len);
-    p += s->meta_len;
-    for (size_t i = 0; i < s->n; i++) {
-        const mimir_share_tensor *t = &s->t[i];
-        size_t nl = strlen(t->name);
-        put16(b + p, (uint16_t)nl);
-        memcpy(b + p + 2, t->name, nl);
-        p += 2 + nl;
-        b[p++] = (uint8_t)t->dtype;
-        b[p++] = (uint8_t)t->ndim;
-        for (int d = 0; d < t->ndim; d++, p += 8)
-            put64(b + p, t->shape[d]);
     }
+    size_t total = hlen + (size_t)pl + MIMIR_SHARE_DIGESTBYTES, p = hlen;
+    uint8_t *b = mimir_secret_alloc(total);
+    if (b == NULL) {
+        free(head);
+        return mimir_err_set(err, MIMIR_ERUNTIME, s->name, NULL, "out of memory");
+    }
+    memcpy(b, head, hlen);
+    free(head);
+    size_t wb = MIMIR_RSS_WORDBYTES(s->ring);
     for (size_t i = 0; i < s->n; i++) {
         size_t cb = (size_t)s->t[i].numel * wb;
         memcpy(b + p, s->t[i].c[0], cb);
@@ -550,4 +532,135 @@ int mimir_share_open(const mimir_share *const *s, size_t ns, size_t idx, void *x
         v[i].name = s[i]->name;
     }
     return mimir_rss_join(s[0]->ring, (size_t)s[0]->t[idx].numel, v, ns, x, err);
+}
+
+/* The header, metadata and tensor table of s (everything before the payload), malloc'd. */
+static int encode_head(const mimir_share *s, uint8_t **head, size_t *hlen, uint64_t *payload,
+                       mimir_err *err)
+{
+    size_t wb = MIMIR_RSS_WORDBYTES(s->ring), table = 0;
+    uint64_t pl = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        table += 2 + strlen(s->t[i].name) + 2 + 8 * (size_t)s->t[i].ndim;
+        pl += 2 * s->t[i].numel * wb; /* each bounded by check_tensor */
+    }
+    size_t n = MIMIR_SHARE_HEADERBYTES + s->meta_len + table;
+    uint8_t *b = calloc(1, n);
+    if (b == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, s->name, NULL, "out of memory");
+    memcpy(b, MIMIR_SHARE_MAGIC, MIMIR_SHARE_MAGICBYTES);
+    put16(b + OFF_VERSION, MIMIR_SHARE_VERSION);
+    b[OFF_KIND] = (uint8_t)s->kind;
+    b[OFF_PARTY] = (uint8_t)s->party;
+    put16(b + OFF_RING, (uint16_t)s->ring);
+    b[OFF_FRAC] = (uint8_t)s->frac_bits;
+    memcpy(b + OFF_SESSION, s->session, MIMIR_SHARE_SESSIONBYTES);
+    put32(b + OFF_META_LEN, (uint32_t)s->meta_len);
+    put32(b + OFF_COUNT, (uint32_t)s->n);
+    put64(b + OFF_TABLE_LEN, table);
+    put64(b + OFF_PAYLOAD_LEN, pl);
+    size_t p = MIMIR_SHARE_HEADERBYTES;
+    memcpy(b + p, s->meta, s->meta_len);
+    p += s->meta_len;
+    for (size_t i = 0; i < s->n; i++) {
+        const mimir_share_tensor *t = &s->t[i];
+        size_t nl = strlen(t->name);
+        put16(b + p, (uint16_t)nl);
+        memcpy(b + p + 2, t->name, nl);
+        p += 2 + nl;
+        b[p++] = (uint8_t)t->dtype;
+        b[p++] = (uint8_t)t->ndim;
+        for (int d = 0; d < t->ndim; d++, p += 8)
+            put64(b + p, t->shape[d]);
+    }
+    *head = b;
+    *hlen = n;
+    *payload = pl;
+    return MIMIR_OK;
+}
+
+int mimir_share_write(mimir_share *s, mimir_out *out, mimir_err *err)
+{
+    uint8_t *head = NULL;
+    size_t hlen = 0;
+    uint64_t pl = 0;
+    int rc = encode_head(s, &head, &hlen, &pl, err);
+    if (rc)
+        return rc;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, head, hlen);
+    rc = mimir_out_write(out, head, hlen, err);
+    free(head);
+    size_t wb = MIMIR_RSS_WORDBYTES(s->ring);
+    for (size_t i = 0; rc == MIMIR_OK && i < s->n; i++) {
+        size_t cb = (size_t)s->t[i].numel * wb;
+        for (int j = 0; rc == MIMIR_OK && j < 2; j++) {
+            crypto_hash_sha256_update(&st, s->t[i].c[j], cb);
+            rc = mimir_out_write(out, s->t[i].c[j], cb, err);
+        }
+    }
+    crypto_hash_sha256_final(&st, s->digest);
+    if (rc == MIMIR_OK)
+        rc = mimir_out_write(out, s->digest, MIMIR_SHARE_DIGESTBYTES, err);
+    return rc;
+}
+
+int mimir_share_split_new(int kind, unsigned ring, unsigned frac_bits, const char *meta,
+                          const char *const names[3], const mimir_rss_rng *rng,
+                          mimir_share *out[3], mimir_err *err)
+{
+    uint8_t session[MIMIR_SHARE_SESSIONBYTES];
+    out[0] = out[1] = out[2] = NULL;
+    int rc = rng->fill(rng->ctx, session, sizeof session);
+    if (rc)
+        return mimir_err_set(err, rc, NULL, "random", "random generator failed");
+    for (int i = 0; i < MIMIR_RSS_PARTIES && rc == MIMIR_OK; i++)
+        rc = mimir_share_new(names[i], kind, i, ring, frac_bits, session, meta, &out[i], err);
+    if (rc) {
+        for (int i = 0; i < MIMIR_RSS_PARTIES; i++) {
+            mimir_share_free(out[i]);
+            out[i] = NULL;
+        }
+    }
+    return rc;
+}
+
+int mimir_share_split_add(mimir_share *s[3], const char *name, enum mimir_share_dtype dtype,
+                          int ndim, const uint64_t *shape, const mimir_r64 *v,
+                          const mimir_rss_rng *rng, mimir_err *err)
+{
+    mimir_share_tensor *t[MIMIR_RSS_PARTIES];
+    for (int i = 0; i < MIMIR_RSS_PARTIES; i++) {
+        int rc = mimir_share_add(s[i], name, dtype, ndim, shape, &t[i], err);
+        if (rc) {
+            for (int k = 0; k < i; k++) { /* undo: the three shares keep equal tables */
+                s[k]->n--;
+                mimir_secret_free(s[k]->t[s[k]->n].c[0]);
+                mimir_secret_free(s[k]->t[s[k]->n].c[1]);
+            }
+            return rc;
+        }
+    }
+    unsigned ring = s[0]->ring;
+    size_t n = (size_t)t[0]->numel, bytes = n * MIMIR_RSS_WORDBYTES(ring);
+    /* Components x0, x1, x2 go to party 0's c[0], party 1's c[0], party 2's c[0]; each party's
+     * c[1] is a copy of the next party's c[0]. */
+    void *comp[MIMIR_RSS_PARTIES] = {t[0]->c[0], t[1]->c[0], t[2]->c[0]};
+    int rc;
+    if (ring == MIMIR_RSS_RING128) {
+        mimir_r128 *w = mimir_secret_alloc(bytes ? bytes : 1);
+        if (w == NULL)
+            return mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
+        mimir_rss_lift128(w, v, n);
+        rc = mimir_rss_split(ring, w, n, rng, comp, err);
+        mimir_secret_free(w);
+    } else {
+        rc = mimir_rss_split(ring, v, n, rng, comp, err);
+    }
+    if (rc)
+        return rc;
+    for (int i = 0; i < MIMIR_RSS_PARTIES; i++)
+        memcpy(t[i]->c[1], t[(i + 1) % MIMIR_RSS_PARTIES]->c[0], bytes);
+    return MIMIR_OK;
 }

@@ -20,6 +20,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "io.h"
+#include "ring.h"
+#include "rss.h"
 
 #define MIMIR_SHARE_MAGIC "MIMIRSHR"
 #define MIMIR_SHARE_MAGICBYTES 8
@@ -78,6 +81,22 @@ void mimir_share_free(mimir_share *s);
 /* Serialises s (and sets s->digest). *buf comes from mimir_secret_alloc: free it with
  * mimir_secret_free. */
 int mimir_share_encode(mimir_share *s, uint8_t **buf, size_t *len, mimir_err *err);
+/* Writes s to an open writer, streaming the components (no second copy of the payload), and
+ * sets s->digest. The caller commits or aborts the writer. */
+int mimir_share_write(mimir_share *s, mimir_out *out, mimir_err *err);
+
+/* Splitting: mimir_share_split_new makes the three parties' empty shares of one new session
+ * (the 16-byte session id is the first thing drawn from rng); names[i] names party i's file in
+ * messages. mimir_share_split_add then splits one plaintext tensor v (numel values in Z_2^64:
+ * fixed-point or integer; sign-extended when ring is 128) into the three shares, drawing its
+ * random components from rng (lib/rss.h). A seeded rng therefore gives identical files. */
+int mimir_share_split_new(int kind, unsigned ring, unsigned frac_bits, const char *meta,
+                          const char *const names[3], const mimir_rss_rng *rng,
+                          mimir_share *out[3], mimir_err *err);
+int mimir_share_split_add(mimir_share *s[3], const char *name, enum mimir_share_dtype dtype,
+                          int ndim, const uint64_t *shape, const mimir_r64 *v,
+                          const mimir_rss_rng *rng, mimir_err *err);
+
 /* Parses a share file image; name is used in messages. */
 int mimir_share_parse(const char *name, const uint8_t *buf, size_t len, mimir_share **out,
                       mimir_err *err);
