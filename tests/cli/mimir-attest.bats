@@ -1,0 +1,376 @@
+#!/usr/bin/env bats
+# mimir-attest verify: every sample of ../shared/testdata/attestation as its README says, byte
+# flips in every signed region, signature and certificate (exit 1), malformed input (exit 2),
+# and policy accept/reject with every failed rule listed.
+
+setup() {
+    bats_load_library bats-support
+    bats_load_library bats-assert
+    ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+    A="$ROOT/bin/mimir-attest"
+    T="$ROOT/../shared/testdata/attestation"
+    S="$T/snp"
+    Q="$T/tdx"
+    AT=2026-06-01T00:00:00Z
+    W="$BATS_TEST_TMPDIR"
+}
+
+# flip FILE OFFSET [MASK]: xor one byte in place
+flip() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $((b ^ ${3:-1})))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+gsg() { "$A" verify --at $AT --cert "$S/milan-v2-gsg-vcek.der" --cert "$S/certs/ask_ark_milan.pem" "$@"; }
+gcp() { "$A" verify --at $AT --cert "$S/milan-v5-gcp-vcek.pem" --cert "$S/certs/ask_ark_milan.pem" "$@"; }
+policy() { printf '%s\n' "$1" > "$W/policy.json"; }
+
+# ---- every sample as the README says ----
+
+@test "snp: milan v2 (go-sev-guest) verifies, fields decoded" {
+    run gsg --json "$S/milan-v2-gsg-report.bin"
+    assert_success
+    assert_output --partial '"result": "verified"'
+    assert_output --partial '"measurement": "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"'
+    assert_output --partial '"report_data": "0102030405000000'
+    assert_output --partial '"chip_id": "3ac3fe21'
+    assert_output --partial '"raw": "0200000000000544"'
+    assert_output --partial '"debug": true'
+    assert_output --partial '"product_line": "Milan"'
+}
+
+@test "snp: milan v2 text summary names the checks and fields" {
+    run gsg "$S/milan-v2-gsg-report.bin"
+    assert_success
+    assert_output --partial 'result:    verified (0 of 6 checks failed)'
+    assert_output --partial 'ok    chain'
+    assert_output --partial 'bl 2 tee 0 snp 5 ucode 68'
+    assert_output --partial 'current_firmware.minor           49'
+}
+
+@test "snp: milan v5 (GCP) verifies with TCB bl 4 tee 0 snp 27 ucode 222" {
+    run gcp --json "$S/milan-v5-gcp-report.bin"
+    assert_success
+    assert_output --partial '"measurement": "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3"'
+    assert_output --partial '"snp": 27'
+    assert_output --partial '"microcode": 222'
+    assert_output --partial '"launch_mit_vector"'
+    assert_output --partial '"debug": false'
+}
+
+@test "snp: milan v3 VLEK verifies at 2025-06-01" {
+    run "$A" verify --json --at 2025-06-01T00:00:00Z --cert "$S/milan-v3-vlek-vlek.der" \
+        --cert "$S/certs/asvk_ark_milan_vlek.pem" "$S/milan-v3-vlek-report.bin"
+    assert_success
+    assert_output --partial '"signing_key": "vlek"'
+    assert_output --partial '"raw": "04000000000018d9"'
+    assert_output --partial '"measurement": "8922ebbdd00ec2c541f36a6e7a82a8773a7accb451ed67bc94e740dbe92c93c4e8c9af857f5ceeb5a493df2a570d7bf0"'
+}
+
+@test "snp: the VLEK has expired at 2026-06-01 (exit 1)" {
+    run "$A" verify --at $AT --cert "$S/milan-v3-vlek-vlek.der" \
+        --cert "$S/certs/asvk_ark_milan_vlek.pem" "$S/milan-v3-vlek-report.bin"
+    assert_failure 1
+    assert_output --partial 'rejected: chain: certificate "SEV-VLEK" (depth 0): certificate has expired'
+}
+
+@test "snp: a report checked with another report's VCEK fails the signature (exit 1)" {
+    run gsg "$S/milan-v5-gcp-report.bin"
+    assert_failure 1
+    assert_output --partial 'rejected: signature'
+    assert_output --partial 'rejected: chip_id'
+}
+
+@test "snp: a Milan VCEK against the Genoa or Turin chain fails the chain (exit 1)" {
+    for p in genoa turin; do
+        run "$A" verify --at $AT --cert "$S/milan-v5-gcp-vcek.pem" --cert "$S/certs/ask_ark_$p.pem" \
+            "$S/milan-v5-gcp-report.bin"
+        assert_failure 1
+        assert_output --partial 'rejected: chain'
+    done
+}
+
+@test "snp: the hwID-edited VCEK fails the ASK's signature (exit 1)" {
+    run "$A" verify --at $AT --cert "$S/INVALID-milan-vcek-hwid-edited.der" \
+        --cert "$S/certs/ask_ark_milan.pem" "$S/milan-v5-gcp-report.bin"
+    assert_failure 1
+    assert_output --partial 'rejected: chain: certificate "SEV-VCEK" (depth 0): certificate signature failure'
+}
+
+@test "tdx: every TDX quote verifies, fields decoded" {
+    run "$A" verify --json --at $AT "$Q/v4-edgeless-quote.dat"
+    assert_success
+    assert_output --partial '"mrtd": "b65ea009e424e6f761fdd3d7c8962439453b37ecdf62da04f7bc5d327686bb8bafc8a5d24a9c31cee60e4aba87c2f71b"'
+    assert_output --partial '"report_data": "48656c6c6f2066726f6d20456467656c6573732053797374656d7321000000'
+    assert_output --partial '"fmspc": "00806f050000"'
+    assert_output --partial '"xfam": "0x00000000000602e7"'
+    assert_output --partial '"raw": "0x0000000010000000"'
+    run "$A" verify --json --at $AT "$Q/v4-gtg-spr-e4-quote-trailing.dat"
+    assert_success
+    assert_output --partial '"trailing_bytes": 39'
+    assert_output --partial '"mrtd": "6363b8043668a3ad953278e10389574d326c6749fb78aa810ecd9336923db86f22fc00b8dcd404bc10d5e119d7215cbb"'
+    assert_output --partial '"fmspc": "50806f000000"'
+    run "$A" verify --json --at $AT "$Q/v4-trustee-debugtd-quote.dat"
+    assert_success
+    assert_output --partial '"raw": "0x0000000010000001"'
+    assert_output --partial '"debug": true'
+    run "$A" verify --json --at $AT "$Q/v5-gtg-quote.dat"
+    assert_success
+    assert_output --partial '"body_type": "td-report-1.5"'
+    assert_output --partial '"tee_tcb_svn2": "0d0104'
+    assert_output --partial '"fmspc": "90c06f000000"'
+}
+
+@test "tdx: an SGX quote is unsupported evidence (exit 2)" {
+    run "$A" verify --at $AT "$Q/NOT-TDX-sgx-v3-phala-quote.dat"
+    assert_failure 2
+    assert_output --partial 'tee_type: tee_type 0x0 (an SGX quote) is not supported evidence'
+}
+
+# ---- flipping bytes ----
+
+@test "snp: flipping any sampled byte of the signed region or signature gives exit 1" {
+    for off in 4 8 21 0x10 0x30 0x38 0x48 0x50 0x8f 0x90 0xbf 0xc0 0x110 0x180 0x188 0x1a0 \
+               0x1df 0x1e8 0x1f8 0x208 0x29f 0x2a0 0x2c0 0x2cf 0x2e7 0x2e8 0x300 0x32f; do
+        cp "$S/milan-v5-gcp-report.bin" "$W/r.bin"
+        flip "$W/r.bin" $((off))
+        run gcp "$W/r.bin"
+        [ "$status" -eq 1 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+        assert_output --partial 'rejected: signature'
+    done
+}
+
+@test "snp: a flip in the reserved signature bytes is malformed (exit 2)" {
+    for off in 0x330 0x400 0x49f; do
+        cp "$S/milan-v2-gsg-report.bin" "$W/r.bin"
+        flip "$W/r.bin" $((off))
+        run gsg "$W/r.bin"
+        assert_failure 2
+        assert_output --partial 'signature: reserved byte'
+    done
+}
+
+@test "snp: flipping sampled bytes of the VCEK, the ASK or the ARK gives exit 1" {
+    for off in 0 4 40 200 400 700 900 1200 1359; do
+        cp "$S/milan-v2-gsg-vcek.der" "$W/vcek.der"
+        flip "$W/vcek.der" $off
+        run "$A" verify --at $AT --cert "$W/vcek.der" --cert "$S/certs/ask_ark_milan.pem" \
+            "$S/milan-v2-gsg-report.bin"
+        [ "$status" -eq 1 ] || { echo "vcek offset $off: exit $status"; echo "$output"; false; }
+    done
+    # the bundle: ASK body around 100..2300, ARK body from about 2330 on
+    for off in 30 100 700 1500 2250 2400 3000 3800 4500; do
+        cp "$S/certs/ask_ark_milan.pem" "$W/chain.pem"
+        flip "$W/chain.pem" $off
+        run "$A" verify --at $AT --cert "$S/milan-v2-gsg-vcek.der" --cert "$W/chain.pem" \
+            "$S/milan-v2-gsg-report.bin"
+        [ "$status" -eq 1 ] || { echo "chain offset $off: exit $status"; echo "$output"; false; }
+        assert_output --partial 'chain'
+    done
+}
+
+@test "snp: version and signature algorithm are read first: an unknown one is exit 2" {
+    cp "$S/milan-v2-gsg-report.bin" "$W/r.bin"
+    printf '\006' | dd of="$W/r.bin" bs=1 seek=0 conv=notrunc status=none
+    run gsg "$W/r.bin"
+    assert_failure 2
+    assert_output --partial 'version: unsupported SEV-SNP report version 6, expected 2 to 5'
+    cp "$S/milan-v2-gsg-report.bin" "$W/r.bin"
+    flip "$W/r.bin" $((0x34)) 2
+    run gsg "$W/r.bin"
+    assert_failure 2
+    assert_output --partial 'signature_algo: unsupported signature algorithm 3'
+}
+
+@test "tdx: flipping any sampled byte of the signed region, signatures, keys, QE data or PCK chain gives exit 1" {
+    # header (past version/key/tee type), TD report, quote signature, attestation key, QE report,
+    # QE report signature, QE auth data, PCK chain (PCK, platform CA, root, trailing NUL)
+    for off in 8 12 30 47 48 100 184 376 520 568 631 636 660 699 700 731 763 770 900 1090 1153 \
+               1154 1190 1217 1220 1251 1258 1300 1800 2500 3000 3500 4200 4600 4935; do
+        cp "$Q/v4-edgeless-quote.dat" "$W/q.dat"
+        flip "$W/q.dat" $off
+        run "$A" verify --at $AT "$W/q.dat"
+        [ "$status" -eq 1 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+        assert_output --partial 'rejected:'
+    done
+}
+
+@test "tdx v5: flips in the type/size-prefixed body and the signature give exit 1" {
+    for off in 20 54 200 701 706 740 770 1000; do
+        cp "$Q/v5-gtg-quote.dat" "$W/q.dat"
+        flip "$W/q.dat" $off
+        run "$A" verify --at $AT "$W/q.dat"
+        [ "$status" -eq 1 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+    done
+}
+
+@test "tdx: a flipped version, key type, body type or length is malformed (exit 2)" {
+    for off in 0 2 4 632 634 764 766 1218 1252; do
+        cp "$Q/v4-edgeless-quote.dat" "$W/q.dat"
+        flip "$W/q.dat" $off 0x40
+        run "$A" verify --at $AT "$W/q.dat"
+        [ "$status" -eq 2 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+    done
+    cp "$Q/v5-gtg-quote.dat" "$W/q.dat"
+    flip "$W/q.dat" 48 4
+    run "$A" verify --at $AT "$W/q.dat"
+    assert_failure 2
+    assert_output --partial 'body_type: unsupported quote body type 7'
+}
+
+@test "tdx: flipped trailing bytes are still outside every structure (exit 0)" {
+    cp "$Q/v4-gtg-spr-e4-quote-trailing.dat" "$W/q.dat"
+    flip "$W/q.dat" 4950
+    run "$A" verify --at $AT "$W/q.dat"
+    assert_success
+}
+
+# ---- truncated, oversized, unreadable ----
+
+@test "truncated or oversized evidence is exit 2" {
+    head -c 1183 "$S/milan-v2-gsg-report.bin" > "$W/short.bin"
+    run gsg "$W/short.bin"
+    assert_failure 2
+    assert_output --partial 'size: SEV-SNP report of 1183 bytes, expected exactly 1184'
+    { cat "$S/milan-v2-gsg-report.bin"; printf '\0'; } > "$W/long.bin"
+    run gsg "$W/long.bin"
+    assert_failure 2
+    assert_output --partial 'SEV-SNP report of 1185 bytes'
+    for n in 0 7 47 631 635 700 1000 1217 1300 4935; do
+        head -c $n "$Q/v4-edgeless-quote.dat" > "$W/q.dat"
+        run "$A" verify --at $AT "$W/q.dat"
+        [ "$status" -eq 2 ] || { echo "length $n: exit $status"; echo "$output"; false; }
+    done
+    head -c 3000 "$Q/v4-edgeless-quote.dat" > "$W/q.dat"
+    run "$A" verify --at $AT "$W/q.dat"
+    assert_output --partial 'quote truncated'
+    { cat "$Q/v4-edgeless-quote.dat"; head -c 70000 /dev/zero; } > "$W/big.dat"
+    run "$A" verify --at $AT "$W/big.dat"
+    assert_failure 2
+    assert_output --partial 'larger than the limit of 65536 bytes'
+}
+
+@test "bad usage is exit 2" {
+    run "$A" verify --at $AT "$W/missing.bin"
+    assert_failure 2
+    run "$A" verify --at 2026-06-01 "$Q/v4-edgeless-quote.dat"
+    assert_failure 2
+    assert_output --partial "--at: '2026-06-01' is not an RFC 3339 time"
+    run "$A" verify --at $AT "$S/milan-v2-gsg-report.bin"
+    assert_failure 2
+    assert_output --partial 'no VCEK or VLEK certificate given'
+    run "$A" verify --at $AT --cert "$S/milan-v2-gsg-vcek.der" "$Q/v4-edgeless-quote.dat"
+    assert_failure 2
+    assert_output --partial '--cert is for SEV-SNP only'
+    run "$A" verify --at $AT
+    assert_failure 2
+    run "$A" bogus
+    assert_failure 2
+    run "$A" verify --bogus "$Q/v4-edgeless-quote.dat"
+    assert_failure 2
+}
+
+@test "a certificate that does not decode is exit 1; an empty --cert file is exit 2" {
+    head -c 500 "$S/milan-v2-gsg-vcek.der" > "$W/cut.der"
+    run "$A" verify --at $AT --cert "$W/cut.der" --cert "$S/certs/ask_ark_milan.pem" \
+        "$S/milan-v2-gsg-report.bin"
+    assert_failure 1
+    assert_output --partial 'does not decode as one DER X.509 certificate'
+    : > "$W/empty.pem"
+    run "$A" verify --at $AT --cert "$W/empty.pem" "$S/milan-v2-gsg-report.bin"
+    assert_failure 2
+    assert_output --partial 'no certificate'
+}
+
+@test "--at and --help" {
+    run "$A" verify --at 2026-06-01T02:00:00+02:00 --json "$Q/v4-edgeless-quote.dat"
+    assert_success
+    assert_output --partial '"verified_at": "2026-06-01T00:00:00Z"'
+    run "$A" verify --at 2031-01-01T00:00:00Z "$Q/v4-edgeless-quote.dat"
+    assert_failure 1
+    assert_output --partial 'certificate has expired'
+    run "$A" verify --help
+    assert_success
+    assert_output --partial 'Usage: mimir-attest verify'
+    run "$A" --help
+    assert_success
+    assert_output --partial 'verify'
+}
+
+# ---- policies ----
+
+@test "policy: debug forbidden rejects the debug SNP guest and the debug TD (exit 1)" {
+    policy '{"mimir_attest_policy": 1}'
+    run gsg --policy "$W/policy.json" "$S/milan-v2-gsg-report.bin"
+    assert_failure 1
+    assert_output --partial 'rejected: policy.debug: the guest runs in debug mode; debug is forbidden'
+    run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-trustee-debugtd-quote.dat"
+    assert_failure 1
+    assert_output --partial 'rejected: policy.debug'
+    run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-edgeless-quote.dat"
+    assert_success
+    assert_output --partial 'result:    admitted'
+}
+
+@test "policy: a full SNP policy admits the GCP report" {
+    policy '{"mimir_attest_policy": 1, "platforms": ["sev-snp"], "allow_debug": false,
+      "report_data": "00",
+      "sev_snp": {"measurements": ["b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3"],
+                  "product_lines": ["Milan"], "min_tcb": {"bootloader": 4, "tee": 0, "snp": 27, "microcode": 222},
+                  "min_guest_svn": 0, "max_vmpl": 0}}'
+    run gcp --json --policy "$W/policy.json" "$S/milan-v5-gcp-report.bin"
+    assert_success
+    assert_output --partial '"result": "admitted"'
+    assert_output --partial '"check": "policy.sev_snp.min_tcb.microcode"'
+}
+
+@test "policy: every failed rule is listed" {
+    policy '{"mimir_attest_policy": 1, "platforms": ["tdx"], "report_data": "ff", "nonce": "0102",
+      "sev_snp": {"measurements": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"],
+                  "product_lines": ["Genoa", "Turin"], "min_tcb": {"snp": 28, "microcode": 223, "fmc": 1},
+                  "min_guest_svn": 1, "max_vmpl": 0}}'
+    run gcp --json --policy "$W/policy.json" "$S/milan-v5-gcp-report.bin"
+    assert_failure 1
+    assert_output --partial '"result": "rejected"'
+    for rule in policy.platforms policy.report_data policy.nonce policy.sev_snp.measurements \
+                policy.sev_snp.product_lines policy.sev_snp.min_tcb.snp \
+                policy.sev_snp.min_tcb.microcode policy.sev_snp.min_tcb.fmc \
+                policy.sev_snp.min_guest_svn; do
+        assert_output --partial "rejected: $rule:"
+    done
+    refute_output --partial 'rejected: policy.sev_snp.max_vmpl'
+    refute_output --partial 'rejected: policy.debug'
+}
+
+@test "policy: TDX measurements, report_data binding, TCB and FMSPC" {
+    policy '{"mimir_attest_policy": 1, "report_data": "48656c6c6f2066726f6d20456467656c6573732053797374656d7321",
+      "tdx": {"mrtd": ["b65ea009e424e6f761fdd3d7c8962439453b37ecdf62da04f7bc5d327686bb8bafc8a5d24a9c31cee60e4aba87c2f71b"],
+              "rtmr2": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"],
+              "min_tee_tcb_svn": "03000500000000000000000000000000", "fmspc": ["00806f050000"]}}'
+    run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-edgeless-quote.dat"
+    assert_success
+    run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-gtg-spr-e4-quote-trailing.dat"
+    assert_failure 1
+    assert_output --partial 'rejected: policy.report_data'
+    assert_output --partial 'rejected: policy.tdx.mrtd'
+    assert_output --partial 'rejected: policy.tdx.rtmr2'
+    assert_output --partial 'rejected: policy.tdx.fmspc'
+}
+
+@test "policy: malformed policies are exit 2 naming the key" {
+    for p in '{"mimir_attest_policy": 2}' '{}' '[1]' '{"mimir_attest_policy": 1, "debug": false}' \
+             '{"mimir_attest_policy": 1, "report_data": "xyz"}' \
+             '{"mimir_attest_policy": 1, "sev_snp": {"measurements": ["00"]}}' \
+             '{"mimir_attest_policy": 1, "sev_snp": {"min_tcb": {"bl": 1}}}' \
+             '{"mimir_attest_policy": 1, "platforms": ["sgx"]}' \
+             '{"mimir_attest_policy": 1, "allow_simulated": "yes"}' '{"mimir_attest_policy": 1,'; do
+        policy "$p"
+        run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-edgeless-quote.dat"
+        [ "$status" -eq 2 ] || { echo "policy $p: exit $status"; echo "$output"; false; }
+        assert_output --partial "policy.json"
+    done
+    policy '{"mimir_attest_policy": 1, "sev_snp": {"min_tcb": {"bl": 1}}}'
+    run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-edgeless-quote.dat"
+    assert_output --partial 'sev_snp.min_tcb.bl: unknown TCB component'
+}
