@@ -18,7 +18,7 @@
  *
  * Errors: every function returns 0 or a mimir_status code (lib/err.h); on a failure inside
  * HMAC (OpenSSL) the state is wiped so that it cannot produce output again, and the output buffer
- * is wiped. A wiped or never-instantiated state (reseed_counter == 0) refuses to generate.
+ * is wiped. A wiped or zero-initialised state (reseed_counter == 0) refuses to generate.
  * Timing depends on lengths only, never on the secret state or inputs.
  */
 #ifndef MIMIR_DRBG_H
@@ -39,7 +39,7 @@
 
 /* The working state of SP 800-90A 10.1.2.1: Key, V and reseed_counter (no other fields, so the
  * struct can be copied, saved and wiped as plain bytes). reseed_counter == 0 means "not
- * instantiated" (as after mimir_drbg_wipe). */
+ * instantiated" (as after mimir_drbg_wipe, or `mimir_drbg d = {0};`). */
 typedef struct mimir_drbg {
     uint8_t K[MIMIR_DRBG_KEYLEN];
     uint8_t V[MIMIR_DRBG_KEYLEN];
@@ -69,7 +69,8 @@ int mimir_drbg_generate(mimir_drbg *d, uint8_t *out, size_t n, const uint8_t *ad
  * of MIMIR_DRBG_MAX_REQUEST bytes each and a last, shorter one (no call when n == 0). So
  * fill(n) equals generate(65536) || generate(65536) || ... || generate(n mod 65536), and each
  * chunk counts as one request towards the reseed interval. The chunking is part of the output:
- * fill(a) followed by fill(b) is not fill(a + b) unless a is a multiple of 65536. */
+ * fill(a) followed by fill(b) is not fill(a + b) unless a is a multiple of 65536.
+ * On any failure the whole of out is zeroed (never a partly filled buffer). */
 int mimir_drbg_fill(mimir_drbg *d, uint8_t *out, size_t n);
 
 /* Instantiates from a seed that is already uniformly random (an OS seed, a coin-toss result or

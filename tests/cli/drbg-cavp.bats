@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # tests/bin/drbg-cavp: the NIST CAVP HMAC_DRBG runner must pass the shared vectors, notice a
-# single wrong bit, skip what it does not support (saying so) and refuse malformed files.
+# single wrong digit, skip what it does not support (saying so) and refuse malformed files.
 
 setup() {
     bats_load_library bats-support
@@ -35,10 +35,13 @@ first_section() {
     assert_equal "${lines[-1]}" "180 passed, 0 failed"
 }
 
-@test "one flipped bit in ReturnedBits fails exactly that case, naming file, section, COUNT" {
+@test "one changed hex digit in ReturnedBits fails exactly that case, naming file, section, COUNT" {
     # COUNT = 3 of the second section of the reseed file: change the last hex digit.
     awk '/^\[SHA-256\]/ { s++ } /^COUNT = / { c = $3 + 0 }
-         s == 2 && c == 3 && /^ReturnedBits/ { sub(/.\r$/, (substr($0, length($0) - 1, 1) == "0" ? "1" : "0") "\r") }
+         s == 2 && c == 3 && /^ReturnedBits/ {
+             last = substr($0, length($0) - 1, 1)
+             sub(/.\r$/, (last == "0" ? "1" : "0") "\r")
+         }
          { print }' "$RESEED" > "$T/bad.rsp"
     run cmp -s "$RESEED" "$T/bad.rsp"
     assert_failure
@@ -79,7 +82,8 @@ first_section() {
     first_section | sed 's/^Nonce = 659b/Nonce = 659g/' > "$T/hex.rsp"
     run "$CAVP" "$T/hex.rsp"
     assert_failure 2
-    assert_output --partial "drbg-cavp: $T/hex.rsp:18: COUNT = 0: Nonce: expected an even number of hex digits"
+    assert_output --partial \
+        "drbg-cavp: $T/hex.rsp:18: COUNT = 0: Nonce: expected an even number of hex digits"
     refute_output --partial "passed,"
 }
 
@@ -101,7 +105,8 @@ first_section() {
     first_section | awk '/^AdditionalInput/ && !done { done = 1; next } { print }' > "$T/add.rsp"
     run "$CAVP" "$T/add.rsp"
     assert_failure 2
-    assert_output --partial "COUNT = 0: expected EntropyInput, Nonce, PersonalizationString and two AdditionalInput"
+    assert_output --partial \
+        "COUNT = 0: expected EntropyInput, Nonce, PersonalizationString and two AdditionalInput"
 }
 
 @test "an unknown field in a SHA-256 section is malformed" {
