@@ -1,0 +1,127 @@
+/*
+ * approx.c — fixed-point nonlinear approximations. See approx.h and docs/numerics.md.
+ *
+ * Read each function as a list of share-level operations: "+" and "-" are local, mul(a, b, s)
+ * is a secret product followed by a truncation, bit * value is a secret product without one,
+ * lt() is a secure comparison. Loops run over public counts only.
+ */
+#include "approx.h"
+
+#include <math.h>
+
+#define F MIMIR_APPROX_FRAC_BITS
+
+/* exp on [-6, 0], t = x / 3 + 1: `scripts/exp-coeffs` (minimax, max abs error 4.6e-4). */
+static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
+    0.2430003541720166,   0.39365342663537883,  0.22356508996211263,  0.095566624213991438,
+    0.032431629916841315, 0.0090801795512912599, 0.0022423020373626441,
+};
+
+/* h(u) = gelu(u) - u / 2 on [0, 4], t = u / 2 - 1: `scripts/exp-coeffs --func gelu`
+ * (minimax, max abs error 1.0e-4). */
+static const double gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
+    0.94770393852593682,    1.0562864082045949,     0.024511250004958969,
+    -0.051646927655287535,  0.029725503642492372,   -0.0058627122798005317,
+    -0.0018601523550442708, 0.0012878918768106033,  -0.0001156627924401107,
+};
+
+mimir_r64 mimir_approx_const(double x, unsigned s)
+{
+    return (mimir_r64)(int64_t)llround(ldexp(x, (int)s));
+}
+
+mimir_r64 mimir_approx_mul(mimir_r64 a, mimir_r64 b, unsigned s)
+{
+    return mimir_fixed_trunc(a * b, s);
+}
+
+mimir_r64 mimir_approx_lt(mimir_r64 a, mimir_r64 b)
+{
+    return (a - b) >> 63; /* the sign bit, never a branch */
+}
+
+mimir_r64 mimir_approx_select(mimir_r64 bit, mimir_r64 a, mimir_r64 b)
+{
+    return b + bit * (a - b);
+}
+
+/* sum_k c_k T_k(t) by Clenshaw's recurrence b_k = c_k + 2 t b_(k+1) - b_(k+2), at F bits:
+ * one secret product per degree, and only the small Chebyshev coefficients as constants. */
+static mimir_r64 clenshaw(const double *c, int degree, mimir_r64 t)
+{
+    mimir_r64 t2 = t + t, b1 = 0, b2 = 0;
+    for (int k = degree; k >= 1; k--) {
+        mimir_r64 b0 = mimir_approx_const(c[k], F) + mimir_approx_mul(t2, b1, F) - b2;
+        b2 = b1;
+        b1 = b0;
+    }
+    return mimir_approx_const(c[0], F) + mimir_approx_mul(t, b1, F) - b2;
+}
+
+mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f)
+{
+    // below = [x < -6]; x is clamped to -6 so the polynomial stays in its range
+    mimir_r64 lo = mimir_approx_const(MIMIR_APPROX_EXP_LO, f);
+    mimir_r64 below = mimir_approx_lt(x, lo);
+    mimir_r64 xc = mimir_approx_select(below, lo, x);
+    // t = x / 3 + 1 in [-1, 1], at F bits (x has f bits, 1/3 has F: truncate by f)
+    mimir_r64 t = mimir_approx_mul(xc, mimir_approx_const(-2.0 / MIMIR_APPROX_EXP_LO, F), f) +
+                  mimir_approx_const(1.0, F);
+    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t);
+    return y - below * y; // exactly 0 below -6
+}
+
+mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max)
+{
+    // y0 = 2 / (3 * 2^j) on [2^j, 2^(j+1)): g_0 + sum_j [x >= 2^j] (g_j - g_(j-1))
+    mimir_r64 y = mimir_approx_const(2.0 / 3.0, F);
+    for (unsigned j = 1; j < log2_max; j++) {
+        mimir_r64 ge = 1 - mimir_approx_lt(x, mimir_approx_const(ldexp(1.0, (int)j), F));
+        mimir_r64 step = mimir_approx_const(2.0 / 3.0 * ldexp(1.0, -(int)j), F) -
+                         mimir_approx_const(2.0 / 3.0 * ldexp(1.0, 1 - (int)j), F);
+        y += ge * step;
+    }
+    // Newton: y <- y (2 - x y); the relative error squares each step
+    mimir_r64 two = mimir_approx_const(2.0, F);
+    for (int i = 0; i < MIMIR_APPROX_NEWTON_ITERS; i++)
+        y = mimir_approx_mul(y, two - mimir_approx_mul(x, y, F), F);
+    return y;
+}
+
+static double rsqrt_guess(int j)
+{
+    return 2.0 / ((1.0 + sqrt(2.0)) * sqrt(ldexp(1.0, j)));
+}
+
+mimir_r64 mimir_approx_rsqrt(mimir_r64 v, int log2_min, int log2_max)
+{
+    // y0 = 2 / ((1 + sqrt 2) sqrt(2^j)) on [2^j, 2^(j+1)), selected as in recip
+    mimir_r64 y = mimir_approx_const(rsqrt_guess(log2_min), F);
+    for (int j = log2_min + 1; j < log2_max; j++) {
+        mimir_r64 ge = 1 - mimir_approx_lt(v, mimir_approx_const(ldexp(1.0, j), F));
+        y += ge * (mimir_approx_const(rsqrt_guess(j), F) - mimir_approx_const(rsqrt_guess(j - 1),
+                                                                              F));
+    }
+    // Newton: y <- y (3 - v y^2) / 2; the halving is folded into the last truncation
+    mimir_r64 three = mimir_approx_const(3.0, F);
+    for (int i = 0; i < MIMIR_APPROX_NEWTON_ITERS; i++) {
+        mimir_r64 vy = mimir_approx_mul(v, y, F);
+        mimir_r64 vyy = mimir_approx_mul(vy, y, F);
+        y = mimir_approx_mul(y, three - vyy, F + 1);
+    }
+    return y;
+}
+
+mimir_r64 mimir_approx_gelu(mimir_r64 x, unsigned f)
+{
+    // neg = [x < 0]; u = |x|; relu = x - neg x
+    mimir_r64 neg = mimir_approx_lt(x, 0);
+    mimir_r64 u = x - 2 * (neg * x);
+    mimir_r64 relu = x - neg * x;
+    mimir_r64 in = mimir_approx_lt(u, mimir_approx_const(MIMIR_APPROX_GELU_BOUND, f));
+    // t = u / 2 - 1 in [-1, 1] at F bits (u < 4 where it matters)
+    mimir_r64 t = mimir_fixed_trunc(u << (F - f), 1) - mimir_approx_const(1.0, F);
+    mimir_r64 h = mimir_fixed_trunc(clenshaw(gelu_coeffs, MIMIR_APPROX_GELU_DEGREE, t), F - f);
+    // gelu = relu + in (h(u) - u / 2)
+    return relu + in * (h - mimir_fixed_trunc(u, 1));
+}

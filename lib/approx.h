@@ -1,0 +1,68 @@
+/*
+ * approx.h — fixed-point exp, reciprocal, reciprocal square root and GELU, computed the way the
+ * secure path will compute them on secret shares.
+ *
+ * Each function uses only what replicated secret sharing offers: additions, products of two
+ * values followed by a truncation, products by public constants, comparisons whose 0/1 result
+ * is then used arithmetically (select = b * (x - y) + y), and public constants and shifts. No
+ * branch and no memory index depends on a value: do not "optimise" a select into an if. The
+ * secure path runs the same steps in the same order, so this file specifies its numerics;
+ * docs/numerics.md gives each one's measured error against double precision.
+ *
+ * Values are ring elements of Z_2^64 read as two's-complement fixed point. f is the model's
+ * fractional bits (at most MIMIR_APPROX_FRAC_BITS); intermediate results with small magnitude
+ * (exp outputs, reciprocals, Newton iterates) use MIMIR_APPROX_FRAC_BITS = F bits.
+ */
+#ifndef MIMIR_APPROX_H
+#define MIMIR_APPROX_H
+
+#include "ring.h"
+
+#define MIMIR_APPROX_FRAC_BITS 24   /* F: internal precision of the approximations */
+#define MIMIR_APPROX_EXP_LO (-6)    /* exp is a polynomial on [-6, 0] and 0 below -6 */
+#define MIMIR_APPROX_EXP_DEGREE 6
+#define MIMIR_APPROX_GELU_BOUND 4   /* GELU is a polynomial on [-4, 4], relu outside */
+#define MIMIR_APPROX_GELU_DEGREE 8
+#define MIMIR_APPROX_NEWTON_ITERS 4 /* for the reciprocal and the reciprocal square root */
+#define MIMIR_APPROX_RECIP_LOG2_MAX 20  /* 1/x keeps F - 20 significant bits */
+#define MIMIR_APPROX_RSQRT_LOG2_MIN (-20)
+#define MIMIR_APPROX_RSQRT_LOG2_MAX 26
+
+/* The public constant x with s fractional bits: round(x * 2^s). */
+mimir_r64 mimir_approx_const(double x, unsigned s);
+
+/* a * b truncated by s bits (mimir_fixed_trunc): the product of an s-bit and any value. */
+mimir_r64 mimir_approx_mul(mimir_r64 a, mimir_r64 b, unsigned s);
+
+/* 1 if a < b as signed values, else 0: the most significant bit of a - b, which is how the
+ * secure path compares (valid while |a - b| < 2^63). */
+mimir_r64 mimir_approx_lt(mimir_r64 a, mimir_r64 b);
+
+/* bit ? a : b for bit in {0, 1}, as arithmetic: b + bit * (a - b). */
+mimir_r64 mimir_approx_select(mimir_r64 bit, mimir_r64 a, mimir_r64 b);
+
+/* exp(x) for x <= 0 (the max-subtracted inputs of softmax). x has f fractional bits, the result
+ * F bits. exp is a degree-6 minimax polynomial on [-6, 0] (coefficients from scripts/exp-coeffs)
+ * evaluated by Clenshaw's recurrence; inputs below -6 give exactly 0. Positive x is outside the
+ * domain (the polynomial is extrapolated). */
+mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f);
+
+/* 1/x for x in [1, 2^log2_max] (log2_max <= MIMIR_APPROX_RECIP_LOG2_MAX, public), x and the
+ * result with F fractional bits. Initial guess 2 / (3 * 2^j) on each octave [2^j, 2^(j+1)),
+ * selected by comparisons with the public thresholds 2^j (relative error at most 1/3), then
+ * MIMIR_APPROX_NEWTON_ITERS Newton steps y <- y (2 - x y). Inputs in (0, 1) converge more
+ * slowly; inputs above 1.5 * 2^log2_max diverge. */
+mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max);
+
+/* 1/sqrt(v) for v in [2^log2_min, 2^log2_max] (within the MIMIR_APPROX_RSQRT_LOG2_* bounds,
+ * public), v and the result with F fractional bits. Initial guess 2 / ((1 + sqrt 2) 2^(j/2))
+ * on each octave (relative error at most 0.172), then MIMIR_APPROX_NEWTON_ITERS Newton steps
+ * y <- y (3 - v y^2) / 2. Inputs below the range converge slowly from below. */
+mimir_r64 mimir_approx_rsqrt(mimir_r64 v, int log2_min, int log2_max);
+
+/* GELU (GPT-2's gelu_new, the tanh form) of x with f fractional bits, result f bits:
+ * relu(x) + [|x| < 4] * (h(|x|) - |x| / 2), where h(u) = gelu(u) - u/2 is even in x and
+ * approximated on [0, 4] by a degree-8 minimax polynomial (scripts/exp-coeffs --func gelu). */
+mimir_r64 mimir_approx_gelu(mimir_r64 x, unsigned f);
+
+#endif
