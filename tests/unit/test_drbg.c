@@ -6,6 +6,7 @@
  * known answer for mimir_drbg_from_seed computed with Python's hmac module, which pins the
  * personalisation-string encoding documented in drbg.h.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,41 @@ static void test_wipe(void)
     CHECK(1, "mimir_drbg_wipe(NULL) is a no-op");
 }
 
+/* Two threads, each with its own state, share only the process-wide HMAC template. */
+struct job {
+    uint8_t first;
+    uint8_t out[4096];
+    int rc;
+};
+
+static void *run_job(void *arg)
+{
+    struct job *j = arg;
+    mimir_drbg d;
+    seeded(&d, j->first);
+    j->rc = 0;
+    for (int i = 0; i < 200 && j->rc == 0; i++)
+        j->rc = mimir_drbg_fill(&d, j->out, sizeof j->out);
+    mimir_drbg_wipe(&d);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    struct job jobs[2] = {{.first = 10}, {.first = 11}}, solo = {.first = 10};
+    pthread_t th[2];
+    int started = 0;
+    for (int i = 0; i < 2; i++)
+        started += pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    run_job(&solo);
+    CHECK(started == 2 && jobs[0].rc == 0 && jobs[1].rc == 0 && solo.rc == 0 &&
+              memcmp(jobs[0].out, solo.out, sizeof solo.out) == 0 &&
+              memcmp(jobs[1].out, solo.out, sizeof solo.out) != 0,
+          "two threads with their own states give the same bytes as one thread alone");
+}
+
 int main(void)
 {
     test_kats();
@@ -278,5 +314,6 @@ int main(void)
     test_generate_shape();
     test_fill();
     test_wipe();
+    test_threads();
     return tap_done();
 }
