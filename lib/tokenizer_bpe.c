@@ -288,8 +288,9 @@ int mimir_tok_bpe_load(mimir_tokenizer *tok, const char *dir, mimir_err *err)
     json_error_t je;
     root = json_loadb((const char *)vdata, vlen, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
-        rc = mimir_err_set(err, MIMIR_EINPUT, vpath, NULL, "not valid JSON (line %d, column %d: %s)",
-                           je.line, je.column, je.text);
+        rc = mimir_err_set(err, MIMIR_EINPUT, vpath, NULL,
+                           "not valid JSON (line %d, column %d: %s)", je.line, je.column,
+                           je.text);
         goto done;
     }
     size_t n = json_object_size(root);

@@ -216,8 +216,8 @@ static void test_gpt2_pattern(void)
                  memcmp(want, c->text + at, ov[1] - ov[0]) == 0;
             at = ov[1];
         }
-        CHECK(ok && c->pieces[k] == NULL, "pre-tokenization of split case %zu gives regex's pieces",
-              i);
+        CHECK(ok && c->pieces[k] == NULL,
+              "pre-tokenization of split case %zu gives regex's pieces", i);
     }
     pcre2_match_data_free(md);
     pcre2_code_free(re);
@@ -225,7 +225,8 @@ static void test_gpt2_pattern(void)
 
 static void test_gpt2_bytes(const mimir_tokenizer *tok)
 {
-    /* "hello 👋 world 🌍": the emoji's 4 bytes span tokens; streaming token bytes restores it. */
+    /* "hello <U+1F44B> world <U+1F30D>": each emoji's 4 bytes span tokens; streaming the
+     * token bytes restores them. */
     static const int32_t ids[] = {31373, 50169, 233, 995, 12520, 234, 235};
     const char *text = "hello \360\237\221\213 world \360\237\214\215";
     char buf[64];
@@ -414,8 +415,10 @@ static void test_small_bpe(void)
     load_fails("missing merges.txt", make_dir("bpe-nomerges", "vocab.json", vocab, NULL, NULL),
                MIMIR_EINPUT, "/merges.txt", "", "cannot open");
     load_fails("three tokens on a line",
-               make_dir("bpe-line", "vocab.json", vocab, "merges.txt", "#version: 0.2\na b\na b c\n"),
-               MIMIR_EINPUT, "/merges.txt", "line 3", "expected two tokens separated by one space");
+               make_dir("bpe-line", "vocab.json", vocab, "merges.txt",
+                        "#version: 0.2\na b\na b c\n"),
+               MIMIR_EINPUT, "/merges.txt", "line 3",
+               "expected two tokens separated by one space");
     load_fails("one token on a line",
                make_dir("bpe-line1", "vocab.json", vocab, "merges.txt", "ab\n"), MIMIR_EINPUT,
                "/merges.txt", "line 1", "expected two tokens");
@@ -478,8 +481,8 @@ static void test_char(void)
     CHECK(mimir_tokenizer_vocab_size(tok) == 13, "13 tokens");
     const char *text = "hello w\303\251rld!\n\360\237\214\215";
     static const int32_t want[] = {5, 4, 6, 6, 7, 1, 9, 10, 8, 6, 3, 2, 0, 11};
-    CHECK(encodes_to(tok, text, strlen(text), want, 14), "\"hello w\303\251rld!\\n\360\237\214\215\" "
-          "encodes to one id per character");
+    CHECK(encodes_to(tok, text, strlen(text), want, 14),
+          "\"hello w\303\251rld!\\n\360\237\214\215\" encodes to one id per character");
     CHECK(decodes_to(tok, want, 14, text, strlen(text)), "and decodes back exactly");
     static const int32_t nul[] = {12, 4};
     CHECK(encodes_to(tok, "\0e", 2, nul, 2), "the token \"\\u0000\" encodes a NUL byte");
@@ -503,7 +506,8 @@ static void test_char(void)
 
     const char *dir2 = make_dir("char-unk", "tokenizer.json",
                                 "{\"mimir_tokenizer\": \"char\", \"version\": 1, "
-                                "\"tokens\": [\"?\", \"a\", \"b\"], \"unknown\": \"?\"}", NULL, NULL);
+                                "\"tokens\": [\"?\", \"a\", \"b\"], \"unknown\": \"?\"}",
+                                NULL, NULL);
     if (CHECK(mimir_tokenizer_load(dir2, &again, &err) == MIMIR_OK, "load with unknown \"?\": %s",
               err.msg)) {
         static const int32_t unk[] = {1, 0, 2, 0};
