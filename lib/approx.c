@@ -11,10 +11,11 @@
 
 #define F MIMIR_APPROX_FRAC_BITS
 
-/* exp on [-6, 0], t = x / 3 + 1: `scripts/exp-coeffs` (minimax, max abs error 4.6e-4). */
+/* P(u) ~ exp(u) on [-4, 0], t = u / 2 + 1: `scripts/exp-coeffs` (minimax, max abs error
+ * 6.2e-5). exp(x) = P(x / 2)^2 on [-8, 0]. */
 static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
-    0.2430003541720166,   0.39365342663537883,  0.22356508996211263,  0.095566624213991438,
-    0.032431629916841315, 0.0090801795512912599, 0.0022423020373626441,
+    0.30850832255641647,  0.4305385785032893,   0.18647806660201041,   0.057582444866975106,
+    0.013730723102298722, 0.002659419803247963, 0.00044070718364143304,
 };
 
 /* h(u) = gelu(u) - u / 2 on [0, 4], t = u / 2 - 1: `scripts/exp-coeffs --func gelu`
@@ -60,15 +61,16 @@ static mimir_r64 clenshaw(const double *c, int degree, mimir_r64 t)
 
 mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f)
 {
-    // below = [x < -6]; x is clamped to -6 so the polynomial stays in its range
+    // below = [x < -8]; x is clamped to -8 so the polynomial stays in its range
     mimir_r64 lo = mimir_approx_const(MIMIR_APPROX_EXP_LO, f);
     mimir_r64 below = mimir_approx_lt(x, lo);
     mimir_r64 xc = mimir_approx_select(below, lo, x);
-    // t = x / 3 + 1 in [-1, 1], at F bits (x has f bits, 1/3 has F: truncate by f)
+    // u = x / 2 in [-4, 0] and t = u / 2 + 1 = x / 4 + 1 in [-1, 1], at F bits
     mimir_r64 t = mimir_approx_mul(xc, mimir_approx_const(-2.0 / MIMIR_APPROX_EXP_LO, F), f) +
                   mimir_approx_const(1.0, F);
-    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t);
-    return y - below * y; // exactly 0 below -6
+    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t); // exp(x / 2)
+    y = mimir_approx_mul(y, y, F);                                   // exp(x)
+    return y - below * y; // exactly 0 below -8
 }
 
 mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max)

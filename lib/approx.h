@@ -19,7 +19,7 @@
 #include "ring.h"
 
 #define MIMIR_APPROX_FRAC_BITS 24   /* F: internal precision of the approximations */
-#define MIMIR_APPROX_EXP_LO (-6)    /* exp is a polynomial on [-6, 0] and 0 below -6 */
+#define MIMIR_APPROX_EXP_LO (-8)    /* exp is a squared polynomial on [-8, 0], 0 below -8 */
 #define MIMIR_APPROX_EXP_DEGREE 6
 #define MIMIR_APPROX_GELU_BOUND 4   /* GELU is a polynomial on [-4, 4], relu outside */
 #define MIMIR_APPROX_GELU_DEGREE 8
@@ -42,9 +42,10 @@ mimir_r64 mimir_approx_lt(mimir_r64 a, mimir_r64 b);
 mimir_r64 mimir_approx_select(mimir_r64 bit, mimir_r64 a, mimir_r64 b);
 
 /* exp(x) for x <= 0 (the max-subtracted inputs of softmax). x has f fractional bits, the result
- * F bits. exp is a degree-6 minimax polynomial on [-6, 0] (coefficients from scripts/exp-coeffs)
- * evaluated by Clenshaw's recurrence; inputs below -6 give exactly 0. Positive x is outside the
- * domain (the polynomial is extrapolated). */
+ * F bits. exp(x) = P(x / 2)^2 where P is the degree-6 minimax polynomial for exp on [-4, 0]
+ * (coefficients from scripts/exp-coeffs), evaluated by Clenshaw's recurrence; inputs below -8
+ * give exactly 0. Positive x is outside the domain (the polynomial is extrapolated). Why not a
+ * single polynomial on [-6, 6]: docs/numerics.md. */
 mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f);
 
 /* 1/x for x in [1, 2^log2_max] (log2_max <= MIMIR_APPROX_RECIP_LOG2_MAX, public), x and the

@@ -38,7 +38,7 @@ static int bad_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "%s: ", PROG);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage);
+    fprintf(stderr, " (see " PROG " --help)\n");
     return MIMIR_EINPUT;
 }
 
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     gen_opts o = {.tokens = GEN_TOKENS_DEFAULT};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'p': o.plaintext = 1; break;

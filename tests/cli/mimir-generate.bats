@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# mimir-generate --plaintext against the stdlib Python reference (tests/ref/gpt2_ref.py) on a
+# random model the test makes itself (tests/ref/make_random_gpt2.py), and its bad inputs.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    bats_load_library bats-support
+    bats_load_library bats-assert
+    ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+    GEN="$ROOT/bin/mimir-generate"
+    REF="$ROOT/tests/ref/gpt2_ref.py"
+    M="$BATS_TEST_TMPDIR/model"
+    "$ROOT/tests/ref/make_random_gpt2.py" --seed 7 "$M"
+    unset MIMIR_MODEL_DIR
+}
+
+# max abs logit error of the fixed-point path against the float path: docs/numerics.md
+FIXED_BOUND=0.01
+
+@test "float logits match the Python reference within 1e-4, prompt included" {
+    run "$GEN" --plaintext --float --quiet --model "$M" --tokens 20 \
+        --dump-logits "$BATS_TEST_TMPDIR/f.npy" "hello world"
+    assert_success
+    want=$("$REF" generate "$M" "hello world" 20)
+    [ "$output" = "$want" ]
+    run "$REF" compare "$M" "hello world" 20 "$BATS_TEST_TMPDIR/f.npy" 1e-4
+    assert_success
+    assert_output --partial "max abs diff"
+}
+
+@test "fixed-point logits are within the documented bound of float, same greedy tokens" {
+    "$GEN" --plaintext --float --quiet --model "$M" --tokens 40 \
+        --dump-logits "$BATS_TEST_TMPDIR/f.npy" "the quick brown fox" > "$BATS_TEST_TMPDIR/f.txt"
+    "$GEN" --plaintext --quiet --model "$M" --tokens 40 \
+        --dump-logits "$BATS_TEST_TMPDIR/x.npy" "the quick brown fox" > "$BATS_TEST_TMPDIR/x.txt"
+    cmp "$BATS_TEST_TMPDIR/f.txt" "$BATS_TEST_TMPDIR/x.txt"
+    run "$REF" diff "$BATS_TEST_TMPDIR/f.npy" "$BATS_TEST_TMPDIR/x.npy" "$FIXED_BOUND"
+    assert_success
+    assert_output --partial "argmax agrees at 58 of 58 positions"
+}
+
+@test "the prompt can come from stdin; output is exactly the generated text" {
+    want=$("$REF" generate "$M" "abc" 5)
+    run bash -c "printf abc | '$GEN' --plaintext --quiet --model '$M' --tokens 5"
+    assert_success
+    [ "$output" = "$want" ]
+    [ "${#output}" -eq 5 ]
+}
+
+@test "the summary goes to stderr and --quiet silences it" {
+    run --separate-stderr "$GEN" --plaintext --model "$M" --tokens 3 "ab"
+    assert_success
+    [ "${#output}" -eq 3 ]
+    [[ $stderr == *"3 tokens in"*"ms/token"* ]]
+    run --separate-stderr "$GEN" --plaintext --quiet --model "$M" --tokens 3 "ab"
+    [ -z "$stderr" ]
+}
+
+@test "--json writes one object per token" {
+    run --separate-stderr "$GEN" --plaintext --quiet --json --model "$M" --tokens 4 "ab"
+    assert_success
+    [ "${#lines[@]}" -eq 4 ]
+    text=$(printf '%s\n' "$output" | python3 -c '
+import json, sys
+objs = [json.loads(l) for l in sys.stdin]
+assert all(set(o) == {"token", "text", "ms"} for o in objs)
+print("".join(o["text"] for o in objs), end="")')
+    [ "$text" = "$("$REF" generate "$M" ab 4)" ]
+}
+
+@test "MIMIR_MODEL_DIR selects the model" {
+    MIMIR_MODEL_DIR="$M" run "$GEN" --plaintext --quiet --float --tokens 3 "ab"
+    assert_success
+    [ "$output" = "$("$REF" generate "$M" ab 3)" ]
+}
+
+@test "--tokens beyond the context stops at n_ctx with a note" {
+    "$ROOT/tests/ref/make_random_gpt2.py" --ctx 8 "$BATS_TEST_TMPDIR/small"
+    run --separate-stderr "$GEN" --plaintext --model "$BATS_TEST_TMPDIR/small" --tokens 50 \
+        --dump-logits "$BATS_TEST_TMPDIR/s.npy" "abc"
+    assert_success
+    [ "${#output}" -eq 6 ]
+    [[ $stderr == *"stopped at the model's context length of 8 positions: generated 6 of 50"* ]]
+    run "$REF" compare "$BATS_TEST_TMPDIR/small" abc 6 "$BATS_TEST_TMPDIR/s.npy" 0.05
+    assert_success
+}
+
+@test "a prompt longer than the context is refused" {
+    "$ROOT/tests/ref/make_random_gpt2.py" --ctx 8 "$BATS_TEST_TMPDIR/small"
+    run "$GEN" --plaintext --model "$BATS_TEST_TMPDIR/small" "abcdefghij"
+    assert_failure 2
+    assert_output --partial "the prompt is 10 tokens, expected at most the model's context of 8"
+}
+
+@test "missing config.json is exit 2 naming the file" {
+    rm "$M/config.json"
+    run "$GEN" --plaintext --model "$M" "ab"
+    assert_failure 2
+    assert_output --partial "mimir-generate: $M/config.json"
+}
+
+@test "a tensor of the wrong shape is exit 2 naming the tensor and both shapes" {
+    "$ROOT/tests/ref/make_random_gpt2.py" --wrong-shape h.1.attn.c_attn.weight \
+        "$BATS_TEST_TMPDIR/bad"
+    run "$GEN" --plaintext --model "$BATS_TEST_TMPDIR/bad" "ab"
+    assert_failure 2
+    assert_output --partial "tensor h.1.attn.c_attn.weight: shape [32,94], expected [32,96]"
+}
+
+@test "a prompt character outside the vocabulary is exit 2" {
+    run "$GEN" --plaintext --model "$M" "hello #"
+    assert_failure 2
+    assert_output --partial "mimir-generate:"
+    assert_output --partial "U+0023"
+}
+
+@test "an empty prompt is exit 2" {
+    run bash -c "'$GEN' --plaintext --model '$M' < /dev/null"
+    assert_failure 2
+    assert_output --partial "the prompt is empty"
+}
+
+@test "bad usage is exit 2" {
+    run "$GEN" --plaintext --model "$M" --tokens 0 "ab"
+    assert_failure 2
+    assert_output --partial "--tokens: '0' is not a count"
+    run "$GEN" --plaintext --model "$M" --bogus "ab"
+    assert_failure 2
+    assert_output --partial "unknown or incomplete option '--bogus'"
+    run "$GEN" --plaintext --model "$M" two words
+    assert_failure 2
+    assert_output --partial "expected one PROMPT argument"
+    run "$GEN" --plaintext --model "$M" --dump-logits - "ab"
+    assert_failure 2
+}
+
+@test "without --plaintext the three-party mode is not available" {
+    run "$GEN" "ab"
+    assert_failure 2
+    assert_output "mimir-generate: the three-party mode is not available in this build; use --plaintext"
+}
+
+@test "--help documents the exact form" {
+    run "$GEN" --help
+    assert_success
+    assert_output --partial "--plaintext [--model DIR] [--float] [--tokens N] [--dump-logits FILE]"
+}
+
+@test "a failed run leaves no logits file" {
+    run "$GEN" --plaintext --model "$M" --dump-logits "$BATS_TEST_TMPDIR/no.npy" "hello #"
+    assert_failure 2
+    [ ! -e "$BATS_TEST_TMPDIR/no.npy" ]
+}
