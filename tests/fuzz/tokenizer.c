@@ -5,7 +5,7 @@
  * with MIMIR_EINPUT), every id is in the vocabulary, and decoding the ids gives the input back
  * byte for byte. The tokenizer directory is $MIMIR_FUZZ_TOKENIZER or ../shared/testdata/gpt2-bpe.
  *
- * Not built by the default Makefile. From the repository root:
+ * Not built by the default Makefile. `tests/fuzz/build.sh tokenizer`, or by hand from the root:
  *   mkdir -p build/fuzz && clang -std=c11 -D_GNU_SOURCE -g -O1 \
  *       -fsanitize=fuzzer,address,undefined -Ilib tests/fuzz/tokenizer.c lib/tokenizer.c \
  *       lib/tokenizer_bpe.c lib/tokenizer_pattern.c lib/io.c lib/err.c lib/mem.c \
