@@ -152,3 +152,21 @@ print("".join(o["text"] for o in objs), end="")')
     assert_failure 2
     [ ! -e "$BATS_TEST_TMPDIR/no.npy" ]
 }
+
+@test "GPT-2 BPE (vocab.json + merges.txt): fixed and float give the same tokens" {
+    bpe="$ROOT/../shared/testdata/gpt2-bpe"
+    [ -f "$bpe/vocab.json" ] || skip "no GPT-2 BPE test data at $bpe"
+    B="$BATS_TEST_TMPDIR/bpe"
+    "$ROOT/tests/ref/make_random_gpt2.py" --vocab 50257 --embd 16 --heads 2 --layers 1 \
+        --ctx 32 "$B"
+    cp "$bpe/vocab.json" "$bpe/merges.txt" "$B/"
+    run --separate-stderr "$GEN" --plaintext --quiet --json --model "$B" --tokens 6 \
+        "Hello world, this is"
+    assert_success
+    [ "${#lines[@]}" -eq 6 ]
+    fixed=$output
+    run --separate-stderr "$GEN" --plaintext --quiet --json --float --model "$B" --tokens 6 \
+        "Hello world, this is"
+    strip() { sed 's/, "ms": [0-9.]*}/}/'; }
+    [ "$(printf '%s\n' "$fixed" | strip)" = "$(printf '%s\n' "$output" | strip)" ]
+}

@@ -2,12 +2,13 @@
 """make_random_gpt2.py: writes a small random GPT-2 model directory for the tests.
 
     make_random_gpt2.py OUTDIR [--seed N] [--layers 2] [--embd 32] [--heads 4] [--ctx 64]
-                               [--wrong-shape TENSOR] [--no-config]
+                               [--vocab N] [--wrong-shape TENSOR] [--no-config]
 
 OUTDIR gets config.json, model.safetensors (float32, Hugging Face GPT-2 tensor names and
 Conv1D layout) and tokenizer.json (Mimir's character tokenizer, 40 characters). Weights are
 drawn from a fixed-seed generator with scales that keep activations O(1) and logits well
-separated, so greedy decoding is stable under fixed-point error. --wrong-shape writes TENSOR
+separated, so greedy decoding is stable under fixed-point error. --vocab N makes the vocabulary
+N tokens and writes no tokenizer (for a BPE vocab.json + merges.txt the caller copies in). --wrong-shape writes TENSOR
 with its last dimension two short, --no-config leaves config.json out (for error tests).
 Python 3 standard library only.
 """
@@ -73,11 +74,12 @@ def main():
     ap.add_argument("--embd", type=int, default=32)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ctx", type=int, default=64)
+    ap.add_argument("--vocab", type=int)
     ap.add_argument("--wrong-shape")
     ap.add_argument("--no-config", action="store_true")
     a = ap.parse_args()
     cfg = {"model_type": "gpt2", "activation_function": "gelu_new", "n_layer": a.layers,
-           "n_head": a.heads, "n_embd": a.embd, "vocab_size": len(CHARS),
+           "n_head": a.heads, "n_embd": a.embd, "vocab_size": a.vocab or len(CHARS),
            "n_positions": a.ctx, "layer_norm_epsilon": 1e-5}
     items = tensors(cfg, random.Random(a.seed))
     if a.wrong_shape:
@@ -97,6 +99,8 @@ def main():
         with open(os.path.join(a.outdir, "config.json"), "w") as fp:
             json.dump(cfg, fp, indent=1)
     write_safetensors(os.path.join(a.outdir, "model.safetensors"), items)
+    if a.vocab:
+        return 0
     with open(os.path.join(a.outdir, "tokenizer.json"), "w") as fp:
         json.dump({"mimir_tokenizer": "char", "version": 1, "tokens": CHARS, "unknown": None},
                   fp)
