@@ -138,7 +138,8 @@ print("".join(o["text"] for o in objs), end="")')
 @test "without --plaintext the three-party mode is not available" {
     run "$GEN" "ab"
     assert_failure 2
-    assert_output "mimir-generate: the three-party mode is not available in this build; use --plaintext"
+    assert_output "mimir-generate: the three-party mode is not available in this build;"\
+" use --plaintext"
 }
 
 @test "--help documents the exact form" {

@@ -8,8 +8,9 @@ OUTDIR gets config.json, model.safetensors (float32, Hugging Face GPT-2 tensor n
 Conv1D layout) and tokenizer.json (Mimir's character tokenizer, 40 characters). Weights are
 drawn from a fixed-seed generator with scales that keep activations O(1) and logits well
 separated, so greedy decoding is stable under fixed-point error. --vocab N makes the vocabulary
-N tokens and writes no tokenizer (for a BPE vocab.json + merges.txt the caller copies in). --wrong-shape writes TENSOR
-with its last dimension two short, --no-config leaves config.json out (for error tests).
+N tokens and writes no tokenizer (for a BPE vocab.json + merges.txt the caller copies in).
+--wrong-shape writes TENSOR with its last dimension two short, --no-config leaves config.json
+out (for error tests).
 Python 3 standard library only.
 """
 import argparse
