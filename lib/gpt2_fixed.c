@@ -34,6 +34,7 @@ struct mimir_gpt2_fixed {
     int pos;
     mimir_r64 *k_cache, *v_cache; /* (n_layer, n_ctx, C) */
     mimir_r64 *x, *xb, *xb2, *qkv, *att, *hb; /* (C) (C) (C) (3C) (n_ctx) (4C) */
+    mimir_r64 *lg;         /* (V) logits in the ring */
     mimir_r64 eps;         /* ln_eps at F bits, at least one unit */
     int eps_log2;          /* rsqrt's lower range: floor(log2 eps) */
     unsigned recip_log2;   /* softmax sums are at most n_ctx: 1 + ceil(log2 n_ctx) */
@@ -188,18 +189,11 @@ int mimir_gpt2_fixed_step(mimir_gpt2_fixed *g, int32_t token, double *logits, mi
         block_fixed(g, l);
     // logits (V) = ln_f(x) wte^T
     layernorm_fixed(g, g->xb, g->x, g->ln_f_w, g->ln_f_b);
-    mimir_r64 *out = raw != NULL ? raw : g->hb; // hb (4C) is free now, but may be < V
-    mimir_r64 *tmp = NULL;
-    if (raw == NULL && (size_t)V > 4 * (size_t)C) {
-        tmp = mimir_secret_alloc((size_t)V * sizeof *tmp);
-        if (tmp == NULL)
-            return mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
-        out = tmp;
-    }
-    matmul_fixed(g, out, g->xb, g->wte_t, NULL, C, V);
+    matmul_fixed(g, g->lg, g->xb, g->wte_t, NULL, C, V);
     for (int v = 0; v < V; v++)
-        logits[v] = mimir_fixed_decode(out[v], g->f);
-    mimir_secret_free(tmp);
+        logits[v] = mimir_fixed_decode(g->lg[v], g->f);
+    if (raw != NULL)
+        memcpy(raw, g->lg, (size_t)V * sizeof *raw);
     g->pos++;
     return MIMIR_OK;
 }
@@ -269,7 +263,8 @@ int mimir_gpt2_fixed_new(const mimir_gpt2 *m, mimir_gpt2_fixed **out, mimir_err 
     g->qkv = mimir_secret_alloc(3 * C * sizeof(mimir_r64));
     g->att = mimir_secret_alloc((size_t)cfg->n_ctx * sizeof(mimir_r64));
     g->hb = mimir_secret_alloc(4 * C * sizeof(mimir_r64));
-    if (!g->layers || !g->params || !g->wte_t || !g->k_cache || !g->v_cache || !g->x || !g->xb ||
+    g->lg = mimir_secret_alloc(V * sizeof(mimir_r64));
+    if (!g->lg || !g->layers || !g->params || !g->wte_t || !g->k_cache || !g->v_cache || !g->x || !g->xb ||
         !g->xb2 || !g->qkv || !g->att || !g->hb) {
         mimir_gpt2_fixed_free(g);
         return mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
@@ -306,6 +301,7 @@ void mimir_gpt2_fixed_free(mimir_gpt2_fixed *g)
     mimir_secret_free(g->qkv);
     mimir_secret_free(g->att);
     mimir_secret_free(g->hb);
+    mimir_secret_free(g->lg);
     free(g->layers);
     free(g);
 }
