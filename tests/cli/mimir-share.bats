@@ -469,6 +469,19 @@ EOF
     assert_output --partial "must be named model.safetensors"
 }
 
+@test "the shipped models/tiny: bundles, join, and a prompt with the default tokenizer" {
+    [ -f "$ROOT/models/tiny/model.safetensors" ] || skip "models/tiny is not built yet"
+    run "$MS" split -o "$T/tiny" "$ROOT/models/tiny"
+    assert_success
+    "$MS" join -o "$T/tiny.safetensors" "$T/tiny.p1" "$T/tiny.p2" "$T/tiny.p0"
+    [ -s "$T/tiny.safetensors" ]
+    unset MIMIR_MODEL_DIR
+    printf 'hello' | "$MS" split --text -o "$T/pr" -
+    run "$MS" join "$T/pr.p2" "$T/pr.p0"
+    assert_success
+    assert_output "hello"
+}
+
 @test "man page is lint-clean" {
     run mandoc -T lint -W warning "$ROOT/man/mimir-share.1"
     assert_success
