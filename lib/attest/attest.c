@@ -9,6 +9,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 
+#include "attest/cert.h"
 #include "attest/sim.h"
 #include "attest/snp.h"
 #include "attest/tdx.h"
@@ -54,6 +55,10 @@ int mimir_attest_detect(const uint8_t *b, size_t len)
 {
     if (len >= MIMIR_SIM_MAGIC_BYTES && memcmp(b, MIMIR_SIM_MAGIC, MIMIR_SIM_MAGIC_BYTES) == 0)
         return MIMIR_EVIDENCE_SIMULATED;
+    size_t pem = strlen("-----BEGIN CERTIFICATE-----");
+    if ((len >= pem && memcmp(b, "-----BEGIN CERTIFICATE-----", pem) == 0) ||
+        (len >= 8 && b[0] == 0x30 && b[1] == 0x82))
+        return MIMIR_EVIDENCE_CERT; /* PEM, or DER SEQUENCE with a two-byte length */
     if (len < 8)
         return MIMIR_EVIDENCE_UNKNOWN;
     /* A quote starts with u16 version, u16 attestation key type (non-zero); an SNP report with
@@ -69,6 +74,7 @@ const char *mimir_attest_kind_name(int kind)
     case MIMIR_EVIDENCE_SNP: return "sev-snp";
     case MIMIR_EVIDENCE_TDX: return "tdx";
     case MIMIR_EVIDENCE_SIMULATED: return "simulated";
+    case MIMIR_EVIDENCE_CERT: return "certificate";
     default: return "unknown";
     }
 }
@@ -84,6 +90,12 @@ int mimir_attest_verify(const uint8_t *buf, size_t len, const char *name,
     case MIMIR_EVIDENCE_SNP: return mimir_snp_verify(buf, len, name, opts, res, err);
     case MIMIR_EVIDENCE_TDX: return mimir_tdx_verify(buf, len, name, opts, res, err);
     case MIMIR_EVIDENCE_SIMULATED: return mimir_sim_verify(buf, len, name, opts, res, err);
+    case MIMIR_EVIDENCE_CERT:
+        if (res->kind == MIMIR_EVIDENCE_CERT)
+            return mimir_err_set(err, MIMIR_EINPUT, name, NULL, "a certificate inside a "
+                                 "certificate's evidence");
+        res->kind = MIMIR_EVIDENCE_CERT;
+        return mimir_attest_cert_verify(buf, len, name, opts, res, err);
     default:
         return mimir_err_set(err, MIMIR_EINPUT, name, NULL,
                              "%zu bytes: not a SEV-SNP report, a TDX quote or Mimir simulated "

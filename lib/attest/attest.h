@@ -32,6 +32,7 @@ enum mimir_evidence_kind {
     MIMIR_EVIDENCE_SNP = 1,       /* AMD SEV-SNP ATTESTATION_REPORT */
     MIMIR_EVIDENCE_TDX = 2,       /* Intel TDX ECDSA quote v4/v5 */
     MIMIR_EVIDENCE_SIMULATED = 3, /* Mimir's simulated evidence (mimir-attest cert --simulate) */
+    MIMIR_EVIDENCE_CERT = 4,      /* an X.509 certificate carrying evidence (attest/cert.h) */
 };
 
 typedef struct mimir_attest_opts {

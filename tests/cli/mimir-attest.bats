@@ -374,3 +374,51 @@ policy() { printf '%s\n' "$1" > "$W/policy.json"; }
     run "$A" verify --at $AT --policy "$W/policy.json" "$Q/v4-edgeless-quote.dat"
     assert_output --partial 'sev_snp.min_tcb.bl: unknown TCB component'
 }
+
+# ---- certificates carrying evidence ----
+
+@test "cert --simulate: bound, clearly simulated, rejected unless the policy allows it" {
+    run "$A" cert --simulate --key-out "$W/k.pem" --cert-out "$W/c.pem" --nonce 0102 --cn party-1
+    assert_success
+    [ "$(stat -c %a "$W/k.pem")" = 600 ]
+    run openssl x509 -in "$W/c.pem" -noout -text
+    assert_output --partial '1.3.6.1.5.5.7.1.35'
+    assert_output --partial 'application/vnd.mimir.simulated-evidence'
+    run "$A" verify "$W/c.pem"
+    assert_failure 1
+    assert_output --partial 'rejected: simulated: simulated evidence proves nothing'
+    assert_output --partial 'ok    cert_binding'
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true, "nonce": "0102"}'
+    run "$A" verify --json --policy "$W/policy.json" "$W/c.pem"
+    assert_success
+    assert_output --partial '"result": "admitted"'
+    assert_output --partial '"subject_cn": "party-1"'
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true, "nonce": "0103"}'
+    run "$A" verify --policy "$W/policy.json" "$W/c.pem"
+    assert_failure 1
+    assert_output --partial 'rejected: policy.nonce'
+    policy '{"mimir_attest_policy": 1, "allow_simulated": false}'
+    run "$A" verify --policy "$W/policy.json" "$W/c.pem"
+    assert_failure 1
+}
+
+@test "cert: a flipped byte in the certificate is exit 1; bad usage exit 2; --tsm needs a CVM" {
+    "$A" cert --simulate --key-out "$W/k.pem" --cert-out "$W/c.pem"
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true}'
+    for off in 40 100 300 500 700 850; do
+        cp "$W/c.pem" "$W/x.pem"
+        flip "$W/x.pem" $off
+        run "$A" verify --policy "$W/policy.json" "$W/x.pem"
+        [ "$status" -eq 1 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+    done
+    run "$A" cert --key-out "$W/k.pem" --cert-out "$W/c.pem"
+    assert_failure 2
+    run "$A" cert --simulate --nonce 0g --key-out "$W/k.pem" --cert-out "$W/c.pem"
+    assert_failure 2
+    if [ ! -d /sys/kernel/config/tsm/report ]; then
+        run "$A" cert --tsm --key-out "$W/k2.pem" --cert-out "$W/c2.pem"
+        assert_failure 3
+        assert_output --partial 'configfs-tsm'
+        [ ! -e "$W/k2.pem" ]
+    fi
+}
