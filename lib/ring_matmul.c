@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "mem.h"
 #include "ring.h"
 #include "ring_internal.h"
 
@@ -20,6 +21,8 @@
 #define R64_KC 128
 #define R64_NC 1024
 #define R128_KC 128
+/* Pack B panels only when enough rows of A reuse them. */
+#define PACK_MIN_ROWS 8
 #define R128_NC 512
 
 /* Portable register tile: rows x up to 64 columns of C, accumulated in place. */
@@ -54,16 +57,39 @@ static const mimir_r64_kernels kernels64_portable = {
 
 /* ---- portable Z_2^128 kernel ---- */
 
+/* Sums of 4 columns stay in registers over the kc products (a 128-bit product is one mul and
+ * two imul); the B sub-panel kc x 4 stays in L1 across the rows. */
+#define PORT128_NJ 4
+
 static void tile128_portable(mimir_r128 *C, size_t ldc, const mimir_r128 *A, size_t lda,
                              const mimir_r128 *B, size_t ldb, size_t mr, size_t kc, size_t nr)
 {
-    for (size_t r = 0; r < mr; r++) {
-        mimir_r128 *c = C + r * ldc;
-        for (size_t p = 0; p < kc; p++) {
-            mimir_r128 a = A[r * lda + p];
-            const mimir_r128 *b = B + p * ldb;
-            for (size_t j = 0; j < nr; j++)
-                c[j] += a * b[j];
+    size_t j = 0;
+    for (; j + PORT128_NJ <= nr; j += PORT128_NJ) {
+        for (size_t r = 0; r < mr; r++) {
+            const mimir_r128 *a = A + r * lda;
+            mimir_r128 s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t p = 0; p < kc; p++) {
+                const mimir_r128 *b = B + p * ldb + j;
+                mimir_r128 ap = a[p];
+                s0 += ap * b[0];
+                s1 += ap * b[1];
+                s2 += ap * b[2];
+                s3 += ap * b[3];
+            }
+            mimir_r128 *c = C + r * ldc + j;
+            c[0] += s0;
+            c[1] += s1;
+            c[2] += s2;
+            c[3] += s3;
+        }
+    }
+    for (; j < nr; j++) {
+        for (size_t r = 0; r < mr; r++) {
+            mimir_r128 s = 0;
+            for (size_t p = 0; p < kc; p++)
+                s += A[r * lda + p] * B[p * ldb + j];
+            C[r * ldc + j] += s;
         }
     }
 }
@@ -73,6 +99,14 @@ static void tile128_portable(mimir_r128 *C, size_t ldc, const mimir_r128 *A, siz
 static size_t min_sz(size_t a, size_t b)
 {
     return a < b ? a : b;
+}
+
+/* Copies the kc x nr panel of B (row stride ldb) to a contiguous kc x nr buffer, so that the
+ * tile walks one page instead of kc pages (a row of B can be many KiB long). */
+static void pack64(mimir_r64 *dst, const mimir_r64 *B, size_t ldb, size_t kc, size_t nr)
+{
+    for (size_t p = 0; p < kc; p++)
+        memcpy(dst + p * nr, B + p * ldb, nr * sizeof *dst);
 }
 
 static void matmul64(const mimir_r64_kernels *kern, mimir_r64 *C, const mimir_r64 *A,
@@ -87,20 +121,31 @@ static void matmul64(const mimir_r64_kernels *kern, mimir_r64 *C, const mimir_r6
         kern->rows(C, A, B, m, k, n);
         return;
     }
+    /* The packed panel holds shares: a secret buffer, wiped on free. Without memory, the tile
+     * reads B in place (same result, slower). */
+    mimir_r64 *panel = m >= PACK_MIN_ROWS ? mimir_secret_alloc(R64_KC * kern->nr * sizeof *panel)
+                                          : NULL;
     for (size_t jc = 0; jc < n; jc += R64_NC) {
         size_t nc = min_sz(R64_NC, n - jc);
         for (size_t pc = 0; pc < k; pc += R64_KC) {
             size_t kc = min_sz(R64_KC, k - pc);
             for (size_t jr = jc; jr < jc + nc; jr += kern->nr) {
                 size_t nr = min_sz(kern->nr, jc + nc - jr);
+                const mimir_r64 *b = B + pc * n + jr;
+                size_t ldb = n;
+                if (panel != NULL) {
+                    pack64(panel, b, n, kc, nr);
+                    b = panel;
+                    ldb = nr;
+                }
                 for (size_t ic = 0; ic < m; ic += kern->mr) {
                     size_t mr = min_sz(kern->mr, m - ic);
-                    kern->tile(C + ic * n + jr, n, A + ic * k + pc, k, B + pc * n + jr, n, mr,
-                               kc, nr);
+                    kern->tile(C + ic * n + jr, n, A + ic * k + pc, k, b, ldb, mr, kc, nr);
                 }
             }
         }
     }
+    mimir_secret_free(panel);
 }
 
 static void matmul128(mimir_r128 *C, const mimir_r128 *A, const mimir_r128 *B, size_t m, size_t k,

@@ -87,19 +87,30 @@ AI void tile64(mimir_r64 *C, size_t ldc, const mimir_r64 *A, size_t lda, const m
     }
 }
 
+#define TILE_CASE(R)                                                                           \
+    case R:                                                                                    \
+        if (nr == NR)                                                                          \
+            tile64(C, ldc, A, lda, B, ldb, R, kc, nr, 1);                                      \
+        else                                                                                   \
+            tile64(C, ldc, A, lda, B, ldb, R, kc, nr, 0);                                      \
+        break;
+
 static void tile64_avx2(mimir_r64 *C, size_t ldc, const mimir_r64 *A, size_t lda,
                         const mimir_r64 *B, size_t ldb, size_t mr, size_t kc, size_t nr)
 {
-    if (mr == 2) {
-        if (nr == NR)
-            tile64(C, ldc, A, lda, B, ldb, 2, kc, nr, 1);
-        else
-            tile64(C, ldc, A, lda, B, ldb, 2, kc, nr, 0);
-    } else if (mr == 1) {
-        if (nr == NR)
-            tile64(C, ldc, A, lda, B, ldb, 1, kc, nr, 1);
-        else
-            tile64(C, ldc, A, lda, B, ldb, 1, kc, nr, 0);
+    switch (mr) {
+        TILE_CASE(1)
+#if MR >= 2
+        TILE_CASE(2)
+#endif
+#if MR >= 3
+        TILE_CASE(3)
+#endif
+#if MR >= 4
+        TILE_CASE(4)
+#endif
+    default:
+        break;
     }
 }
 
