@@ -91,54 +91,59 @@ static void tile64_avx512(mimir_r64 *C, size_t ldc, const mimir_r64 *A, size_t l
 }
 
 /* Vector-matrix: C[rows x n] += A[rows x k] * B[k x n], rows < MR. B is read once, front to
- * back, four rows at a time; the C rows (rows x n) stay in L1/L2. */
-#define KG 4
+ * back, KG rows at a time; the C rows (rows x n) stay in L1/L2. */
+#define KG 8
+
+/* One vector of 8 columns: c[r] += sum_q a[r][q] * b[q*ldb], for KG rows of B (or just one, kg 1). */
+AI void rowvec(mimir_r64 *C, size_t ldc, const mimir_r64 *b, size_t ldb, __m512i a[][KG],
+               const size_t rows, const size_t kg, __mmask8 m, const int full)
+{
+    __m512i bq[KG];
+#pragma GCC unroll 8
+    for (size_t q = 0; q < kg; q++)
+        bq[q] = full ? _mm512_loadu_si512(b + q * ldb) : _mm512_maskz_loadu_epi64(m, b + q * ldb);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < rows; r++) {
+        mimir_r64 *c = C + r * ldc;
+        __m512i s = full ? _mm512_loadu_si512(c) : _mm512_maskz_loadu_epi64(m, c);
+#pragma GCC unroll 8
+        for (size_t q = 0; q < kg; q++)
+            s = _mm512_add_epi64(s, _mm512_mullo_epi64(a[r][q], bq[q]));
+        if (full)
+            _mm512_storeu_si512(c, s);
+        else
+            _mm512_mask_storeu_epi64(c, m, s);
+    }
+}
 
 AI void rows64(mimir_r64 *C, const mimir_r64 *A, const mimir_r64 *B, const size_t rows,
                size_t k, size_t n)
 {
-    size_t nv = (n + 7) / 8;
-    __mmask8 last = lane_mask(n - 8 * (nv - 1));
+    size_t nfull = n / 8 * 8;
+    __mmask8 last = lane_mask(n - nfull);
+    __m512i a[MR][KG];
     size_t p = 0;
     for (; p + KG <= k; p += KG) {
-        __m512i a[MR][KG];
 #pragma GCC unroll 8
         for (size_t r = 0; r < rows; r++)
 #pragma GCC unroll 8
             for (size_t q = 0; q < KG; q++)
                 a[r][q] = _mm512_set1_epi64((long long)A[r * k + p + q]);
         const mimir_r64 *b = B + p * n;
-        for (size_t v = 0; v < nv; v++) {
-            __mmask8 m = v + 1 < nv ? (__mmask8)0xFF : last;
-            __m512i bq[KG];
-#pragma GCC unroll 8
-            for (size_t q = 0; q < KG; q++)
-                bq[q] = _mm512_maskz_loadu_epi64(m, b + q * n + 8 * v);
-#pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++) {
-                mimir_r64 *c = C + r * n + 8 * v;
-                __m512i s = _mm512_maskz_loadu_epi64(m, c);
-#pragma GCC unroll 8
-                for (size_t q = 0; q < KG; q++)
-                    s = _mm512_add_epi64(s, _mm512_mullo_epi64(a[r][q], bq[q]));
-                _mm512_mask_storeu_epi64(c, m, s);
-            }
-        }
+        for (size_t j = 0; j < nfull; j += 8)
+            rowvec(C + j, n, b + j, n, a, rows, KG, 0xFF, 1);
+        if (nfull < n)
+            rowvec(C + nfull, n, b + nfull, n, a, rows, KG, last, 0);
     }
     for (; p < k; p++) {
-        const mimir_r64 *b = B + p * n;
-        for (size_t v = 0; v < nv; v++) {
-            __mmask8 m = v + 1 < nv ? (__mmask8)0xFF : last;
-            __m512i bv = _mm512_maskz_loadu_epi64(m, b + 8 * v);
 #pragma GCC unroll 8
-            for (size_t r = 0; r < rows; r++) {
-                mimir_r64 *c = C + r * n + 8 * v;
-                __m512i a = _mm512_set1_epi64((long long)A[r * k + p]);
-                __m512i s = _mm512_add_epi64(_mm512_maskz_loadu_epi64(m, c),
-                                             _mm512_mullo_epi64(a, bv));
-                _mm512_mask_storeu_epi64(c, m, s);
-            }
-        }
+        for (size_t r = 0; r < rows; r++)
+            a[r][0] = _mm512_set1_epi64((long long)A[r * k + p]);
+        const mimir_r64 *b = B + p * n;
+        for (size_t j = 0; j < nfull; j += 8)
+            rowvec(C + j, n, b + j, n, a, rows, 1, 0xFF, 1);
+        if (nfull < n)
+            rowvec(C + nfull, n, b + nfull, n, a, rows, 1, last, 0);
     }
 }
 
