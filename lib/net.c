@@ -33,6 +33,7 @@
 #define STAGE_BYTES 16384          /* small frames go out as one TLS record */
 #define CTL_BYTES (4 + MIMIR_NET_MAX_REASON) /* largest control payload */
 #define RETRY_MS 100               /* between connection attempts */
+#define KEEPALIVES_PER_TIMEOUT 4   /* pings sent per peer timeout while waiting */
 #define TICK_MS 50                 /* deadline checks */
 #define FAIL_FLUSH_MS 1000         /* how long a failing party tries to deliver its abort */
 #define MAX_INCOMING 16            /* unidentified incoming connections at once */
@@ -110,7 +111,8 @@ struct conn {
     int wr_err;                 /* first write error (libuv code), 0 if none */
     uint64_t wr_err_at;
 
-    uint64_t last_activity;     /* uv_now of the last byte moved with this peer */
+    uint64_t last_activity;     /* uv_now of the last byte received from this peer */
+    uint64_t last_sent;         /* uv_now of our last frame to it, for keepalives */
     mimir_net_stats st;
     uint8_t stage[STAGE_BYTES];
     char rbuf[RBUF_BYTES];
@@ -332,7 +334,6 @@ static void on_write(uv_write_t *req, int status)
         }
         return;
     }
-    c->last_activity = uv_now(&c->net->loop);
     pump_write(c);
 }
 
@@ -391,6 +392,7 @@ static int write_small(conn *c, uint32_t type, uint64_t round, const void *p, si
     mimir_wipe(c->stage + MIMIR_NET_HEADER_BYTES, n);
     if (rc == 0)
         rc = flush_wbio(c);
+    c->last_sent = uv_now(&c->net->loop);
     return rc;
 }
 
@@ -423,6 +425,7 @@ static void pump_write(conn *c)
         if (tls_write(c, c->tx_buf + c->tx_off, chunk) != 0)
             return;
         c->tx_off += chunk;
+        c->last_sent = uv_now(&net->loop);
         if (flush_wbio(c) != 0)
             return;
     }
@@ -540,6 +543,7 @@ static int on_header(conn *c)
     case MIMIR_NET_DATA:
         return data_header(c);
     case MIMIR_NET_BYE:
+    case MIMIR_NET_PING:
         if (c->rlen == 0)
             return 0;
         break;
@@ -603,6 +607,8 @@ static void on_frame(conn *c)
     case MIMIR_NET_BYE:
         c->bye_rx = 1;
         return;
+    case MIMIR_NET_PING:
+        return; /* its arrival already counted as the peer's activity */
     default:
         break;
     }
@@ -836,7 +842,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (c->peer < 0) {
             drop_incoming(c, "an unidentified peer closed its connection");
         } else if (!c->bye_rx) {
-            if (nread == UV_EOF)
+            if (nread == UV_EOF && net->setup)
+                conn_fail(c, MIMIR_ERUNTIME, "connection",
+                          "closed by the peer before the session started (it failed or "
+                          "refused the session)");
+            else if (nread == UV_EOF)
                 conn_fail(c, MIMIR_ERUNTIME, "connection",
                           "closed by the peer in round %llu (process gone?)",
                           (unsigned long long)net->round);
@@ -1042,11 +1052,30 @@ static void check_deadlines(mimir_net *net)
     }
 }
 
+/* While this party waits in a blocking call it tells its peers it is alive, so a peer waiting
+ * on it (because it waits on a third) does not blame it: the timeout names the party whose loop
+ * stopped. Never inside a half-sent frame, never after our goodbye. */
+static void send_keepalives(mimir_net *net)
+{
+    if (net->setup || net->closing)
+        return;
+    uint64_t now = uv_now(&net->loop), every = net->peer_timeout_ms / KEEPALIVES_PER_TIMEOUT;
+    for (int p = 0; p < MIMIR_NET_PARTIES; p++) {
+        conn *c = net->conn[p];
+        if (c == NULL || c->state != C_READY || (c->tx_active && c->tx_hdr_done) ||
+            now - c->last_sent < every)
+            continue;
+        write_small(c, MIMIR_NET_PING, net->round, NULL, 0);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     mimir_net *net = t->data;
     if (!net->failed)
         check_deadlines(net);
+    if (!net->failed)
+        send_keepalives(net);
 }
 
 static void run_until(mimir_net *net, done_fn done)

@@ -12,7 +12,9 @@
  *
  * The API is blocking and sequential, as the protocol is: mimir_net_exchange() is one round; it
  * sends this party's messages of the round to its peers and receives theirs, running the loop
- * until the round's I/O is done or a peer makes no progress for peer_timeout_ms. Every party
+ * until the round's I/O is done or a peer it waits on sends nothing for peer_timeout_ms. While
+ * waiting, a party pings its peers, so the timeout names the party whose process stopped (or
+ * computes for longer than the timeout between two calls), not one that waits too. Every party
  * calls it once per round, in the same order (a party with nothing to say in a round still calls
  * it, with no I/O), so round numbers agree and each frame is checked against the round it
  * belongs to. Message lengths are public and known to the receiver: a frame of another length,
@@ -52,6 +54,7 @@ enum mimir_net_frame {
     MIMIR_NET_DATA = 2,  /* payload: one protocol message of a round */
     MIMIR_NET_BYE = 3,   /* empty: orderly end of the session */
     MIMIR_NET_ABORT = 4, /* payload: status u32, reason text (<= MIMIR_NET_MAX_REASON bytes) */
+    MIMIR_NET_PING = 5,  /* empty: "still here", sent while waiting, 4 per peer timeout */
 };
 
 enum mimir_net_dir { MIMIR_NET_SENT = 1, MIMIR_NET_RECEIVED = 2 };
