@@ -11,19 +11,20 @@
 
 #define F MIMIR_APPROX_FRAC_BITS
 
-/* P(u) ~ exp(u) on [-4, 0], t = u / 2 + 1: `scripts/exp-coeffs` (minimax, max abs error
- * 6.2e-5). exp(x) = P(x / 2)^2 on [-8, 0]. */
+/* P(u) ~ exp(u) on [-2, 0], t = u + 1: `scripts/exp-coeffs` (minimax, max abs error 1.2e-6).
+ * exp(x) = P(x / 8)^8 on [-16, 0]. */
 static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
-    0.30850832255641647,  0.4305385785032893,   0.18647806660201041,   0.057582444866975106,
-    0.013730723102298722, 0.002659419803247963, 0.00044070718364143304,
+    0.46575960759365087,   0.41582083069942571,    0.099877553788439988,
+    0.016310615545139597,  0.002013860495664611,   0.00019973092147367131,
+    1.6619740550856302e-05,
 };
 
 /* h(u) = gelu(u) - u / 2 on [0, 4], t = u / 2 - 1: `scripts/exp-coeffs --func gelu`
- * (minimax, max abs error 1.0e-4). */
+ * (minimax, max abs error 2.905e-06). */
 static const double gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
-    0.94770393852593682,    1.0562864082045949,     0.024511250004958969,
-    -0.051646927655287535,  0.029725503642492372,   -0.0058627122798005317,
-    -0.0018601523550442708, 0.0012878918768106033,  -0.0001156627924401107,
+    0.94770382283609855, 1.0562861766467382, 0.024511018332524403, -0.051647167145557761,
+    0.029725226731410367, -0.0058631495778084909, -0.0018617100246528901, 0.0012760666407704946,
+    -0.00014575416867571543, -8.8531116081428917e-05, 3.3696347792518727e-05,
 };
 
 mimir_r64 mimir_approx_const(double x, unsigned s)
@@ -61,16 +62,18 @@ static mimir_r64 clenshaw(const double *c, int degree, mimir_r64 t)
 
 mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f)
 {
-    // below = [x < -8]; x is clamped to -8 so the polynomial stays in its range
+    // below = [x < -16]; x is clamped to -16 so the polynomial stays in its range
     mimir_r64 lo = mimir_approx_const(MIMIR_APPROX_EXP_LO, f);
     mimir_r64 below = mimir_approx_lt(x, lo);
     mimir_r64 xc = mimir_approx_select(below, lo, x);
-    // u = x / 2 in [-4, 0] and t = u / 2 + 1 = x / 4 + 1 in [-1, 1], at F bits
-    mimir_r64 t = mimir_approx_mul(xc, mimir_approx_const(-2.0 / MIMIR_APPROX_EXP_LO, F), f) +
+    // u = x / 8 in [-2, 0] and t = u + 1 in [-1, 1], at F bits
+    mimir_r64 t = mimir_approx_mul(xc, mimir_approx_const(1.0 / (1 << MIMIR_APPROX_EXP_SQUARINGS),
+                                                          F), f) +
                   mimir_approx_const(1.0, F);
-    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t); // exp(x / 2)
-    y = mimir_approx_mul(y, y, F);                                   // exp(x)
-    return y - below * y; // exactly 0 below -8
+    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t); // exp(x / 8)
+    for (int i = 0; i < MIMIR_APPROX_EXP_SQUARINGS; i++)
+        y = mimir_approx_mul(y, y, F); // exp(x / 4), exp(x / 2), exp(x)
+    return y - below * y;             // exactly 0 below -16
 }
 
 mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max)

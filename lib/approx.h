@@ -19,10 +19,11 @@
 #include "ring.h"
 
 #define MIMIR_APPROX_FRAC_BITS 24   /* F: internal precision of the approximations */
-#define MIMIR_APPROX_EXP_LO (-8)    /* exp is a squared polynomial on [-8, 0], 0 below -8 */
+#define MIMIR_APPROX_EXP_LO (-16)   /* exp is P(x / 8)^8 on [-16, 0], 0 below -16 */
+#define MIMIR_APPROX_EXP_SQUARINGS 3
 #define MIMIR_APPROX_EXP_DEGREE 6
 #define MIMIR_APPROX_GELU_BOUND 4   /* GELU is a polynomial on [-4, 4], relu outside */
-#define MIMIR_APPROX_GELU_DEGREE 8
+#define MIMIR_APPROX_GELU_DEGREE 10
 #define MIMIR_APPROX_NEWTON_ITERS 4 /* for the reciprocal and the reciprocal square root */
 #define MIMIR_APPROX_RECIP_LOG2_MAX 20  /* 1/x keeps F - 20 significant bits */
 #define MIMIR_APPROX_RSQRT_LOG2_MIN (-20)
@@ -42,10 +43,10 @@ mimir_r64 mimir_approx_lt(mimir_r64 a, mimir_r64 b);
 mimir_r64 mimir_approx_select(mimir_r64 bit, mimir_r64 a, mimir_r64 b);
 
 /* exp(x) for x <= 0 (the max-subtracted inputs of softmax). x has f fractional bits, the result
- * F bits. exp(x) = P(x / 2)^2 where P is the degree-6 minimax polynomial for exp on [-4, 0]
- * (coefficients from scripts/exp-coeffs), evaluated by Clenshaw's recurrence; inputs below -8
- * give exactly 0. Positive x is outside the domain (the polynomial is extrapolated). Why not a
- * single polynomial on [-6, 6]: docs/numerics.md. */
+ * F bits. exp(x) = P(x / 8)^8 (three squarings) where P is the degree-6 minimax polynomial for
+ * exp on [-2, 0] (coefficients from scripts/exp-coeffs), evaluated by Clenshaw's recurrence;
+ * inputs below -16 give exactly 0. Positive x is outside the domain (the polynomial is
+ * extrapolated). Why not a single polynomial on [-6, 6]: docs/numerics.md. */
 mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f);
 
 /* 1/x for x in [1, 2^log2_max] (log2_max <= MIMIR_APPROX_RECIP_LOG2_MAX, public), x and the
@@ -63,7 +64,7 @@ mimir_r64 mimir_approx_rsqrt(mimir_r64 v, int log2_min, int log2_max);
 
 /* GELU (GPT-2's gelu_new, the tanh form) of x with f fractional bits, result f bits:
  * relu(x) + [|x| < 4] * (h(|x|) - |x| / 2), where h(u) = gelu(u) - u/2 is even in x and
- * approximated on [0, 4] by a degree-8 minimax polynomial (scripts/exp-coeffs --func gelu). */
+ * approximated on [0, 4] by a degree-10 minimax polynomial (scripts/exp-coeffs --func gelu). */
 mimir_r64 mimir_approx_gelu(mimir_r64 x, unsigned f);
 
 #endif
