@@ -171,3 +171,28 @@ print("".join(o["text"] for o in objs), end="")')
     strip() { sed 's/, "ms": [0-9.]*}/}/'; }
     [ "$(printf '%s\n' "$fixed" | strip)" = "$(printf '%s\n' "$output" | strip)" ]
 }
+
+# field $2 of case $1 in models/tiny/reference.json (a list gives its length)
+ref_case() {
+    python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))["cases"][int(sys.argv[2])][sys.argv[3]]
+print(len(c) if isinstance(c, list) else c, end="")' "$ROOT/models/tiny/reference.json" "$1" "$2"
+}
+
+@test "models/tiny: float and fixed point reproduce torch's greedy continuations" {
+    ref="$ROOT/models/tiny/reference.json"
+    [ -f "$ref" ] || skip "models/tiny/reference.json is not there yet"
+    n=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["cases"]))' "$ref")
+    [ "$n" -ge 1 ]
+    for i in $(seq 0 $((n - 1))); do
+        prompt=$(ref_case "$i" prompt)
+        want=$(ref_case "$i" greedy_text)
+        k=$(ref_case "$i" greedy_ids)
+        run "$GEN" --plaintext --quiet --float --tokens "$k" "$prompt"
+        assert_success
+        [ "$output" = "$want" ]
+        run "$GEN" --plaintext --quiet --tokens "$k" "$prompt"
+        assert_success
+        [ "$output" = "$want" ]
+    done
+}
