@@ -99,6 +99,7 @@ struct conn {
     int have_rx_round;
     uint64_t last_rx_round;
     int bye_rx, eof, aborted_us;
+    int dropped;                /* an unidentified connection we gave up on */
 
     /* this round */
     int want_recv, got;
@@ -308,6 +309,7 @@ static void drop_incoming(conn *c, const char *why)
 {
     mimir_net *net = c->net;
     snprintf(net->last_refusal, sizeof net->last_refusal, "%s", why);
+    c->dropped = 1;
     for (size_t i = 0; i < sizeof net->incoming / sizeof net->incoming[0]; i++)
         if (net->incoming[i] == c)
             net->incoming[i] = NULL;
@@ -341,7 +343,8 @@ static void on_write(uv_write_t *req, int status)
 static int flush_wbio(conn *c)
 {
     size_t n;
-    while (c->handle_open && (n = BIO_ctrl_pending(c->wbio)) > 0) {
+    while (c->handle_open && !uv_is_closing(&c->h.handle) &&
+           (n = BIO_ctrl_pending(c->wbio)) > 0) {
         if (n > INT_MAX)
             n = INT_MAX;
         wreq *w = malloc(sizeof *w + n);
@@ -532,6 +535,10 @@ static int on_header(conn *c)
             return 0;
         if (c->rtype != MIMIR_NET_HELLO || c->rround != 0 ||
             c->rlen != MIMIR_NET_HELLO_BYTES) {
+            if (c->peer < 0) {
+                drop_incoming(c, "an unidentified peer sent a malformed hello");
+                return -1;
+            }
             conn_fail(c, MIMIR_ERUNTIME, "hello",
                       "malformed hello (type %u, round %llu, length %llu)", c->rtype,
                       (unsigned long long)c->rround, (unsigned long long)c->rlen);
@@ -633,7 +640,7 @@ static void on_frame(conn *c)
 static void rx_loop(conn *c)
 {
     mimir_net *net = c->net;
-    while (!net->failed && c->state >= C_HELLO) {
+    while (!net->failed && !c->dropped && c->state >= C_HELLO) {
         int n;
         ERR_clear_error();
         if (!c->in_payload) {
@@ -732,6 +739,10 @@ static int check_hello(conn *c)
     mimir_net *net = c->net;
     const uint8_t *h = c->ctl;
     if (memcmp(h, HELLO_MAGIC, 8) != 0) {
+        if (!c->outgoing) {
+            drop_incoming(c, "an unidentified peer sent a hello with a bad magic");
+            return -1;
+        }
         conn_fail(c, MIMIR_ERUNTIME, "hello", "bad magic, expected a Mimir peer");
         return -1;
     }
@@ -743,9 +754,10 @@ static int check_hello(conn *c)
     if (!c->outgoing) {
         if (party >= MIMIR_NET_PARTIES || (int)party <= net->self ||
             net->conn[party] != NULL) {
-            conn_fail(c, MIMIR_ESECURITY, "hello",
-                      "a connection claims to be party %u, which does not connect to party %d",
-                      party, net->self);
+            char why[MIMIR_ERR_MSGBYTES];
+            snprintf(why, sizeof why, "a connection claimed to be party %u, which does not "
+                     "connect to party %d", party, net->self);
+            drop_incoming(c, why);
             return -1;
         }
         c->peer = (int)party; /* claimed; the pin check below decides */
@@ -792,7 +804,7 @@ static int check_hello(conn *c)
 static void drive(conn *c)
 {
     mimir_net *net = c->net;
-    if (net->failed)
+    if (net->failed || c->dropped)
         return;
     if (c->state == C_HANDSHAKE) {
         ERR_clear_error();
@@ -814,7 +826,7 @@ static void drive(conn *c)
             return;
     }
     rx_loop(c);
-    if (!net->failed)
+    if (!net->failed && !c->dropped)
         flush_wbio(c);
 }
 
@@ -832,7 +844,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     conn *c = s->data;
     mimir_net *net = c->net;
-    if (nread == 0)
+    if (nread == 0 || c->dropped)
         return;
     if (nread < 0) {
         uv_read_stop(s);

@@ -7,7 +7,7 @@ setup() {
     bats_load_library bats-support
     bats_load_library bats-assert
     ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-    PEER="$ROOT/tests/bin/net-peer"
+    PEER="${NET_PEER:-$ROOT/tests/bin/net-peer}" # NET_PEER: e.g. a sanitizer build
     D="$BATS_TEST_TMPDIR"
     PIDS=()
     for i in 0 1 2; do
@@ -89,6 +89,23 @@ out() { run cat "$D/out.$1"; }
         [ "$(rc $i)" = 0 ]
     done
     [ ! -e "$D/s0" ] && [ ! -e "$D/s1" ]
+}
+
+@test "a stray connection that is not a party (not TLS) is dropped, the run goes on" {
+    ports
+    cluster "$D/c.json" tcp
+    start 0 "$D/c.json" --rounds 3
+    sleep 0.3
+    ( exec 5<> "/dev/tcp/127.0.0.1/${PORT[0]}" && printf 'GET / HTTP/1.0\r\n\r\n' >&5 \
+          && sleep 1 ) 3>&- &
+    PIDS+=($!)
+    sleep 0.2
+    start 1 "$D/c.json" --rounds 3; start 2 "$D/c.json" --rounds 3
+    wait "${PIDS[0]}" "${PIDS[2]}" "${PIDS[3]}"
+    for i in 0 1 2; do
+        out $i
+        assert_output "party $i: 3 rounds ok, sent 5000 bytes, received 5000 bytes"
+    done
 }
 
 @test "a party with another certificate is refused, naming the party and the certificate" {
