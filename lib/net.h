@@ -20,11 +20,12 @@
  * belongs to. Message lengths are public and known to the receiver: a frame of another length,
  * another round, an unknown type or beyond max_frame_bytes is malformed.
  *
- * Failures are final: after any error the net refuses further I/O, returning the first error
- * again. A peer that is refused, sends a malformed or oversized frame, closes its connection,
- * or stalls beyond the timeout makes the call fail with MIMIR_ERUNTIME (exit 3) and a message
- * whose file is "party N" (a refused certificate, session or version is MIMIR_ESECURITY, exit 1).
- * mimir_net_free() of a failed net tells the other peers why, best-effort, in an abort frame.
+ * Failures are final: after any error but a refused argument (MIMIR_EINPUT, no round spent)
+ * the net refuses further I/O, returning the first error again. A peer that sends a malformed
+ * or oversized frame, closes its connection, stalls beyond the timeout or speaks another
+ * protocol version makes the call fail with MIMIR_ERUNTIME (exit 3); a refused certificate or
+ * session id is MIMIR_ESECURITY (exit 1). The message's file is "party N", the peer concerned.
+ * The failing call tells the other peers why, best-effort, in an abort frame.
  *
  * Not thread-safe: one net per thread. The first mimir_net_open() ignores SIGPIPE if it was at
  * its default (a closed socket must be an error, not a dead process).

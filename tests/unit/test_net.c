@@ -66,7 +66,8 @@ static void cluster_json(char *out, size_t cap, char addr[3][200])
              " \"parties\": [\n"
              "  {\"index\": 0, \"address\": \"%s\", \"cert\": \"p0.pem\", \"key\": \"p0.key\"},\n"
              "  {\"index\": 1, \"address\": \"%s\", \"cert\": \"p1.pem\", \"key\": \"p1.key\"},\n"
-             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"p2.pem\", \"key\": \"p2.key\"}]}\n",
+             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"p2.pem\", "
+             "\"key\": \"p2.key\"}]}\n",
              addr[0], addr[1], addr[2]);
 }
 
@@ -235,6 +236,7 @@ typedef struct party {
     int rc;
     mimir_err err;
     int bad_bytes;            /* received bytes that differ from the pattern */
+    int bad_args;             /* bad-argument checks that behaved (4 expected) */
     uint64_t rounds;
     mimir_net_stats st[3];
     log_entry log[LOG_MAX];
@@ -257,6 +259,17 @@ static int run_rounds(party *me, mimir_net *net)
         sb[p] = malloc(4 * MiB);
         rb[p] = malloc(4 * MiB);
     }
+    /* bad arguments are refused without costing a round or breaking the session */
+    mimir_net_io bad[3];
+    memset(bad, 0, sizeof bad);
+    bad[me->self] = (mimir_net_io){1, sb[0], 1, 0, NULL, 0};
+    me->bad_args += mimir_net_exchange(net, bad, &me->err) == MIMIR_EINPUT;
+    memset(bad, 0, sizeof bad);
+    bad[mimir_net_next(me->self)] = (mimir_net_io){1, sb[0], MIMIR_NET_DEFAULT_MAX_FRAME + 1, 0,
+                                                  NULL, 0};
+    me->bad_args += mimir_net_exchange(net, bad, &me->err) == MIMIR_EINPUT;
+    me->bad_args += mimir_net_send(net, 3, sb[0], 1, &me->err) == MIMIR_EINPUT;
+    me->bad_args += mimir_net_rounds(net) == 0;
     /* all-to-all rounds, one per size */
     for (size_t r = 0; r < NSIZES && rc == MIMIR_OK; r++) {
         mimir_net_io io[3];
@@ -374,6 +387,8 @@ static void three_parties(const char *kind)
         party *me = &parties[i];
         CHECK(me->rc == MIMIR_OK, "%s: party %d ran every round (%s: %s: %s)", kind, i,
               me->err.file, me->err.field, me->err.msg);
+        CHECK(me->bad_args == 4, "%s: party %d: bad exchange arguments refused (EINPUT), no "
+              "round spent (%d of 4)", kind, i, me->bad_args);
         CHECK(me->bad_bytes == 0, "%s: party %d received every byte right (%d wrong)", kind, i,
               me->bad_bytes);
         CHECK(me->rounds == NSIZES + 3, "%s: party %d counted %llu rounds, expected %zu", kind,
