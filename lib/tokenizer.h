@@ -2,7 +2,7 @@
  * tokenizer.h — text <-> token ids: a character tokenizer and GPT-2 byte-level BPE.
  *
  * mimir_tokenizer_load(dir) picks the kind from the files in dir: tokenizer.json (Mimir's
- * character tokenizer, schema in docs/formats.md) or vocab.json + merges.txt (GPT-2 BPE, with
+ * character tokenizer, schema in docs/tokenizers.md) or vocab.json + merges.txt (GPT-2 BPE, with
  * GPT-2's pre-tokenization regex evaluated with Unicode classes by PCRE2 with UCP).
  * "<|endoftext|>" in input text is encoded as plain text, as GPT-2's own encoder does.
  * Decoding is by token bytes, so a generator can stream a token's bytes as soon as it is known
