@@ -26,9 +26,9 @@ int mimir_fixed_encode(double x, unsigned f, mimir_r64 *out, mimir_err *err)
     double r = round(ldexp(x, (int)f));
     if (!(r >= -TWO_POW_63 && r < TWO_POW_63))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "value",
-                             "%g is out of the fixed-point range with %u fractional bits, "
+                             "out of the fixed-point range with %u fractional bits, "
                              "expected magnitude below 2^%u",
-                             x, f, 63 - f);
+                             f, 63 - f); /* never the value: it may be a secret */
     *out = (mimir_r64)(int64_t)r;
     return MIMIR_OK;
 }

@@ -54,8 +54,12 @@ void mimir_st_free(mimir_st *st)
 
 static int cmp_offset(const void *a, const void *b)
 {
+    /* By start, then by size: a zero-size tensor at another's start sorts first, so the
+     * tiling check does not depend on the order of keys in the header. */
     const mimir_st_tensor *x = a, *y = b;
-    return x->data < y->data ? -1 : x->data > y->data;
+    if (x->data != y->data)
+        return x->data < y->data ? -1 : 1;
+    return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
 static int parse_tensor(const char *path, const char *name, json_t *v, const uint8_t *data,

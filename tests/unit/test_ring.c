@@ -97,6 +97,11 @@ static void test_encode(void)
         mimir_err_clear(&err);
         mimir_r64 v = 777;
         int rc = mimir_fixed_encode(c->x, c->f, &v, &err);
+        char shown[64];
+        snprintf(shown, sizeof shown, "%g", c->x);
+        CHECK(c->f > MIMIR_FRAC_BITS_MAX || strstr(err.msg, shown) == NULL,
+              "encode(%.17g, f=%u): the message does not show the (possibly secret) value",
+              c->x, c->f);
         CHECK(rc == MIMIR_EINPUT && err.code == MIMIR_EINPUT && v == 777 && err.msg[0] != '\0',
               "encode(%.17g, f=%u) fails with MIMIR_EINPUT and leaves out alone (rc %d, msg '%s')",
               c->x, c->f, rc, err.msg);
