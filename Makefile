@@ -71,6 +71,11 @@ bench: all $(BENCH_BINS)
 demo: all
 	@scripts/demo
 
+# Builds every libFuzzer target into build/fuzz/ (clang, ASan + UBSan); `make check` runs each
+# for FUZZ_SECONDS (default 10); tests/fuzz/README.md has the long runs.
+fuzz: deps
+	tests/fuzz/build.sh
+
 man-lint:
 	mandoc -T lint -W warning man/*.1
 
