@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "hex.h"
 #include "io.h"
 
 #define UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -41,28 +42,12 @@ void mimir_cluster_fpr_hex(const uint8_t fpr[MIMIR_FPR_BYTES], char out[MIMIR_FP
     out[2 * MIMIR_FPR_BYTES] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes exactly n bytes of hex (2n digits); -1 otherwise. */
 static int unhex(const char *s, uint8_t *out, size_t n)
 {
-    if (strlen(s) != 2 * n)
+    size_t got;
+    if (strlen(s) != 2 * n || mimir_hex_decode(s, 2 * n, out, n, &got, NULL) != 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "drbg.h"
+#include "hex.h"
 #include "io.h"
 #include "mem.h"
 #include "share.h"
@@ -63,17 +64,6 @@ void tokenizer_dir(const char *opt, char *buf, size_t cap)
     snprintf(buf, cap, "%s/../models/tiny", dirname(exe));
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int read_seed(const char *hex, const char *file, uint8_t **seed, size_t *len, mimir_err *err)
 {
     uint8_t *text = NULL;
@@ -106,18 +96,16 @@ int read_seed(const char *hex, const char *file, uint8_t **seed, size_t *len, mi
         rc = mimir_err_set(err, MIMIR_ERUNTIME, fname, field, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(src[2 * i]), lo = hexval(src[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            mimir_key_free(s);
-            rc = mimir_err_set(err, MIMIR_EINPUT, fname, field,
-                               "not hexadecimal at digit %zu, expected 0-9 or a-f", 2 * i + 1);
-            goto done;
-        }
-        s[i] = (uint8_t)(hi << 4 | lo);
+    size_t got, bad;
+    if (mimir_hex_decode(src, n, s, n / 2, &got, &bad) != 0) {
+        mimir_key_free(s);
+        rc = mimir_err_set(err, MIMIR_EINPUT, fname, field,
+                           "not hexadecimal at digit %zu or %zu, expected 0-9 or a-f", bad + 1,
+                           bad + 2);
+        goto done;
     }
     *seed = s;
-    *len = n / 2;
+    *len = got;
 done:
     if (text != NULL) {
         mimir_wipe(text, tlen);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 struct mimir_attest_policy {
     json_t *root; /* validated policy; rules are read from it when applied */
 };
@@ -19,30 +21,13 @@ static int bad(vctx *v, const char *key, const char *what)
     return mimir_err_set(v->err, MIMIR_EINPUT, v->name, key, "%s", what);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes hex of at most max bytes (exactly max if exact). Returns the length or -1. */
 static int unhex(const char *s, uint8_t *out, size_t max, int exact)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n % 2 != 0 || n / 2 > max || (exact && n / 2 != max))
+    size_t n = strlen(s), got;
+    if (n == 0 || (exact && n != 2 * max) || mimir_hex_decode(s, n, out, max, &got, NULL) != 0)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (int)(n / 2);
+    return (int)got;
 }
 
 static int check_hex(vctx *v, const char *key, json_t *j, size_t max, int exact)
