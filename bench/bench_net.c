@@ -139,28 +139,12 @@ static void *party_main(void *arg)
     return NULL;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static int run(const char *transport)
 {
     char addr[3][128], json[2048];
     for (int i = 0; i < 3; i++) {
         if (strcmp(transport, "tcp") == 0)
-            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", free_port());
+            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", mimir_cluster_free_port());
         else
             snprintf(addr[i], sizeof addr[i], "unix:%s/s%d", dir, i);
     }

@@ -85,6 +85,9 @@ void mimir_cluster_fpr_hex(const uint8_t fpr[MIMIR_FPR_BYTES], char out[MIMIR_FP
 /* Writes a new ECDSA P-256 key (PKCS#8 PEM, mode 0600) to key_path and a self-signed X.509 v3
  * certificate for it (subject CN = cn, valid from one hour ago for days days) to cert_path,
  * both atomically. */
+/* A TCP port on 127.0.0.1 that was free a moment ago (for local clusters and tests), or -1. */
+int mimir_cluster_free_port(void);
+
 int mimir_cluster_gencert(const char *cert_path, const char *key_path, const char *cn, int days,
                           mimir_err *err);
 

@@ -65,19 +65,12 @@ static int cmd_gencert(int argc, char **argv)
 
 static int cmd_freeport(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    int port = mimir_cluster_free_port();
+    if (port < 0) {
         perror("net-peer: freeport");
         return 3;
     }
-    printf("%u\n", ntohs(a.sin_port));
-    close(fd);
+    printf("%d\n", port);
     return 0;
 }
 

@@ -41,22 +41,6 @@ static void test_header(void)
 
 /* ------------------------------------------------------------ cluster files */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* A cluster file for all three parties (each with its key) at addresses addr[i]. */
 static void cluster_json(char *out, size_t cap, char addr[3][200])
 {
@@ -362,7 +346,7 @@ static void three_parties(const char *kind)
     char addr[3][200];
     for (int i = 0; i < 3; i++) {
         if (strcmp(kind, "tcp") == 0)
-            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", free_port());
+            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", mimir_cluster_free_port());
         else
             snprintf(addr[i], sizeof addr[i], "unix:%.180s/s%d", dir, i);
     }
