@@ -24,6 +24,9 @@ PROG_BINS := $(PROG_SRC:tests/prog/%.c=tests/bin/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BINS:= $(BENCH_SRC:bench/%.c=build/bench/%)
 
+# Keep object files of tests and benchmarks (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all deps check unit cli bench demo fuzz man-lint clean
 all: deps lib/libmimir.a $(TOOL_BINS)
 
