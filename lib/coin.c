@@ -12,7 +12,7 @@
 
 #define COMMIT_TAG "mimir-coin-commit-v1"
 #define JOINT_TAG "mimir-coin-v1"
-#define LOCAL_LABEL "coin-local"
+#define LOCAL_PERS "mimir-coin-local-v1"
 #define FIELD "coin toss"
 #define S MIMIR_COIN_SEED_BYTES
 #define NB MIMIR_COIN_NONCE_BYTES
@@ -83,7 +83,15 @@ static int draw(toss_state *t, int self, const uint8_t *session, const mimir_coi
                 mimir_err *err)
 {
     if (o->fixed_seed != NULL) {
-        int rc = mimir_drbg_from_seed(&t->local_drbg, o->fixed_seed, S, LOCAL_LABEL);
+        /* entropy: the fixed seed; nonce: session || u32_be(party), so that one seed given to
+         * all three parties, or reused in another session, still gives distinct values */
+        uint8_t nonce[MIMIR_SESSION_BYTES + 4];
+        memcpy(nonce, session, MIMIR_SESSION_BYTES);
+        nonce[MIMIR_SESSION_BYTES] = nonce[MIMIR_SESSION_BYTES + 1] = 0;
+        nonce[MIMIR_SESSION_BYTES + 2] = 0;
+        nonce[MIMIR_SESSION_BYTES + 3] = (uint8_t)self;
+        int rc = mimir_drbg_instantiate(&t->local_drbg, o->fixed_seed, S, nonce, sizeof nonce,
+                                        (const uint8_t *)LOCAL_PERS, sizeof LOCAL_PERS - 1);
         if (rc == MIMIR_OK)
             rc = mimir_drbg_fill(&t->local_drbg, t->local, sizeof t->local);
         mimir_drbg_wipe(&t->local_drbg);

@@ -53,7 +53,10 @@ enum mimir_coin_fault {
 typedef struct mimir_coin_opts {
     /* NULL: s_i, n_i and k_{i+1} come from the OS (randombytes_buf). Otherwise
      * MIMIR_COIN_SEED_BYTES bytes, this party's fixed seed for a reproducible run: they are
-     * drawn from mimir_drbg_from_seed(fixed_seed, "coin-local"). Must differ per party. */
+     * the first 96 bytes of an HMAC-DRBG instantiated with entropy fixed_seed, nonce
+     * session || u32_be(party) and personalisation "mimir-coin-local-v1" (so the same seed
+     * at all parties, or in another session, still gives distinct values). A run with fixed
+     * seeds is reproducible and its coins are only as secret as the seeds. */
     const uint8_t *fixed_seed;
     int test_fault; /* enum mimir_coin_fault; 0 in every real run */
 } mimir_coin_opts;
