@@ -6,6 +6,12 @@
 #include "io.h"
 #include "tool.h"
 
+/* Sealed bundles and the key broker (seal.c, broker.c). */
+int seal_main(int argc, char **argv);
+int unseal_main(int argc, char **argv);
+int broker_main(int argc, char **argv);
+int fetch_main(int argc, char **argv);
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -13,6 +19,10 @@ static const struct {
 } subcommands[] = {
     {"verify", verify_main, "verify a SEV-SNP report or TDX quote, optionally against a policy"},
     {"cert", cert_main, "make a key pair and an X.509 certificate carrying attestation evidence"},
+    {"seal", seal_main, "encrypt a share bundle's file at rest under a fresh or given key"},
+    {"unseal", unseal_main, "decrypt and authenticate a sealed file"},
+    {"broker", broker_main, "release a seal key over TLS 1.3 to attested, admitted clients"},
+    {"fetch", fetch_main, "fetch a seal key from a broker, pinning its certificate"},
 };
 
 static void usage(FILE *f)
@@ -45,6 +55,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, PROG ": unknown command '%s', expected verify or cert\n", argv[1]);
+    fprintf(stderr, PROG ": unknown command '%s', expected verify, cert, seal, unseal, broker "
+                         "or fetch\n", argv[1]);
     return MIMIR_EINPUT;
 }
