@@ -172,7 +172,7 @@ static int make_ctx(int server, const char *cert, const char *keypem, SSL_CTX **
     if (server)
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
     else
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* the pin is checked instead */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* by the pin: check_pin */
     *out = ctx;
     return MIMIR_OK;
 }
@@ -350,7 +350,8 @@ int mimir_broker_serve_one(mimir_broker *b, mimir_broker_event *ev, mimir_err *e
         wr = write_all(ssl, msg, pl + 2 * MIMIR_SEAL_KEY_BYTES + 1);
         mimir_secret_free(msg);
     } else {
-        wr = write_all(ssl, MIMIR_BROKER_PROTO " refuse\n", strlen(MIMIR_BROKER_PROTO " refuse\n"));
+        const char *head = MIMIR_BROKER_PROTO " refuse\n";
+        wr = write_all(ssl, head, strlen(head));
         if (wr == 0)
             wr = write_all(ssl, lines, strlen(lines));
     }
@@ -364,6 +365,26 @@ done:
     SSL_free(ssl);
     close(c);
     return rc;
+}
+
+/* The client's check of the broker's certificate against the pin, during the handshake. */
+typedef struct pin_check {
+    uint8_t want[32], got[32];
+    int state; /* 0 not seen, 1 matched, 2 mismatch */
+} pin_check;
+
+static int check_pin(X509_STORE_CTX *x, void *arg)
+{
+    pin_check *pc = arg;
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    if (leaf == NULL || mimir_x509_sha256(leaf, pc->got) != 0 ||
+        sodium_memcmp(pc->got, pc->want, sizeof pc->got) != 0) {
+        pc->state = 2;
+        X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    pc->state = 1;
+    return 1;
 }
 
 int mimir_broker_fetch(const char *addr, const char *cert, const char *keypem, const char *pin,
@@ -380,6 +401,9 @@ int mimir_broker_fetch(const char *addr, const char *cert, const char *keypem, c
     int rc = make_ctx(0, cert, keypem, &ctx, err);
     if (rc != MIMIR_OK)
         return rc;
+    pin_check pc = {{0}, {0}, 0};
+    memcpy(pc.want, want, sizeof want);
+    SSL_CTX_set_cert_verify_callback(ctx, check_pin, &pc);
     int fd = -1;
     char bound[MIMIR_BROKER_ADDR_BYTES];
     SSL *ssl = NULL;
@@ -394,22 +418,27 @@ int mimir_broker_fetch(const char *addr, const char *cert, const char *keypem, c
         rc = ssl_fail(err, MIMIR_ERUNTIME, addr, "cannot make a TLS session");
         goto done;
     }
-    if (SSL_connect(ssl) != 1) {
+    /* check_pin aborts the handshake before our certificate is sent to a broker that does not
+     * match the pin; the checks below hold in any case. */
+    int connected = SSL_connect(ssl) == 1;
+    uint8_t got[32];
+    srv = connected ? SSL_get1_peer_certificate(ssl) : NULL;
+    if (pc.state == 2 || (srv != NULL && (mimir_x509_sha256(srv, got) != 0 ||
+                                          sodium_memcmp(got, want, sizeof got) != 0))) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, pc.state == 2 || srv == NULL ? pc.got : got, sizeof got);
+        ERR_clear_error();
+        rc = mimir_err_set(err, MIMIR_ESECURITY, addr, "--pin",
+                           "broker certificate SHA-256 is %s, expected the pinned one", hex);
+        goto done;
+    }
+    if (!connected) {
         rc = ssl_fail(err, MIMIR_ERUNTIME, addr, "TLS handshake with the broker failed");
         goto done;
     }
-    uint8_t got[32];
-    srv = SSL_get1_peer_certificate(ssl);
-    if (srv == NULL || mimir_x509_sha256(srv, got) != 0) {
+    if (srv == NULL) {
         rc = mimir_err_set(err, MIMIR_ESECURITY, addr, "--pin",
                            "the broker presented no usable certificate");
-        goto done;
-    }
-    if (sodium_memcmp(got, want, sizeof got) != 0) {
-        char hex[65];
-        sodium_bin2hex(hex, sizeof hex, got, sizeof got);
-        rc = mimir_err_set(err, MIMIR_ESECURITY, addr, "--pin",
-                           "broker certificate SHA-256 is %s, expected the pinned one", hex);
         goto done;
     }
     ans = mimir_secret_alloc(MIMIR_BROKER_MAX_ANSWER + 1);

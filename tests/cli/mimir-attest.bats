@@ -422,3 +422,190 @@ policy() { printf '%s\n' "$1" > "$W/policy.json"; }
         [ ! -e "$W/k2.pem" ]
     fi
 }
+
+# ---- sealed share bundles and the key broker ----
+
+# start_broker POLICY ADDR: a --once broker in the background, logging to $W/broker.log;
+# waits (at most 5 s) until it listens and sets BADDR and BPIN from its first log line.
+start_broker() {
+    : > "$W/broker.log"
+    rm -f "$W/broker.rc"
+    { local rc=0
+      timeout 15 "$A" broker --policy "$1" --cert "$W/bc.pem" --key "$W/bk.pem" --listen "$2" \
+          --release "$W/k.hex" --once 2> "$W/broker.log" || rc=$?
+      echo $rc > "$W/broker.rc"; } &
+    BPID=$!
+    for _ in $(seq 50); do grep -q 'listening on' "$W/broker.log" && break; sleep 0.1; done
+    BADDR=$(sed -n 's/.* listening on \([^ ]*\) pin .*/\1/p' "$W/broker.log")
+    BPIN=$(sed -n 's/.* pin \([0-9a-f]*\)$/\1/p' "$W/broker.log")
+    [ -n "$BADDR" ] || { cat "$W/broker.log"; false; }
+}
+
+# broker_rc: waits for the --once broker and prints its exit code.
+broker_rc() {
+    for _ in $(seq 100); do [ -s "$W/broker.rc" ] && break; sleep 0.1; done
+    cat "$W/broker.rc"
+}
+
+seal_setup() {
+    head -c 300000 /dev/urandom > "$W/model.shares"
+    "$A" seal --key-out "$W/k.hex" --chunk 4096 "$W/model.shares" -o "$W/model.sealed"
+    "$A" cert --simulate --cn party-1 --key-out "$W/ck.pem" --cert-out "$W/cc.pem"
+    "$A" cert --simulate --cn broker --key-out "$W/bk.pem" --cert-out "$W/bc.pem"
+}
+
+@test "seal: round trip byte-exact, key 0600, plaintext 0600, header self-describing" {
+    seal_setup
+    [ "$(stat -c %a "$W/k.hex")" = 600 ]
+    [ "$(head -c 8 "$W/model.sealed")" = MIMIRSEA ]
+    [ "$(stat -c %s "$W/model.sealed")" -eq $((300000 + 40 + 74 * 17)) ]
+    run "$A" unseal --key "$W/k.hex" "$W/model.sealed" -o "$W/back"
+    assert_success
+    cmp "$W/model.shares" "$W/back"
+    [ "$(stat -c %a "$W/back")" = 600 ]
+    # the same key again, given: another nonce, so another file; still opens
+    run "$A" seal --key "$W/k.hex" "$W/model.shares" -o "$W/again.sealed"
+    assert_success
+    run cmp -s "$W/model.sealed" "$W/again.sealed"
+    assert_failure
+    "$A" unseal --key "$W/k.hex" "$W/again.sealed" -o - | cmp - "$W/model.shares"
+}
+
+@test "unseal: flipped byte, truncation, trailing byte, wrong key are exit 1 and leave no output" {
+    seal_setup
+    for off in 16 40 41 5000 150000 $((300000 + 40 + 74 * 17 - 1)); do
+        cp "$W/model.sealed" "$W/x"
+        flip "$W/x" $off
+        run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+        [ "$status" -eq 1 ] || { echo "offset $off: exit $status"; echo "$output"; false; }
+        assert_output --partial 'authentication failed'
+        [ ! -e "$W/out" ]
+    done
+    for len in 100 4153 $((40 + 73 * 4113)) $((300000 + 40 + 74 * 17 - 1)); do
+        head -c $len "$W/model.sealed" > "$W/x"
+        run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+        [ "$status" -eq 1 ] || { echo "length $len: exit $status"; echo "$output"; false; }
+        [ ! -e "$W/out" ]
+    done
+    head -c $((40 + 73 * 4113)) "$W/model.sealed" > "$W/x"
+    run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+    assert_output --partial 'truncated: chunk 73 is missing'
+    { cat "$W/model.sealed"; printf x; } > "$W/x"
+    run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+    assert_failure 1
+    "$A" seal --key-out "$W/k2.hex" "$W/model.shares" -o /dev/null
+    run "$A" unseal --key "$W/k2.hex" "$W/model.sealed" -o "$W/out"
+    assert_failure 1
+    assert_output --partial 'chunk 0'
+    [ ! -e "$W/out" ]
+}
+
+@test "seal/unseal: malformed files and bad usage are exit 2" {
+    seal_setup
+    head -c 30 "$W/model.sealed" > "$W/x"
+    run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+    assert_failure 2
+    assert_output --partial 'header: file has 30 bytes'
+    run "$A" unseal --key "$W/k.hex" "$W/model.shares" -o "$W/out"
+    assert_failure 2
+    assert_output --partial 'magic: not a sealed file'
+    cp "$W/model.sealed" "$W/x"
+    flip "$W/x" 8
+    run "$A" unseal --key "$W/k.hex" "$W/x" -o "$W/out"
+    assert_failure 2
+    assert_output --partial 'version: unsupported version 0, expected 1'
+    printf 'abcd\n' > "$W/bad.hex"
+    run "$A" unseal --key "$W/bad.hex" "$W/model.sealed" -o "$W/out"
+    assert_failure 2
+    assert_output --partial 'expected 64 hex digits'
+    run "$A" seal "$W/model.shares" -o "$W/y"
+    assert_failure 2
+    run "$A" seal --key-out "$W/k3.hex" --chunk 3 "$W/model.shares" -o "$W/y"
+    assert_failure 2
+    run "$A" seal --key-out "$W/k3.hex" "$W/missing" -o "$W/y"
+    assert_failure 2
+    [ ! -e "$W/k3.hex" ]
+    [ ! -e "$W/y" ]
+    run "$A" unseal "$W/model.sealed" -o "$W/out"
+    assert_failure 2
+    [ ! -e "$W/out" ]
+}
+
+@test "broker: releases the key to a simulated-evidence cert only when the policy allows it" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true}'
+    start_broker "$W/policy.json" "unix:$W/b.sock"
+    run timeout 10 "$A" fetch --broker "$BADDR" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$BPIN" -o "$W/got.hex"
+    assert_success
+    run broker_rc
+    assert_output 0
+    cmp "$W/got.hex" "$W/k.hex"
+    [ "$(stat -c %a "$W/got.hex")" = 600 ]
+    run grep -c 'party-1: admitted, key released' "$W/broker.log"
+    assert_output 1
+    run grep -c "$(cat "$W/k.hex")" "$W/broker.log"
+    assert_output 0
+    "$A" unseal --key "$W/got.hex" "$W/model.sealed" -o "$W/back"
+    cmp "$W/model.shares" "$W/back"
+}
+
+@test "broker: refuses (exit 1, failed rules listed, logged, no key) when simulation is not allowed" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": false, "nonce": "0102"}'
+    start_broker "$W/policy.json" tcp:127.0.0.1:0
+    [[ "$BADDR" == tcp:127.0.0.1:* ]]
+    run timeout 10 "$A" fetch --broker "$BADDR" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$BPIN" -o "$W/got.hex"
+    assert_failure 1
+    assert_output --partial 'broker refused the key: simulated: simulated evidence proves nothing'
+    assert_output --partial 'policy.nonce'
+    [ ! -e "$W/got.hex" ]
+    run broker_rc
+    assert_output 1
+    run cat "$W/broker.log"
+    assert_output --partial 'party-1: refused: simulated'
+    assert_output --partial 'policy.nonce'
+    refute_output --partial "$(cat "$W/k.hex")"
+}
+
+@test "fetch: a wrong broker pin is refused (exit 1); bad pin or address is exit 2" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true}'
+    start_broker "$W/policy.json" "unix:$W/b.sock"
+    run timeout 10 "$A" fetch --broker "$BADDR" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$(printf '%064d' 0)" -o "$W/got.hex"
+    assert_failure 1
+    assert_output --partial "broker certificate SHA-256 is $BPIN, expected the pinned one"
+    [ ! -e "$W/got.hex" ]
+    run broker_rc
+    assert_output 1
+    run cat "$W/broker.log"
+    assert_output --partial 'TLS handshake failed'
+    run "$A" fetch --broker "unix:$W/b.sock" --cert "$W/cc.pem" --key "$W/ck.pem" --pin 12
+    assert_failure 2
+    run "$A" fetch --broker "udp:1.2.3.4:5" --cert "$W/cc.pem" --key "$W/ck.pem" --pin "$BPIN"
+    assert_failure 2
+    run "$A" fetch --broker "unix:$W/none.sock" --cert "$W/cc.pem" --key "$W/ck.pem" --pin "$BPIN"
+    assert_failure 3
+}
+
+@test "unseal --key-from-broker: fetch and decrypt in one step; a plain certificate is refused" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true}'
+    start_broker "$W/policy.json" "unix:$W/b.sock"
+    run timeout 10 "$A" unseal --key-from-broker "$BADDR" --cert "$W/cc.pem" --key-pem "$W/ck.pem" \
+        --pin "$BPIN" "$W/model.sealed" -o "$W/back"
+    assert_success
+    cmp "$W/model.shares" "$W/back"
+    run broker_rc
+    assert_output 0
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/pk.pem" \
+        -out "$W/pc.pem" -subj /CN=plain -days 2 2> /dev/null
+    start_broker "$W/policy.json" "unix:$W/b.sock"
+    run timeout 10 "$A" fetch --broker "$BADDR" --cert "$W/pc.pem" --key "$W/pk.pem" --pin "$BPIN"
+    assert_failure 1
+    assert_output --partial 'broker refused the key: evidence:'
+    run broker_rc
+    assert_output 1
+}
