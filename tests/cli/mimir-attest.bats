@@ -609,3 +609,27 @@ seal_setup() {
     run broker_rc
     assert_output 1
 }
+
+@test "broker: without --once it keeps serving after a failed handshake and a wrong pin" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true}'
+    timeout 15 "$A" broker --policy "$W/policy.json" --cert "$W/bc.pem" --key "$W/bk.pem" \
+        --listen "unix:$W/b.sock" --release "$W/k.hex" 2> "$W/broker.log" &
+    BPID=$!
+    for _ in $(seq 50); do grep -q 'listening on' "$W/broker.log" && break; sleep 0.1; done
+    BPIN=$(sed -n 's/.* pin \([0-9a-f]*\)$/\1/p' "$W/broker.log")
+    # a client without a certificate
+    run timeout 5 openssl s_client -quiet -unix "$W/b.sock" < /dev/null
+    run timeout 10 "$A" fetch --broker "unix:$W/b.sock" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$(printf '%064d' 1)"
+    assert_failure 1
+    run timeout 10 "$A" fetch --broker "unix:$W/b.sock" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$BPIN" -o "$W/got.hex"
+    assert_success
+    cmp "$W/got.hex" "$W/k.hex"
+    kill $BPID
+    wait $BPID || true
+    run cat "$W/broker.log"
+    assert_output --partial 'TLS handshake failed'
+    assert_output --partial 'party-1: admitted, key released'
+}
