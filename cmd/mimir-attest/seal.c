@@ -18,7 +18,8 @@ static void seal_help(FILE *f)
             "                         -o SEALED\n"
             "Encrypts FILE (e.g. a share bundle's model.shares) with libsodium secretstream\n"
             "(XChaCha20-Poly1305, authenticated chunks, final tag) under a 32-byte key.\n"
-            "  --key-out KEYFILE  make a fresh key and write it there (64 hex digits, mode 0600)\n"
+            "  --key-out KEYFILE  make a fresh key and write it to this new file (64 hex digits,\n"
+            "                     mode 0600); an existing file is refused\n"
             "  --key KEYFILE      use an existing key\n"
             "  --chunk BYTES      plaintext bytes per chunk (default %d)\n"
             "  -o, --output FILE  the sealed file, written atomically ('-' = stdout)\n"
@@ -103,6 +104,12 @@ int seal_main(int argc, char **argv)
         return MIMIR_EINPUT;
     }
     const char *input = argv[optind];
+    struct stat st;
+    if (key_out != NULL && strcmp(key_out, "-") != 0 && lstat(key_out, &st) == 0) {
+        fprintf(stderr, PROG ": %s: --key-out: file exists and may be the key of other sealed "
+                        "files, expected a new path (or --key to reuse it)\n", key_out);
+        return MIMIR_EINPUT;
+    }
     uint8_t *key = mimir_key_alloc(MIMIR_SEAL_KEY_BYTES);
     FILE *in = NULL;
     mimir_out out = {0};

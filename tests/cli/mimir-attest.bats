@@ -526,6 +526,12 @@ seal_setup() {
     assert_failure 2
     [ ! -e "$W/k3.hex" ]
     [ ! -e "$W/y" ]
+    cp "$W/k.hex" "$W/k.copy"
+    run "$A" seal --key-out "$W/k.hex" "$W/model.shares" -o "$W/y"
+    assert_failure 2
+    assert_output --partial 'k.hex: --key-out: file exists'
+    cmp "$W/k.hex" "$W/k.copy"
+    [ ! -e "$W/y" ]
     run "$A" unseal "$W/model.sealed" -o "$W/out"
     assert_failure 2
     [ ! -e "$W/out" ]
