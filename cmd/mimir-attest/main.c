@@ -6,12 +6,6 @@
 #include "io.h"
 #include "tool.h"
 
-/* Sealed bundles and the key broker (seal.c, broker.c). */
-int seal_main(int argc, char **argv);
-int unseal_main(int argc, char **argv);
-int broker_main(int argc, char **argv);
-int fetch_main(int argc, char **argv);
-
 static const struct {
     const char *name;
     int (*fn)(int, char **);
