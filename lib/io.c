@@ -88,6 +88,24 @@ int mimir_out_open(mimir_out *out, const char *path, mimir_err *err)
         out->fp = stdout;
         return MIMIR_OK;
     }
+    /* A device or FIFO (/dev/null, /dev/stdout, a pipe) is written in place: renaming a temporary
+     * file over it would replace the device itself, and it holds no half file to protect. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            mimir_out_abort(out);
+            return mimir_err_set(err, MIMIR_EINPUT, path, NULL,
+                                 "is a directory, expected a file to write");
+        }
+        out->fp = fopen(path, "wb");
+        if (out->fp == NULL) {
+            int rc = mimir_err_errno(err, path, "cannot open");
+            mimir_out_abort(out);
+            return rc;
+        }
+        out->special = 1;
+        return MIMIR_OK;
+    }
     size_t n = strlen(path) + 16;
     out->tmp = malloc(n);
     if (out->tmp == NULL) {
@@ -125,8 +143,12 @@ int mimir_out_commit(mimir_out *out, mimir_err *err)
 {
     int rc = MIMIR_OK;
     if (out->tmp == NULL) {
-        if (fflush(out->fp) != 0)
+        if (out->special) {
+            if (fclose(out->fp) != 0)
+                rc = mimir_err_errno(err, out->path, "write failed");
+        } else if (fflush(out->fp) != 0) {
             rc = mimir_err_errno(err, "<stdout>", "write failed");
+        }
         out->fp = NULL;
         mimir_out_abort(out);
         return rc;

@@ -5,7 +5,9 @@
  * than a stated bound, so parsers work on a bounded buffer.
  * Outputs: a mimir_out writes to a temporary file beside the target, and mimir_out_commit()
  * fsyncs it, renames it over the target and fsyncs the directory: a failed run leaves no half
- * file. "-" writes to stdout directly. mimir_out_abort() removes the temporary file.
+ * file. "-" writes to stdout directly, and so does a path that names a device or FIFO
+ * (/dev/null, /dev/stdout): renaming over it would replace the device. mimir_out_abort() removes
+ * the temporary file.
  */
 #ifndef MIMIR_IO_H
 #define MIMIR_IO_H
@@ -23,7 +25,8 @@ int mimir_read_file(const char *path, size_t max, uint8_t **data, size_t *len, m
 typedef struct mimir_out {
     FILE *fp;
     char *path;   /* final path, or "-" */
-    char *tmp;    /* temporary path, NULL for stdout */
+    char *tmp;    /* temporary path, NULL for stdout or a special file */
+    int special;  /* path is a device or FIFO, written in place (never renamed over) */
 } mimir_out;
 
 /* Opens an atomic writer for path ("-" = stdout). */
