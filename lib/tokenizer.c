@@ -338,10 +338,11 @@ static int char_encode(const mimir_tokenizer *tok, const uint8_t *text, size_t l
         size_t k = mimir_tok_utf8_next(text, len, i, &cp); /* validated by the caller */
         if (!mimir_tok_map_get(&tok->chars, cp, &rank, &id)) {
             if (tok->unknown < 0)
+                /* The offset, never the character: the text may be a secret prompt. */
                 return mimir_err_set(err, MIMIR_EINPUT, NULL, "text",
-                                     "byte offset %zu: character U+%04X is not in the "
+                                     "byte offset %zu: a character that is not in the "
                                      "vocabulary, which has no unknown token",
-                                     i, (unsigned)cp);
+                                     i);
             id = tok->unknown;
         }
         ids[count++] = id;

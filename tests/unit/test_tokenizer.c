@@ -498,8 +498,9 @@ static void test_char(void)
     size_t nids = 3;
     int rc = mimir_tokenizer_encode(tok, "hello \303\274ber", 10, &ids, &nids, &err);
     CHECK(rc == MIMIR_EINPUT && ids == NULL && nids == 0 && strcmp(err.field, "text") == 0 &&
-              strstr(err.msg, "byte offset 6") && strstr(err.msg, "U+00FC"),
-          "an unknown character fails naming byte offset 6 and U+00FC (%s)", err.msg);
+              strstr(err.msg, "byte offset 6") && !strstr(err.msg, "U+00FC") &&
+              !strstr(err.msg, "\303\274"),
+          "an unknown character fails naming byte offset 6, never the character (%s)", err.msg);
     rc = mimir_tokenizer_encode(tok, "he\377", 3, &ids, &nids, &err);
     CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "byte offset 2: invalid UTF-8"),
           "invalid UTF-8 fails naming byte offset 2 (%s)", err.msg);
