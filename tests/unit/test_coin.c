@@ -15,6 +15,7 @@
 #include "cluster.h"
 #include "coin.h"
 #include "net.h"
+#include "cluster3.h"
 #include "tap.h"
 
 #define N 1000   /* ring elements per draw */
@@ -37,19 +38,6 @@ typedef struct party {
     mimir_r128 pub128[N], r128_self[N], r128_next[N], z128[N];
     uint8_t check_coeffs[64]; /* from mimir_coin_public_drbg("mac-check") */
 } party;
-
-static void cluster_json(char *out, size_t cap, char addr[3][200])
-{
-    snprintf(out, cap,
-             "{\"version\": 1, \"session\": \"00112233445566778899aabbccddeeff\",\n"
-             " \"peer_timeout_ms\": 5000, \"connect_timeout_ms\": 5000,\n"
-             " \"parties\": [\n"
-             "  {\"index\": 0, \"address\": \"%s\", \"cert\": \"p0.pem\", \"key\": \"p0.key\"},\n"
-             "  {\"index\": 1, \"address\": \"%s\", \"cert\": \"p1.pem\", \"key\": \"p1.key\"},\n"
-             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"p2.pem\", "
-             "\"key\": \"p2.key\"}]}\n",
-             addr[0], addr[1], addr[2]);
-}
 
 static int draw_all(party *me, mimir_coin *c)
 {
@@ -119,14 +107,11 @@ static void run(const char *kind, const uint8_t fixed[3][MIMIR_COIN_SEED_BYTES],
     char addr[3][200];
     static int runs;
     runs++;
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(kind, "tcp") == 0)
-            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", mimir_cluster_free_port());
-        else
-            snprintf(addr[i], sizeof addr[i], "unix:%.180s/r%d.s%d", dir, runs, i);
-    }
+    char tag[16];
+    snprintf(tag, sizeof tag, "r%d.", runs);
+    cluster3_addresses(addr, kind, dir, tag);
     char json[4096];
-    cluster_json(json, sizeof json, addr);
+    cluster3_json(json, sizeof json, "00112233445566778899aabbccddeeff", addr);
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
         memset(&parties[i], 0, sizeof parties[i]);
@@ -209,22 +194,8 @@ static void check_fault(const char *what, int bad, const char *want)
 int main(void)
 {
     snprintf(dir, sizeof dir, "tests/tmp/coin.XXXXXX");
-    mkdir("tests/tmp", 0700);
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (cluster3_setup(dir, "test_coin") != 0)
         return 1;
-    }
-    mimir_err err;
-    for (int i = 0; i < 3; i++) {
-        char cert[300], key[300], cn[32];
-        snprintf(cert, sizeof cert, "%s/p%d.pem", dir, i);
-        snprintf(key, sizeof key, "%s/p%d.key", dir, i);
-        snprintf(cn, sizeof cn, "mimir party %d", i);
-        if (mimir_cluster_gencert(cert, key, cn, 2, &err) != MIMIR_OK) {
-            mimir_err_print(stderr, "test_coin", &err);
-            return 1;
-        }
-    }
     static uint8_t fixed[3][MIMIR_COIN_SEED_BYTES];
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < MIMIR_COIN_SEED_BYTES; k++)
@@ -299,6 +270,7 @@ int main(void)
 
     mimir_coin_free(NULL);
     mimir_coin *c = (mimir_coin *)1;
+    mimir_err err;
     CHECK(mimir_coin_toss(NULL, NULL, &c, &err) == MIMIR_EINPUT && c == NULL,
           "toss without a net is refused (EINPUT)");
 

@@ -15,7 +15,10 @@
 
 #include "cluster.h"
 #include "net.h"
+#include "cluster3.h"
 #include "tap.h"
+
+#define SESSION "000102030405060708090a0b0c0d0e0f"
 
 #define MiB (1u << 20)
 #define LOG_MAX 256
@@ -41,20 +44,6 @@ static void test_header(void)
 
 /* ------------------------------------------------------------ cluster files */
 
-/* A cluster file for all three parties (each with its key) at addresses addr[i]. */
-static void cluster_json(char *out, size_t cap, char addr[3][200])
-{
-    snprintf(out, cap,
-             "{\"version\": 1, \"session\": \"000102030405060708090a0b0c0d0e0f\",\n"
-             " \"peer_timeout_ms\": 5000, \"connect_timeout_ms\": 5000,\n"
-             " \"parties\": [\n"
-             "  {\"index\": 0, \"address\": \"%s\", \"cert\": \"p0.pem\", \"key\": \"p0.key\"},\n"
-             "  {\"index\": 1, \"address\": \"%s\", \"cert\": \"p1.pem\", \"key\": \"p1.key\"},\n"
-             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"p2.pem\", "
-             "\"key\": \"p2.key\"}]}\n",
-             addr[0], addr[1], addr[2]);
-}
-
 typedef struct bad_case {
     const char *name, *find, *replace, *field;
     int self;
@@ -76,7 +65,7 @@ static void test_cluster(void)
 {
     char addr[3][200] = {"tcp:127.0.0.1:7000", "tcp:[::1]:7001", "unix:/tmp/x.sock"};
     char json[4096];
-    cluster_json(json, sizeof json, addr);
+    cluster3_json(json, sizeof json, SESSION, addr);
     mimir_err err;
     mimir_cluster *c = NULL;
     int rc = mimir_cluster_parse(json, strlen(json), "good.json", dir, 1, &c, &err);
@@ -344,14 +333,9 @@ static int log_in_order(const party *me)
 static void three_parties(const char *kind)
 {
     char addr[3][200];
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(kind, "tcp") == 0)
-            snprintf(addr[i], sizeof addr[i], "tcp:127.0.0.1:%d", mimir_cluster_free_port());
-        else
-            snprintf(addr[i], sizeof addr[i], "unix:%.180s/s%d", dir, i);
-    }
+    cluster3_addresses(addr, kind, dir, "");
     char json[4096];
-    cluster_json(json, sizeof json, addr);
+    cluster3_json(json, sizeof json, SESSION, addr);
     static party parties[3];
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
@@ -409,7 +393,7 @@ static void test_bad_io(void)
      * version check of mimir_net_open is tested here without peers */
     char addr[3][200] = {"tcp:127.0.0.1:1", "tcp:127.0.0.1:2", "tcp:127.0.0.1:3"};
     char json[4096];
-    cluster_json(json, sizeof json, addr);
+    cluster3_json(json, sizeof json, SESSION, addr);
     char *j = replace_once(json, "\"version\": 1", "\"version\": 2");
     mimir_cluster *c = NULL;
     mimir_net *net = NULL;
@@ -427,22 +411,8 @@ static void test_bad_io(void)
 int main(void)
 {
     snprintf(dir, sizeof dir, "tests/tmp/net.XXXXXX");
-    mkdir("tests/tmp", 0700);
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (cluster3_setup(dir, "test_net") != 0)
         return 1;
-    }
-    mimir_err err;
-    for (int i = 0; i < 3; i++) {
-        char cert[300], key[300], cn[32];
-        snprintf(cert, sizeof cert, "%s/p%d.pem", dir, i);
-        snprintf(key, sizeof key, "%s/p%d.key", dir, i);
-        snprintf(cn, sizeof cn, "mimir party %d", i);
-        if (mimir_cluster_gencert(cert, key, cn, 2, &err) != MIMIR_OK) {
-            mimir_err_print(stderr, "test_net", &err);
-            return 1;
-        }
-    }
     test_header();
     test_cluster();
     test_gencert();
