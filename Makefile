@@ -48,6 +48,24 @@ lib/libmimir.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The test build: the same sources compiled again with -DMIMIR_TEST_HOOKS, which adds the fault
+# injection hooks (a party that flips a bit, sends a wrong MAC check value, ...). Only tests link
+# it; bin/ never contains a hook (tests/cli checks that the release binaries refuse the flags).
+TEST_DEFS := -DMIMIR_TEST_HOOKS
+build/test/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_DEFS) $(AVX2_FLAGS) -c -o $@ $<
+build/test/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_DEFS) $(AVX512_FLAGS) -c -o $@ $<
+build/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_DEFS) -c -o $@ $<
+TEST_LIB := build/test/libmimir-test.a
+$(TEST_LIB): $(LIB_SRC:%.c=build/test/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 define tool_rule
 bin/$(1): $$(patsubst %.c,build/%.o,$$(wildcard cmd/$(1)/*.c)) lib/libmimir.a
 	@mkdir -p bin
@@ -55,17 +73,27 @@ bin/$(1): $$(patsubst %.c,build/%.o,$$(wildcard cmd/$(1)/*.c)) lib/libmimir.a
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
-tests/bin/%: build/tests/unit/%.o lib/libmimir.a
+# tests/bin/<tool>-hooks: a tool built with the test hooks, for the CLI fault tests.
+define hook_tool_rule
+tests/bin/$(1)-hooks: $$(patsubst %.c,build/test/%.o,$$(wildcard cmd/$(1)/*.c)) $(TEST_LIB)
+	@mkdir -p tests/bin
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+HOOK_TOOLS := $(filter mimir-party,$(TOOLS))
+HOOK_BINS  := $(HOOK_TOOLS:%=tests/bin/%-hooks)
+$(foreach t,$(HOOK_TOOLS),$(eval $(call hook_tool_rule,$(t))))
+
+tests/bin/%: build/test/tests/unit/%.o $(TEST_LIB)
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-tests/bin/%: build/tests/prog/%.o lib/libmimir.a
+tests/bin/%: build/test/tests/prog/%.o $(TEST_LIB)
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 build/bench/%: build/bench/%.o lib/libmimir.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # make check: every C unit test, every test program, every bats file; one summary line at the end.
-check: all $(UNIT_BINS) $(PROG_BINS)
+check: all $(UNIT_BINS) $(PROG_BINS) $(HOOK_BINS)
 	@tests/run-tests
 
 bench: all $(BENCH_BINS)
@@ -85,4 +113,5 @@ man-lint:
 clean:
 	rm -rf build bin tests/bin lib/libmimir.a
 
--include $(LIB_OBJ:.o=.d) $(wildcard build/cmd/*/*.d build/tests/*/*.d build/bench/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard build/cmd/*/*.d build/bench/*.d build/test/*/*.d \
+	build/test/*/*/*.d build/test/*/*/*/*.d)

@@ -1,0 +1,58 @@
+/*
+ * dealer.h — a trusted dealer of preprocessed items (docs/protocol.md, "Preprocessing").
+ *
+ * The dealer draws the MAC key alpha and every item in the clear from one 32-byte seed, computes
+ * the products and MACs, and splits everything into the three parties' replicated shares. It is
+ * TRUSTED: whoever knows the seed knows every secret the items will mask. It serves tests and
+ * benchmarks (each party builds a dealer from the same seed and keeps only its own components;
+ * that is a simulation, never secure) and `mimir-triples deal`, where one process inside an
+ * attested enclave deals all three pools and forgets the seed.
+ *
+ * Reproducible: a given seed yields the same alpha and the same sequence of items for the same
+ * sequence of calls (values from a ChaCha20 stream keyed by HMAC-DRBG output,
+ * mimir_drbg_from_seed(seed, "dealer")). A dealer for party p computes all three parties'
+ * components but returns only p's (the others are wiped).
+ */
+#ifndef MIMIR_DEALER_H
+#define MIMIR_DEALER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "prep.h"
+#include "ring.h"
+
+#define MIMIR_DEALER_SEED_BYTES 32
+#define MIMIR_DEALER_LABEL "dealer"
+
+typedef struct mimir_dealer mimir_dealer;
+
+/* A dealer for party `party` (0..2) from seed. macs = 0 deals semi-honest items (no MAC
+ * words). */
+int mimir_dealer_new(const uint8_t seed[MIMIR_DEALER_SEED_BYTES], int party, int macs,
+                     mimir_dealer **out, mimir_err *err);
+void mimir_dealer_free(mimir_dealer *d);
+
+/* The party's MAC key components (alpha_p, alpha_{p+1}). */
+void mimir_dealer_alpha(const mimir_dealer *d, mimir_r128 alpha[2]);
+
+/* A preprocessing source over the dealer (valid while d lives). */
+mimir_prep *mimir_dealer_prep(mimir_dealer *d);
+
+/* Counts of items handed out so far, per enum mimir_prep_kind (index kind - 1): elements for
+ * triples and truncation pairs, rows*inner + inner*cols + rows*cols for matrix triples. */
+void mimir_dealer_counts(const mimir_dealer *d, uint64_t counts[MIMIR_PREP_KINDS]);
+
+/* All three parties' components of one item kind, for `mimir-triples deal` and tests:
+ * out[p] is party p's share (allocated by the call). */
+int mimir_dealer_triples3(mimir_dealer *d, size_t n, mimir_sv a[3], mimir_sv b[3],
+                          mimir_sv c[3], mimir_err *err);
+int mimir_dealer_matrix3(mimir_dealer *d, size_t rows, size_t inner, size_t cols,
+                         mimir_sv a[3], mimir_sv b[3], mimir_sv c[3], mimir_err *err);
+int mimir_dealer_trunc3(mimir_dealer *d, size_t n, unsigned f, mimir_sv r[3], mimir_sv r_hi[3],
+                        mimir_sv r_63[3], mimir_err *err);
+/* All three parties' MAC key components: alpha3[p] = (alpha_p, alpha_{p+1}). */
+void mimir_dealer_alpha3(const mimir_dealer *d, mimir_r128 alpha3[3][2]);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * pool.h — a party's triple pool: its preprocessed items on disk, each usable once
+ * (docs/formats.md, "Triple pools"; docs/protocol.md, "Preprocessing").
+ *
+ * A pool is a directory owned by one party of one session:
+ *   pool.json        public header: format version, party, session id, macs, created-by
+ *   alpha.key        the party's MAC key components (alpha_p, alpha_{p+1}), mode 0600, digested
+ *   batch-NNNNNN.mtp append-only batch files: one item kind (and shape / f) each, self-
+ *                    describing (magic, version, kind, party, session, shape, count) and ending
+ *                    in a SHA-256 digest; written atomically (temp, fsync, rename, dir fsync)
+ *   cursor           how many items of each batch are consumed: advanced and fsynced BEFORE the
+ *                    items are handed out, so a crash at any point can waste items but never
+ *                    hands one out twice
+ *   lock             flock()ed while a process has the pool open: a second opener is refused
+ *   stats.json       generated / consumed / sacrificed / failed counters per kind
+ *
+ * Opening checks the header against the expected party and session (a pool of another party or
+ * session is MIMIR_EINPUT naming the field) and the digests of alpha.key and of every batch when
+ * it is first read. Items are handed out through a mimir_prep (lib/prep.h).
+ */
+#ifndef MIMIR_POOL_H
+#define MIMIR_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "prep.h"
+#include "ring.h"
+#include "spdz.h"
+
+#define MIMIR_POOL_VERSION 1
+#define MIMIR_POOL_MAGIC "MIMIRTPL"
+
+typedef struct mimir_pool mimir_pool;
+
+/* Per-kind counters (index = enum mimir_prep_kind - 1), in elements: n for triples and
+ * truncation pairs, rows*inner + inner*cols + rows*cols for a matrix triple. */
+typedef struct mimir_pool_status {
+    int party;
+    uint8_t session[16];
+    int macs;
+    uint64_t generated[MIMIR_PREP_KINDS];
+    uint64_t consumed[MIMIR_PREP_KINDS];
+    uint64_t remaining[MIMIR_PREP_KINDS];
+    uint64_t sacrificed[MIMIR_PREP_KINDS];
+    uint64_t failed[MIMIR_PREP_KINDS];
+    uint64_t batches;
+} mimir_pool_status;
+
+/* Creates an empty pool directory dir (must not exist, or be empty) for party / session with
+ * the party's MAC key components. created_by is recorded in pool.json ("dealer" documents that
+ * a dealer knew every item; "parties" that the three parties generated them). */
+int mimir_pool_create(const char *dir, int party, const uint8_t session[16],
+                      const mimir_r128 alpha[2], int macs, const char *created_by,
+                      mimir_err *err);
+
+/* Opens (and locks) an existing pool for party / session (party -1 or session NULL: accept the
+ * pool's own). Refuses a pool of another party or session, a held lock, a bad digest. */
+int mimir_pool_open(const char *dir, int party, const uint8_t *session, mimir_pool **out,
+                    mimir_err *err);
+void mimir_pool_close(mimir_pool *p); /* unlocks, wipes, frees; NULL is a no-op */
+
+int mimir_pool_party(const mimir_pool *p);
+const uint8_t *mimir_pool_session(const mimir_pool *p);
+int mimir_pool_macs(const mimir_pool *p);
+void mimir_pool_alpha(const mimir_pool *p, mimir_r128 alpha[2]);
+
+/* Appends one batch (atomically): n triples / one matrix triple / n truncation pairs. */
+int mimir_pool_append_triples(mimir_pool *p, const mimir_sv *a, const mimir_sv *b,
+                              const mimir_sv *c, mimir_err *err);
+int mimir_pool_append_matrix(mimir_pool *p, size_t rows, size_t inner, size_t cols,
+                             const mimir_sv *a, const mimir_sv *b, const mimir_sv *c,
+                             mimir_err *err);
+int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const mimir_sv *r_hi,
+                            const mimir_sv *r_63, mimir_err *err);
+
+/* Records a sacrifice outcome in stats.json (count elements sacrificed or failed). */
+int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
+                                mimir_err *err);
+
+/* The preprocessing source over the pool (valid while p is open). Taking items advances and
+ * fsyncs the cursor first. Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left
+ * (needed 4096, have 100)". */
+mimir_prep *mimir_pool_prep(mimir_pool *p);
+
+int mimir_pool_get_status(mimir_pool *p, mimir_pool_status *st, mimir_err *err);
+/* Status without taking the lock (for `mimir-triples status` while a party runs). */
+int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *err);
+
+#endif
