@@ -1,4 +1,6 @@
-/* cluster.c — strict cluster-file parser, certificate fingerprints, test certificates. */
+/* cluster.c — strict cluster-file parser (with the optional "attestation" section, whose
+ * policy path is resolved here and read by attest/admit.c), certificate fingerprints, test
+ * certificates. */
 #include "cluster.h"
 
 #include <arpa/inet.h>
@@ -20,6 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "attest/attest.h"
 #include "hex.h"
 #include "io.h"
 
@@ -270,12 +273,48 @@ static int parse_party(mimir_cluster *c, json_t *jp, size_t pos, const char *nam
     return MIMIR_OK;
 }
 
+/* "attestation": {"policy": FILE, "at": RFC3339, "require": bool}, policy required. */
+static int parse_attestation(mimir_cluster *c, json_t *ja, const char *name,
+                             const char *basedir, mimir_err *err)
+{
+    static const char *const keys[] = {"policy", "at", "require", NULL};
+    if (!json_is_object(ja))
+        return mimir_err_set(err, MIMIR_EINPUT, name, "attestation",
+                             "expected an object {\"policy\": FILE, \"at\": TIME, "
+                             "\"require\": BOOL}");
+    int rc = check_keys(ja, keys, name, "attestation", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_t *pol = json_object_get(ja, "policy"), *at = json_object_get(ja, "at");
+    json_t *req = json_object_get(ja, "require");
+    if (!json_is_string(pol) || json_string_length(pol) == 0)
+        return mimir_err_set(err, MIMIR_EINPUT, name, "attestation.policy",
+                             pol == NULL ? "missing, expected the policy file's path"
+                                         : "expected a non-empty string (a file path)");
+    if (at != NULL) {
+        time_t t;
+        if (!json_is_string(at) || mimir_attest_parse_time(json_string_value(at), &t) != 0)
+            return mimir_err_set(err, MIMIR_EINPUT, name, "attestation.at",
+                                 "expected an RFC 3339 time string, e.g. "
+                                 "\"2026-06-01T00:00:00Z\"");
+    }
+    if (req != NULL && !json_is_boolean(req))
+        return mimir_err_set(err, MIMIR_EINPUT, name, "attestation.require",
+                             "expected true or false");
+    c->attest_require = req == NULL || json_is_true(req);
+    c->attest_policy_path = resolve(basedir, json_string_value(pol));
+    c->attest_at = at != NULL ? dupstr(json_string_value(at)) : NULL;
+    if (c->attest_policy_path == NULL || (at != NULL && c->attest_at == NULL))
+        return mimir_err_set(err, MIMIR_ERUNTIME, name, "attestation", "out of memory");
+    return MIMIR_OK;
+}
+
 static int parse_top(mimir_cluster *c, json_t *root, const char *name, const char *basedir,
                      int self, mimir_err *err)
 {
     static const char *const keys[] = {"version", "session", "self", "parties",
                                        "connect_timeout_ms", "peer_timeout_ms",
-                                       "max_frame_bytes", NULL};
+                                       "max_frame_bytes", "attestation", NULL};
     if (!json_is_object(root))
         return mimir_err_set(err, MIMIR_EINPUT, name, "", "expected a JSON object");
     int rc = check_keys(root, keys, name, "", err);
@@ -319,6 +358,10 @@ static int parse_top(mimir_cluster *c, json_t *root, const char *name, const cha
                       "max_frame_bytes", err);
     c->max_frame_bytes = v;
     if (rc != MIMIR_OK)
+        return rc;
+
+    json_t *ja = json_object_get(root, "attestation");
+    if (ja != NULL && (rc = parse_attestation(c, ja, name, basedir, err)) != MIMIR_OK)
         return rc;
 
     json_t *parties = json_object_get(root, "parties");
@@ -414,6 +457,8 @@ void mimir_cluster_free(mimir_cluster *c)
         free(p->cert_path);
         free(p->key_path);
     }
+    free(c->attest_policy_path);
+    free(c->attest_at);
     free(c->path);
     free(c);
 }

@@ -8,7 +8,9 @@
  *                    "cert": "p0.pem", "key": "p0.key" },
  *                  { "index": 1, "address": "unix:/run/mimir/p1.sock", "cert": "p1.pem",
  *                    "sha256": "<64 hex digits>" }, ... ],
- *     "connect_timeout_ms": 30000, "peer_timeout_ms": 30000, "max_frame_bytes": 268435456 }
+ *     "connect_timeout_ms": 30000, "peer_timeout_ms": 30000, "max_frame_bytes": 268435456,
+ *     "attestation": { "policy": "policy.json", "at": "2026-06-01T00:00:00Z",
+ *                      "require": true } }
  *
  * Every party has an address ("tcp:HOST:PORT", "tcp:[V6ADDR]:PORT" or "unix:PATH") and a pinned
  * certificate: "cert" (a PEM file, whose SHA-256 fingerprint over the DER encoding becomes the
@@ -16,6 +18,12 @@
  * needs "cert" and "key" (a PEM private key). "self" may be left out when the caller names the
  * local party. The three timing/size fields are optional (0 = use the defaults of lib/net.h).
  * Relative paths are relative to the directory of the cluster file.
+ *
+ * "attestation" is optional: when present, every peer's certificate must carry attestation
+ * evidence that passes the policy file "policy" (lib/attest/admit.h, docs/attestation.md).
+ * "at" (optional, RFC 3339) fixes the verification time, for tests and reproducible runs;
+ * "require" (optional, default true) false admits a peer whose certificate has no evidence at
+ * all. Its keys are parsed as strictly as the rest; the policy itself is read by admit.h.
  *
  * The parser is strict: unknown keys, duplicate keys, wrong types, out-of-range values, a
  * missing party or a certificate that does not match its pin are refused with MIMIR_EINPUT
@@ -62,6 +70,9 @@ typedef struct mimir_cluster {
     uint32_t connect_timeout_ms;                  /* 0 = default */
     uint32_t peer_timeout_ms;                     /* 0 = default */
     uint64_t max_frame_bytes;                     /* 0 = default */
+    char *attest_policy_path;  /* "attestation.policy" resolved; NULL = no attestation section */
+    char *attest_at;           /* "attestation.at" as written (RFC 3339), NULL = now */
+    int attest_require;        /* "attestation.require" (default 1); 0 without the section */
 } mimir_cluster;
 
 /* Loads the cluster file at path. self is the local party (0..2), or -1 to take it from the
