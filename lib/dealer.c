@@ -1,0 +1,494 @@
+/*
+ * dealer.c — the trusted dealer of lib/dealer.h (docs/drafts/dealer.md has the derivation).
+ *
+ * Randomness: key = the first 32 bytes of mimir_drbg_from_seed(seed, "dealer"); draw number j
+ * (a counter from 0, one per stream below) is the ChaCha20 keystream (RFC 8439, libsodium's
+ * crypto_stream_chacha20_ietf) under that key with nonce u64_le(j) || 0x00000000, block
+ * counter from 0, read as little-endian 16-byte words. Draw 0 is alpha's value, draw 1 its
+ * split; every item then takes a fixed number of draws (DRAWS_* below) whether or not it
+ * uses them (a semi-honest dealer skips the MAC splits but still counts them), so the values
+ * are the same with and without MACs.
+ *
+ * Sharing a vector v (n words): its split draw gives 2n words, element i taking words 2i and
+ * 2i+1 as v0[i], v1[i]; v2 = v - v0 - v1. Its MAC m = alpha * v is split the same way from the
+ * vector's MAC draw. Vectors are processed in chunks of CHUNK elements (a multiple of 4, so a
+ * chunk starts on a 64-byte ChaCha20 block in both the value and the split stream) to keep
+ * temporaries small and in cache.
+ *
+ * Constant time: no branch or index depends on a drawn or computed value; the party index and
+ * the sizes are public.
+ */
+#include "dealer.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "drbg.h"
+#include "mem.h"
+
+#define KEY_BYTES crypto_stream_chacha20_ietf_KEYBYTES
+#define NONCE_BYTES crypto_stream_chacha20_ietf_NONCEBYTES
+#define BLOCK_BYTES 64
+#define WORD_BYTES 16
+#define CHUNK 4096                       /* elements per chunk (a multiple of 4) */
+#define MAX_ELEMENTS ((size_t)1 << 32)   /* per vector: keeps a split draw under 2^32 blocks */
+#define DRAW_ALPHA_VALUE 0
+#define DRAW_ALPHA_SPLIT 1
+#define DRAW_FIRST_ITEM 2
+#define DRAWS_TRIPLE 8 /* a, b values; (split, MAC split) of a, b, c */
+#define DRAWS_MATRIX 8 /* A, B values; (split, MAC split) of A, B, C */
+#define DRAWS_TRUNC 7  /* r value; (split, MAC split) of r, r_hi, r_63 */
+#define TRUNC_F_MAX 62
+
+struct mimir_dealer {
+    uint8_t key[KEY_BYTES];
+    mimir_r128 alpha[3]; /* alpha_0, alpha_1, alpha_2 */
+    uint64_t draw;       /* the next draw number */
+    uint64_t counts[MIMIR_PREP_KINDS];
+    int party, macs;
+    mimir_prep prep;
+};
+
+/* Where shared components go: sv[q] receives party q's share, or nothing if NULL. */
+typedef struct sink {
+    mimir_sv *sv[3];
+} sink;
+
+/* Scratch for one chunk: pairs of split words, MACs, pairs of MAC split words. */
+typedef struct scratch {
+    mimir_r128 *split, *mac, *msplit;
+    void *mem;
+} scratch;
+
+static int scratch_new(scratch *s, mimir_err *err)
+{
+    s->mem = mimir_secret_alloc((size_t)5 * CHUNK * WORD_BYTES);
+    if (s->mem == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    s->split = s->mem;
+    s->mac = s->split + 2 * CHUNK;
+    s->msplit = s->mac + CHUNK;
+    return MIMIR_OK;
+}
+
+static void scratch_free(scratch *s)
+{
+    mimir_secret_free(s->mem);
+    memset(s, 0, sizeof *s);
+}
+
+/* Little-endian words in place (a no-op on little-endian machines). */
+static void words_le(mimir_r128 *w, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b[WORD_BYTES];
+        memcpy(b, &w[i], WORD_BYTES);
+        mimir_r128 x = 0;
+        for (int k = WORD_BYTES - 1; k >= 0; k--)
+            x = (x << 8) | b[k];
+        w[i] = x;
+    }
+#else
+    (void)w;
+    (void)n;
+#endif
+}
+
+/* Words [first, first + n) of draw number `draw`; first is a multiple of 4 (block aligned). */
+static void stream_words(const mimir_dealer *d, uint64_t draw, size_t first, mimir_r128 *out,
+                         size_t n)
+{
+    uint8_t nonce[NONCE_BYTES] = {0};
+    for (int k = 0; k < 8; k++)
+        nonce[k] = (uint8_t)(draw >> (8 * k));
+    memset(out, 0, n * WORD_BYTES);
+    crypto_stream_chacha20_ietf_xor_ic((unsigned char *)out, (const unsigned char *)out,
+                                       (unsigned long long)n * WORD_BYTES, nonce,
+                                       (uint32_t)(first * WORD_BYTES / BLOCK_BYTES), d->key);
+    words_le(out, n);
+}
+
+/* Uniform values: elements [0, n) of the value draw `draw` into v. */
+static void draw_values(const mimir_dealer *d, uint64_t draw, mimir_r128 *v, size_t n)
+{
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        stream_words(d, draw, i0, v + i0, len);
+    }
+}
+
+/* Splits words w (len of them, element i0.. of the vector) into components with the pairs in
+ * `pairs` (v0, v1 interleaved) and stores each wanted party's two components at offset i0 of
+ * dst[q][0], dst[q][1]. */
+static void split_into(const mimir_r128 *w, const mimir_r128 *pairs, size_t i0, size_t len,
+                       mimir_r128 *const dst[3][2])
+{
+    for (size_t i = 0; i < len; i++) {
+        mimir_r128 c[3];
+        c[0] = pairs[2 * i];
+        c[1] = pairs[2 * i + 1];
+        c[2] = w[i] - c[0] - c[1];
+        for (int q = 0; q < 3; q++)
+            if (dst[q][0] != NULL) {
+                dst[q][0][i0 + i] = c[q];
+                dst[q][1][i0 + i] = c[(q + 1) % 3];
+            }
+        if (i + 1 == len)
+            mimir_wipe(c, sizeof c);
+    }
+}
+
+/* Shares the vector's elements [i0, i0 + len) with values v (len words) into the sink, drawing
+ * the splits from draws `dsplit` (values) and `dmac` (MACs). */
+static void share_chunk(const mimir_dealer *d, const mimir_r128 *v, size_t i0, size_t len,
+                        uint64_t dsplit, uint64_t dmac, const sink *out, scratch *s)
+{
+    mimir_r128 *dst[3][2];
+    for (int q = 0; q < 3; q++) {
+        dst[q][0] = out->sv[q] ? out->sv[q]->x[0] : NULL;
+        dst[q][1] = out->sv[q] ? out->sv[q]->x[1] : NULL;
+    }
+    stream_words(d, dsplit, 2 * i0, s->split, 2 * len);
+    split_into(v, s->split, i0, len, dst);
+    if (!d->macs)
+        return;
+    mimir_r128 alpha = d->alpha[0] + d->alpha[1] + d->alpha[2];
+    for (size_t i = 0; i < len; i++)
+        s->mac[i] = alpha * v[i];
+    mimir_wipe(&alpha, sizeof alpha);
+    for (int q = 0; q < 3; q++) {
+        dst[q][0] = out->sv[q] ? out->sv[q]->m[0] : NULL;
+        dst[q][1] = out->sv[q] ? out->sv[q]->m[1] : NULL;
+    }
+    stream_words(d, dmac, 2 * i0, s->msplit, 2 * len);
+    split_into(s->mac, s->msplit, i0, len, dst);
+}
+
+/* Shares a whole vector v (n words). */
+static void share_vector(const mimir_dealer *d, const mimir_r128 *v, size_t n, uint64_t dsplit,
+                         uint64_t dmac, const sink *out, scratch *s)
+{
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        share_chunk(d, v + i0, i0, len, dsplit, dmac, out, s);
+    }
+}
+
+/* Allocates the wanted parties' vectors of one kind (k vectors, sizes n[0..k)). On failure
+ * frees what it allocated. */
+static int alloc_sinks(const mimir_dealer *d, sink *sk, size_t k, const size_t *n, mimir_err *err)
+{
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++) {
+            if (sk[j].sv[q] == NULL)
+                continue;
+            memset(sk[j].sv[q], 0, sizeof *sk[j].sv[q]);
+        }
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++) {
+            if (sk[j].sv[q] == NULL)
+                continue;
+            int rc = mimir_sv_alloc(sk[j].sv[q], n[j], d->macs, err);
+            if (rc != MIMIR_OK) {
+                for (size_t jj = 0; jj < k; jj++)
+                    for (int qq = 0; qq < 3; qq++)
+                        if (sk[jj].sv[qq] != NULL)
+                            mimir_sv_free(sk[jj].sv[qq]);
+                return rc;
+            }
+        }
+    return MIMIR_OK;
+}
+
+static void free_sinks(sink *sk, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++)
+            if (sk[j].sv[q] != NULL)
+                mimir_sv_free(sk[j].sv[q]);
+}
+
+static int check_n(size_t n, const char *field, mimir_err *err)
+{
+    if (n > MAX_ELEMENTS)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, field,
+                             "%zu elements in one item, expected at most 2^32", n);
+    return MIMIR_OK;
+}
+
+/* --- The three item kinds, into sinks ----------------------------------------------------- */
+
+static int deal_triples(mimir_dealer *d, size_t n, sink sk[3], mimir_err *err)
+{
+    int rc = check_n(n, "triples", err);
+    size_t sizes[3] = {n, n, n};
+    if (rc == MIMIR_OK)
+        rc = alloc_sinks(d, sk, 3, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    scratch s;
+    mimir_r128 *abc = mimir_secret_alloc((size_t)3 * CHUNK * WORD_BYTES);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && abc == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(abc);
+        scratch_free(&s);
+        free_sinks(sk, 3);
+        return rc;
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_TRIPLE;
+    mimir_r128 *a = abc, *b = abc + CHUNK, *c = abc + 2 * CHUNK;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        stream_words(d, b0 + 0, i0, a, len);
+        stream_words(d, b0 + 1, i0, b, len);
+        mimir_r128_mul(c, a, b, len);
+        share_chunk(d, a, i0, len, b0 + 2, b0 + 3, &sk[0], &s);
+        share_chunk(d, b, i0, len, b0 + 4, b0 + 5, &sk[1], &s);
+        share_chunk(d, c, i0, len, b0 + 6, b0 + 7, &sk[2], &s);
+    }
+    mimir_secret_free(abc);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_TRIPLE - 1] += n;
+    return MIMIR_OK;
+}
+
+static int deal_matrix(mimir_dealer *d, size_t rows, size_t inner, size_t cols, sink sk[3],
+                       mimir_err *err)
+{
+    size_t sizes[3], bytes[3], total;
+    if (mimir_size_mul(rows, inner, &sizes[0]) != 0 ||
+        mimir_size_mul(inner, cols, &sizes[1]) != 0 ||
+        mimir_size_mul(rows, cols, &sizes[2]) != 0 || sizes[0] > MAX_ELEMENTS ||
+        sizes[1] > MAX_ELEMENTS || sizes[2] > MAX_ELEMENTS)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "matrix",
+                             "shape %zux%zux%zu too large, expected at most 2^32 elements per "
+                             "matrix", rows, inner, cols);
+    for (int j = 0; j < 3; j++)
+        bytes[j] = sizes[j] * WORD_BYTES;
+    total = bytes[0] + bytes[1] + bytes[2];
+    int rc = alloc_sinks(d, sk, 3, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    scratch s;
+    mimir_r128 *abc = mimir_secret_alloc(total ? total : 1);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && abc == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(abc);
+        scratch_free(&s);
+        free_sinks(sk, 3);
+        return rc;
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_MATRIX;
+    mimir_r128 *A = abc, *B = A + sizes[0], *C = B + sizes[1];
+    draw_values(d, b0 + 0, A, sizes[0]);
+    draw_values(d, b0 + 1, B, sizes[1]);
+    if (sizes[2] > 0)
+        mimir_r128_matmul(C, A, B, rows, inner, cols);
+    share_vector(d, A, sizes[0], b0 + 2, b0 + 3, &sk[0], &s);
+    share_vector(d, B, sizes[1], b0 + 4, b0 + 5, &sk[1], &s);
+    share_vector(d, C, sizes[2], b0 + 6, b0 + 7, &sk[2], &s);
+    mimir_secret_free(abc);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_MATRIX - 1] += sizes[0] + sizes[1] + sizes[2];
+    return MIMIR_OK;
+}
+
+static int deal_trunc(mimir_dealer *d, size_t n, unsigned f, sink sk[3], mimir_err *err)
+{
+    if (f < 1 || f > TRUNC_F_MAX)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "f",
+                             "truncation by %u bits, expected 1..%d", f, TRUNC_F_MAX);
+    int rc = check_n(n, "trunc", err);
+    size_t sizes[3] = {n, n, n};
+    if (rc == MIMIR_OK)
+        rc = alloc_sinks(d, sk, 3, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    scratch s;
+    mimir_r128 *buf = mimir_secret_alloc((size_t)3 * CHUNK * WORD_BYTES);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && buf == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(buf);
+        scratch_free(&s);
+        free_sinks(sk, 3);
+        return rc;
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_TRUNC;
+    mimir_r128 *r = buf, *hi = buf + CHUNK, *b63 = buf + 2 * CHUNK;
+    const uint64_t low63 = ((uint64_t)1 << 63) - 1;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        stream_words(d, b0 + 0, i0, r, len);
+        for (size_t i = 0; i < len; i++) {
+            uint64_t r64 = (uint64_t)r[i];
+            hi[i] = (mimir_r128)((r64 & low63) >> f);
+            b63[i] = (mimir_r128)(r64 >> 63);
+        }
+        share_chunk(d, r, i0, len, b0 + 1, b0 + 2, &sk[0], &s);
+        share_chunk(d, hi, i0, len, b0 + 3, b0 + 4, &sk[1], &s);
+        share_chunk(d, b63, i0, len, b0 + 5, b0 + 6, &sk[2], &s);
+    }
+    mimir_secret_free(buf);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_TRUNC - 1] += n;
+    return MIMIR_OK;
+}
+
+/* --- The prep source: this party's share only -------------------------------------------- */
+
+static void party_sinks(const mimir_dealer *d, sink sk[3], mimir_sv *x, mimir_sv *y,
+                        mimir_sv *z)
+{
+    memset(sk, 0, 3 * sizeof *sk);
+    sk[0].sv[d->party] = x;
+    sk[1].sv[d->party] = y;
+    sk[2].sv[d->party] = z;
+}
+
+static int op_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                      mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    party_sinks(d, sk, a, b, c);
+    return deal_triples(d, n, sk, err);
+}
+
+static int op_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
+                     mimir_sv *b, mimir_sv *c, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    party_sinks(d, sk, a, b, c);
+    return deal_matrix(d, rows, inner, cols, sk, err);
+}
+
+static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
+                    mimir_sv *r_63, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    party_sinks(d, sk, r, r_hi, r_63);
+    return deal_trunc(d, n, f, sk, err);
+}
+
+static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc};
+
+/* --- Public API ---------------------------------------------------------------------------- */
+
+int mimir_dealer_new(const uint8_t seed[MIMIR_DEALER_SEED_BYTES], int party, int macs,
+                     mimir_dealer **out, mimir_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (seed == NULL || out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "seed", "no seed or output given");
+    if (party < 0 || party > 2)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "party", "party %d, expected 0, 1 or 2",
+                             party);
+    if (mimir_mem_init() != 0)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "libsodium failed to start");
+    mimir_dealer *d = mimir_key_alloc(sizeof *d);
+    if (d == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    mimir_drbg drbg;
+    int rc = mimir_drbg_from_seed(&drbg, seed, MIMIR_DEALER_SEED_BYTES, MIMIR_DEALER_LABEL);
+    if (rc == MIMIR_OK)
+        rc = mimir_drbg_generate(&drbg, d->key, KEY_BYTES, NULL, 0);
+    mimir_drbg_wipe(&drbg);
+    if (rc != MIMIR_OK) {
+        mimir_key_free(d);
+        return mimir_err_set(err, rc, NULL, "dealer", "the seed DRBG failed");
+    }
+    d->party = party;
+    d->macs = macs != 0;
+    mimir_r128 w[2];
+    stream_words(d, DRAW_ALPHA_VALUE, 0, w, 1);
+    mimir_r128 alpha = w[0];
+    stream_words(d, DRAW_ALPHA_SPLIT, 0, w, 2);
+    d->alpha[0] = w[0];
+    d->alpha[1] = w[1];
+    d->alpha[2] = alpha - w[0] - w[1];
+    mimir_wipe(w, sizeof w);
+    mimir_wipe(&alpha, sizeof alpha);
+    d->draw = DRAW_FIRST_ITEM;
+    d->prep.ops = &dealer_ops;
+    d->prep.ctx = d;
+    *out = d;
+    return MIMIR_OK;
+}
+
+void mimir_dealer_free(mimir_dealer *d)
+{
+    if (d == NULL)
+        return;
+    mimir_wipe(d, sizeof *d);
+    mimir_key_free(d);
+}
+
+void mimir_dealer_alpha(const mimir_dealer *d, mimir_r128 alpha[2])
+{
+    alpha[0] = d->alpha[d->party];
+    alpha[1] = d->alpha[(d->party + 1) % 3];
+}
+
+void mimir_dealer_alpha3(const mimir_dealer *d, mimir_r128 alpha3[3][2])
+{
+    for (int q = 0; q < 3; q++) {
+        alpha3[q][0] = d->alpha[q];
+        alpha3[q][1] = d->alpha[(q + 1) % 3];
+    }
+}
+
+mimir_prep *mimir_dealer_prep(mimir_dealer *d)
+{
+    return &d->prep;
+}
+
+void mimir_dealer_counts(const mimir_dealer *d, uint64_t counts[MIMIR_PREP_KINDS])
+{
+    memcpy(counts, d->counts, sizeof d->counts);
+}
+
+static void all_sinks(sink sk[3], mimir_sv x[3], mimir_sv y[3], mimir_sv z[3])
+{
+    for (int q = 0; q < 3; q++) {
+        sk[0].sv[q] = &x[q];
+        sk[1].sv[q] = &y[q];
+        sk[2].sv[q] = &z[q];
+    }
+}
+
+int mimir_dealer_triples3(mimir_dealer *d, size_t n, mimir_sv a[3], mimir_sv b[3],
+                          mimir_sv c[3], mimir_err *err)
+{
+    sink sk[3];
+    all_sinks(sk, a, b, c);
+    return deal_triples(d, n, sk, err);
+}
+
+int mimir_dealer_matrix3(mimir_dealer *d, size_t rows, size_t inner, size_t cols,
+                         mimir_sv a[3], mimir_sv b[3], mimir_sv c[3], mimir_err *err)
+{
+    sink sk[3];
+    all_sinks(sk, a, b, c);
+    return deal_matrix(d, rows, inner, cols, sk, err);
+}
+
+int mimir_dealer_trunc3(mimir_dealer *d, size_t n, unsigned f, mimir_sv r[3], mimir_sv r_hi[3],
+                        mimir_sv r_63[3], mimir_err *err)
+{
+    sink sk[3];
+    all_sinks(sk, r, r_hi, r_63);
+    return deal_trunc(d, n, f, sk, err);
+}

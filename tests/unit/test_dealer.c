@@ -1,0 +1,435 @@
+/*
+ * test_dealer.c — the trusted dealer (lib/dealer.h): reconstructs every item from the three
+ * parties' components and checks c = a b, C = A B, MAC = alpha * value, the truncation-pair
+ * relations and replicated consistency; that party dealers and the *3 calls give the same
+ * items; reproducibility from a seed; semi-honest items; counts; known answers from the
+ * independent Python model in docs/drafts/dealer.md; bad input; speed of a 1x768x3072 triple.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dealer.h"
+#include "mem.h"
+#include "tap.h"
+
+/* TEMPORARY: lib/spdz.c (which implements these) has not landed yet. Remove when it does. */
+int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
+{
+    memset(v, 0, sizeof *v);
+    size_t words = (macs ? 4 : 2) * n;
+    v->mem = mimir_secret_alloc(words ? words * sizeof(mimir_r128) : 1);
+    if (v->mem == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "sv", "out of memory");
+    v->n = n;
+    v->x[0] = v->mem;
+    v->x[1] = v->x[0] + n;
+    if (macs) {
+        v->m[0] = v->x[1] + n;
+        v->m[1] = v->m[0] + n;
+    }
+    return MIMIR_OK;
+}
+void mimir_sv_free(mimir_sv *v)
+{
+    mimir_secret_free(v->mem);
+    memset(v, 0, sizeof *v);
+}
+
+#define R128(hi, lo) (((mimir_r128)(hi) << 64) | (mimir_r128)(lo))
+
+static mimir_r128 alpha_of(mimir_r128 a3[3][2])
+{
+    return a3[0][0] + a3[1][0] + a3[2][0];
+}
+
+/* x = sum of the parties' first components; checks replication (party q's second component
+ * equals party q+1's first) for values and, if present, MACs, and MAC = alpha * x. */
+static int open3(const mimir_sv v[3], mimir_r128 alpha, int macs, mimir_r128 *x)
+{
+    int ok = 1;
+    for (int q = 0; q < 3; q++) {
+        ok &= v[q].n == v[0].n;
+        ok &= macs ? (v[q].m[0] != NULL && v[q].m[1] != NULL)
+                   : (v[q].m[0] == NULL && v[q].m[1] == NULL);
+    }
+    if (!ok)
+        return 0;
+    for (size_t i = 0; i < v[0].n; i++) {
+        x[i] = v[0].x[0][i] + v[1].x[0][i] + v[2].x[0][i];
+        for (int q = 0; q < 3; q++)
+            ok &= v[q].x[1][i] == v[(q + 1) % 3].x[0][i];
+        if (macs) {
+            mimir_r128 m = v[0].m[0][i] + v[1].m[0][i] + v[2].m[0][i];
+            ok &= m == alpha * x[i];
+            for (int q = 0; q < 3; q++)
+                ok &= v[q].m[1][i] == v[(q + 1) % 3].m[0][i];
+        }
+    }
+    return ok;
+}
+
+static void free3(mimir_sv v[3])
+{
+    for (int q = 0; q < 3; q++)
+        mimir_sv_free(&v[q]);
+}
+
+static int same_sv(const mimir_sv *a, const mimir_sv *b)
+{
+    if (a->n != b->n || (a->m[0] == NULL) != (b->m[0] == NULL))
+        return 0;
+    size_t bytes = a->n * sizeof(mimir_r128);
+    int ok = memcmp(a->x[0], b->x[0], bytes) == 0 && memcmp(a->x[1], b->x[1], bytes) == 0;
+    if (a->m[0] != NULL)
+        ok &= memcmp(a->m[0], b->m[0], bytes) == 0 && memcmp(a->m[1], b->m[1], bytes) == 0;
+    return ok;
+}
+
+/* Uniform-looking: some element has a non-zero high half, and components differ. */
+static int looks_random(const mimir_sv *v)
+{
+    int hi = 0, differ = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        hi |= (uint64_t)(v->x[0][i] >> 64) != 0;
+        differ |= v->x[0][i] != v->x[1][i];
+    }
+    return hi && differ;
+}
+
+static void test_triples(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
+{
+    mimir_sv a[3], b[3], c[3];
+    mimir_err err;
+    mimir_err_clear(&err);
+    int rc = mimir_dealer_triples3(d, n, a, b, c, &err);
+    if (!CHECK(rc == MIMIR_OK, "triples3(%zu, macs %d) succeeds (%s)", n, macs, err.msg))
+        return;
+    mimir_r128 *x = calloc(3 * n + 1, sizeof *x), *y = x + n, *z = y + n;
+    int ok = open3(a, alpha, macs, x) && open3(b, alpha, macs, y) && open3(c, alpha, macs, z);
+    CHECK(ok, "triples(%zu, macs %d): replicated copies agree%s", n, macs,
+          macs ? " and every MAC is alpha * value" : ", no MAC words");
+    int prod = 1;
+    for (size_t i = 0; i < n; i++)
+        prod &= z[i] == x[i] * y[i];
+    CHECK(prod, "triples(%zu, macs %d): c = a * b mod 2^128 for every element", n, macs);
+    CHECK(n < 16 || (looks_random(&a[0]) && looks_random(&c[2])),
+          "triples(%zu): components look uniform in Z_2^128", n);
+    free(x);
+    free3(a), free3(b), free3(c);
+}
+
+static void test_matrix(mimir_dealer *d, mimir_r128 alpha, size_t r, size_t k, size_t cl)
+{
+    mimir_sv A[3], B[3], C[3];
+    mimir_err err;
+    mimir_err_clear(&err);
+    int rc = mimir_dealer_matrix3(d, r, k, cl, A, B, C, &err);
+    if (!CHECK(rc == MIMIR_OK, "matrix3(%zux%zux%zu) succeeds (%s)", r, k, cl, err.msg))
+        return;
+    mimir_r128 *x = calloc(r * k + k * cl + r * cl + 1, sizeof *x), *y = x + r * k;
+    mimir_r128 *z = y + k * cl;
+    int ok = A[0].n == r * k && B[0].n == k * cl && C[0].n == r * cl;
+    ok = ok && open3(A, alpha, 1, x) && open3(B, alpha, 1, y) && open3(C, alpha, 1, z);
+    CHECK(ok, "matrix %zux%zux%zu: sizes, replicated copies and MACs", r, k, cl);
+    int prod = ok;
+    for (size_t i = 0; ok && i < r; i++)
+        for (size_t j = 0; j < cl; j++) {
+            mimir_r128 s = 0;
+            for (size_t t = 0; t < k; t++)
+                s += x[i * k + t] * y[t * cl + j];
+            prod &= z[i * cl + j] == s;
+        }
+    CHECK(prod, "matrix %zux%zux%zu: C = A B mod 2^128 (naive product)", r, k, cl);
+    free(x);
+    free3(A), free3(B), free3(C);
+}
+
+static void test_trunc(mimir_dealer *d, mimir_r128 alpha, size_t n, unsigned f)
+{
+    mimir_sv r[3], hi[3], b63[3];
+    mimir_err err;
+    mimir_err_clear(&err);
+    int rc = mimir_dealer_trunc3(d, n, f, r, hi, b63, &err);
+    if (!CHECK(rc == MIMIR_OK, "trunc3(%zu, f %u) succeeds (%s)", n, f, err.msg))
+        return;
+    mimir_r128 *x = calloc(3 * n + 1, sizeof *x), *y = x + n, *z = y + n;
+    int ok = open3(r, alpha, 1, x) && open3(hi, alpha, 1, y) && open3(b63, alpha, 1, z);
+    CHECK(ok, "trunc pairs (f %u): replicated copies and MACs", f);
+    int rel = 1, ones = 0, wide = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r64 = (uint64_t)x[i];
+        rel &= y[i] == (mimir_r128)((r64 & (UINT64_MAX >> 1)) >> f);
+        rel &= z[i] == (mimir_r128)(r64 >> 63);
+        rel &= y[i] < ((mimir_r128)1 << (63 - f)) && z[i] <= 1;
+        ones += (int)z[i];
+        wide |= (uint64_t)(x[i] >> 64) != 0;
+    }
+    CHECK(rel, "trunc pairs (f %u): r_hi = (r mod 2^63) >> f, r_63 = bit 63 of r", f);
+    CHECK(n < 64 || (wide && ones > 0 && (size_t)ones < n),
+          "trunc pairs (f %u): r spans Z_2^128, bit 63 takes both values (%d of %zu)", f, ones,
+          n);
+    free(x);
+    free3(r), free3(hi), free3(b63);
+}
+
+/* The same call sequence on a party dealer and on the *3 path gives party p's share. */
+static void test_party_matches(const uint8_t seed[32], int macs)
+{
+    mimir_err err;
+    mimir_dealer *all = NULL, *pd[3] = {NULL, NULL, NULL};
+    int ok = mimir_dealer_new(seed, 0, macs, &all, &err) == MIMIR_OK;
+    for (int p = 0; p < 3; p++)
+        ok &= mimir_dealer_new(seed, p, macs, &pd[p], &err) == MIMIR_OK;
+    if (!CHECK(ok, "four dealers from one seed (macs %d)", macs))
+        return;
+    mimir_r128 a3[3][2];
+    mimir_dealer_alpha3(all, a3);
+    int same = 1;
+    for (int p = 0; p < 3; p++) {
+        mimir_r128 al[2];
+        mimir_dealer_alpha(pd[p], al);
+        same &= al[0] == a3[p][0] && al[1] == a3[p][1];
+    }
+    CHECK(same, "macs %d: party p's alpha components are alpha3[p]", macs);
+
+    mimir_sv x3[3][3], xp[3][3];
+    int items = 1;
+    /* a triple, a matrix and a trunc pair, in that order, on every dealer */
+    ok = mimir_dealer_triples3(all, 4100, x3[0], x3[1], x3[2], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++) {
+        mimir_prep *src = mimir_dealer_prep(pd[p]);
+        ok &= mimir_prep_triples(src, 4100, &xp[p][0], &xp[p][1], &xp[p][2], &err) == MIMIR_OK;
+    }
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 3; j++)
+            items &= same_sv(&x3[j][p], &xp[p][j]);
+    for (int j = 0; j < 3 && ok; j++)
+        free3(x3[j]), free3(xp[j]);
+    CHECK(ok && items, "macs %d: prep triples of party p = triples3's share p", macs);
+
+    ok = mimir_dealer_matrix3(all, 3, 50, 90, x3[0], x3[1], x3[2], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++) {
+        mimir_prep *src = mimir_dealer_prep(pd[p]);
+        ok &= mimir_prep_matrix(src, 3, 50, 90, &xp[p][0], &xp[p][1], &xp[p][2], &err) ==
+              MIMIR_OK;
+    }
+    items = 1;
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 3; j++)
+            items &= same_sv(&x3[j][p], &xp[p][j]);
+    for (int j = 0; j < 3 && ok; j++)
+        free3(x3[j]), free3(xp[j]);
+    CHECK(ok && items, "macs %d: prep matrix of party p = matrix3's share p", macs);
+
+    ok = mimir_dealer_trunc3(all, 77, 16, x3[0], x3[1], x3[2], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++) {
+        mimir_prep *src = mimir_dealer_prep(pd[p]);
+        ok &= mimir_prep_trunc(src, 77, 16, &xp[p][0], &xp[p][1], &xp[p][2], &err) == MIMIR_OK;
+    }
+    items = 1;
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 3; j++)
+            items &= same_sv(&x3[j][p], &xp[p][j]);
+    for (int j = 0; j < 3 && ok; j++)
+        free3(x3[j]), free3(xp[j]);
+    CHECK(ok && items, "macs %d: prep trunc pairs of party p = trunc3's share p", macs);
+
+    uint64_t ca[MIMIR_PREP_KINDS], cp[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(all, ca);
+    mimir_dealer_counts(pd[1], cp);
+    CHECK(ca[0] == 4100 && ca[1] == 3 * 50 + 50 * 90 + 3 * 90 && ca[2] == 77 &&
+              memcmp(ca, cp, sizeof ca) == 0,
+          "counts: triples 4100, matrix elements %d, trunc pairs 77 (got %llu %llu %llu), "
+          "the same on a party dealer", 3 * 50 + 50 * 90 + 3 * 90, (unsigned long long)ca[0],
+          (unsigned long long)ca[1], (unsigned long long)ca[2]);
+    mimir_dealer_free(all);
+    for (int p = 0; p < 3; p++)
+        mimir_dealer_free(pd[p]);
+}
+
+/* Two dealers from seeds s and t: the first triples, alpha. Returns 1 if identical. */
+static int same_stream(const uint8_t s[32], const uint8_t t[32], int macs_s, int macs_t)
+{
+    mimir_err err;
+    mimir_dealer *d1 = NULL, *d2 = NULL;
+    mimir_sv a[2][3], b[2][3], c[2][3];
+    if (mimir_dealer_new(s, 2, macs_s, &d1, &err) != MIMIR_OK ||
+        mimir_dealer_new(t, 2, macs_t, &d2, &err) != MIMIR_OK)
+        return -1;
+    int same = -1;
+    if (mimir_dealer_triples3(d1, 100, a[0], b[0], c[0], &err) == MIMIR_OK &&
+        mimir_dealer_triples3(d2, 100, a[1], b[1], c[1], &err) == MIMIR_OK) {
+        mimir_r128 x[3][2], y[3][2];
+        mimir_dealer_alpha3(d1, x);
+        mimir_dealer_alpha3(d2, y);
+        same = memcmp(x, y, sizeof x) == 0;
+        for (int q = 0; q < 3; q++) {
+            size_t bytes = 100 * sizeof(mimir_r128);
+            same &= memcmp(a[0][q].x[0], a[1][q].x[0], bytes) == 0;
+            same &= memcmp(c[0][q].x[1], c[1][q].x[1], bytes) == 0;
+            if (macs_s && macs_t)
+                same &= same_sv(&b[0][q], &b[1][q]);
+        }
+        free3(a[0]), free3(b[0]), free3(c[0]), free3(a[1]), free3(b[1]), free3(c[1]);
+    }
+    mimir_dealer_free(d1);
+    mimir_dealer_free(d2);
+    return same;
+}
+
+/* Known answers from the Python model in docs/drafts/dealer.md (seed 00 01 .. 1f). */
+static void test_known_answers(void)
+{
+    uint8_t seed[32];
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)i;
+    mimir_err err;
+    mimir_dealer *d = NULL;
+    mimir_sv a[3], b[3], c[3];
+    if (!CHECK(mimir_dealer_new(seed, 1, 1, &d, &err) == MIMIR_OK, "dealer for known answers"))
+        return;
+    mimir_r128 a3[3][2];
+    mimir_dealer_alpha3(d, a3);
+    CHECK(a3[0][0] == R128(0x6165c4b42ce0d9f9ull, 0xd58d82d98d7f1ae8ull) &&
+              a3[2][0] == R128(0xc267ffb58d0a1db0ull, 0xf290951fd38274bbull),
+          "known answer: alpha_0 and alpha_2 match the model");
+    if (mimir_dealer_triples3(d, 2, a, b, c, &err) == MIMIR_OK) {
+        mimir_r128 av = a[0].x[0][1] + a[1].x[0][1] + a[2].x[0][1];
+        CHECK(av == R128(0x6ced8e6642b2659cull, 0x328f1048eb52cc68ull),
+              "known answer: the first triple's a[1] matches the model");
+        CHECK(c[2].x[0][1] == R128(0x8b57e09f6b27c2eeull, 0xdade781df36885ddull) &&
+                  c[1].x[1][1] == c[2].x[0][1],
+              "known answer: component c_2[1] (party 2's first, party 1's second) matches");
+        CHECK(c[0].m[0][1] == R128(0x9f249e1571f419d9ull, 0x071e7805b63cf154ull) &&
+                  c[2].m[0][1] == R128(0xa7491859afa47b75ull, 0xc074fe7c8258a8bfull),
+              "known answer: MAC components m_0[1], m_2[1] of c match the model");
+        free3(a), free3(b), free3(c);
+    } else {
+        CHECK(0, "known answer triples (%s)", err.msg);
+    }
+    /* a second item, past the first chunk: the stream offsets (ChaCha20 block counter) */
+    if (mimir_dealer_triples3(d, 4100, a, b, c, &err) == MIMIR_OK) {
+        mimir_r128 av = a[0].x[0][4097] + a[1].x[0][4097] + a[2].x[0][4097];
+        CHECK(av == R128(0x1e0f396c2e197952ull, 0xa11110346122e1fbull) &&
+                  c[0].x[0][4099] == R128(0xdc36392bf6e31b8bull, 0xc6ae049104fcaf61ull) &&
+                  c[0].x[1][4099] == R128(0x5db82dbef6466376ull, 0x232ff6947869fecdull),
+              "known answer: second triple's a[4097], c_0[4099], c_1[4099] (second chunk)");
+        free3(a), free3(b), free3(c);
+    } else {
+        CHECK(0, "known answer second triples (%s)", err.msg);
+    }
+    mimir_dealer_free(d);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_speed(void)
+{
+    uint8_t seed[32] = {9};
+    mimir_err err;
+    mimir_dealer *d = NULL;
+    mimir_sv A, B, C;
+    if (mimir_dealer_new(seed, 1, 1, &d, &err) != MIMIR_OK)
+        return;
+    double t0 = now_s();
+    int rc = mimir_prep_matrix(mimir_dealer_prep(d), 1, 768, 3072, &A, &B, &C, &err);
+    double dt = now_s() - t0;
+    printf("# party dealer, 1x768x3072 matrix triple with MACs: %.3f s\n", dt);
+    /* well under a second when the machine is idle; the bound leaves room for a busy one */
+    CHECK(rc == MIMIR_OK && dt < 3.0, "a 1x768x3072 matrix triple takes %.3f s (< 3 s)", dt);
+    if (rc == MIMIR_OK) {
+        CHECK(A.n == 768 && B.n == 768 * 3072 && C.n == 3072 && A.m[0] && C.m[1],
+              "1x768x3072: shapes 768, 2359296, 3072 with MAC words");
+        mimir_sv_free(&A), mimir_sv_free(&B), mimir_sv_free(&C);
+    }
+    mimir_dealer_free(d);
+}
+
+static void test_bad_input(void)
+{
+    uint8_t seed[32] = {1};
+    mimir_err err;
+    mimir_dealer *d = (mimir_dealer *)1;
+    CHECK(mimir_dealer_new(seed, 3, 1, &d, &err) == MIMIR_EINPUT && d == NULL &&
+              strcmp(err.field, "party") == 0,
+          "party 3 is refused (EINPUT, field party)");
+    CHECK(mimir_dealer_new(seed, -1, 1, &d, &err) == MIMIR_EINPUT, "party -1 is refused");
+    CHECK(mimir_dealer_new(NULL, 0, 1, &d, &err) == MIMIR_EINPUT, "no seed is refused");
+    mimir_dealer_free(NULL);
+    if (mimir_dealer_new(seed, 0, 1, &d, &err) != MIMIR_OK)
+        return;
+    mimir_sv r[3], h[3], b[3];
+    uint64_t before[MIMIR_PREP_KINDS], after[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(d, before);
+    CHECK(mimir_dealer_trunc3(d, 4, 0, r, h, b, &err) == MIMIR_EINPUT &&
+              strcmp(err.field, "f") == 0,
+          "truncation by 0 bits is refused (EINPUT, field f)");
+    CHECK(mimir_dealer_trunc3(d, 4, 63, r, h, b, &err) == MIMIR_EINPUT,
+          "truncation by 63 bits is refused");
+    CHECK(mimir_dealer_matrix3(d, (size_t)1 << 40, (size_t)1 << 40, 1, r, h, b, &err) ==
+              MIMIR_EINPUT,
+          "a matrix of 2^80 elements is refused (EINPUT)");
+    mimir_dealer_counts(d, after);
+    CHECK(memcmp(before, after, sizeof before) == 0, "refused calls count nothing");
+    CHECK(mimir_dealer_triples3(d, 0, r, h, b, &err) == MIMIR_OK && r[0].n == 0,
+          "zero triples are allowed");
+    free3(r), free3(h), free3(b);
+    mimir_dealer_free(d);
+}
+
+int main(void)
+{
+    if (mimir_mem_init() != 0)
+        return 1;
+    uint8_t seed[32], other[32];
+    for (int i = 0; i < 32; i++) {
+        seed[i] = (uint8_t)(0xa0 + i);
+        other[i] = seed[i];
+    }
+    other[31] ^= 1;
+
+    for (int macs = 1; macs >= 0; macs--) {
+        mimir_err err;
+        mimir_dealer *d = NULL;
+        if (!CHECK(mimir_dealer_new(seed, 0, macs, &d, &err) == MIMIR_OK, "dealer (macs %d)",
+                   macs))
+            continue;
+        mimir_r128 a3[3][2];
+        mimir_dealer_alpha3(d, a3);
+        mimir_r128 alpha = alpha_of(a3);
+        int rep = 1;
+        for (int q = 0; q < 3; q++)
+            rep &= a3[q][1] == a3[(q + 1) % 3][0];
+        CHECK(rep && (uint64_t)(alpha >> 64) != 0, "alpha3: replicated, alpha spans Z_2^128");
+        test_triples(d, alpha, 1, macs);
+        test_triples(d, alpha, 1000, macs);
+        test_triples(d, alpha, 3 * 4096 + 5, macs);
+        if (macs) {
+            test_matrix(d, alpha, 1, 1, 1);
+            test_matrix(d, alpha, 4, 7, 3);
+            test_matrix(d, alpha, 2, 70, 61);
+            test_matrix(d, alpha, 5, 0, 3);
+            test_trunc(d, alpha, 5000, 16);
+            test_trunc(d, alpha, 300, 1);
+            test_trunc(d, alpha, 300, 62);
+        }
+        mimir_dealer_free(d);
+    }
+    test_party_matches(seed, 1);
+    test_party_matches(seed, 0);
+    CHECK(same_stream(seed, seed, 1, 1) == 1, "one seed: two dealers give the same items");
+    CHECK(same_stream(seed, other, 1, 1) == 0, "seeds differing in one bit give other items");
+    CHECK(same_stream(seed, seed, 1, 0) == 1,
+          "the same seed with and without MACs gives the same values and alpha");
+    test_known_answers();
+    test_bad_input();
+    test_speed();
+    return tap_done();
+}
