@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attest/admit.h"
 #include "cluster.h"
 #include "coin.h"
 #include "common.h"
@@ -378,6 +379,7 @@ static int run(const cargs *a, summary *sum, mimir_err *err)
     mimir_pool *pool = NULL;
     mimir_transcript *tr = NULL;
     mimir_net *net = NULL;
+    mimir_admit *admit = NULL;
     mimir_coin *coin = NULL;
     mimir_spdz *s = NULL;
     mimir_sv x = {0}, y = {0}, r = {0};
@@ -440,8 +442,10 @@ static int run(const cargs *a, summary *sum, mimir_err *err)
         nopts.observer = mimir_transcript_observer;
         nopts.observer_arg = tr;
     }
-    /* Attestation admission (lib/attest/admit.h) is not wired here yet: peers are admitted
-     * by their pinned certificate fingerprints only. */
+    /* With an "attestation" section in the cluster file, a peer is admitted only if its
+     * certificate's evidence passes the policy (lib/attest/admit.h); else pinning alone. */
+    if ((rc = mimir_admit_configure(cl, &nopts, &admit, err)))
+        goto done;
     if ((rc = mimir_net_open(cl, &nopts, &net, err)))
         goto done;
     mimir_coin_opts copts = {.fixed_seed = seed, .test_fault = 0};
@@ -501,6 +505,7 @@ done:
     mimir_spdz_free(s);
     mimir_coin_free(coin);
     mimir_net_free(net); /* a net neither closed nor aborted tells its peers why */
+    mimir_admit_free(admit);
     mimir_transcript_free(tr);
     mimir_pool_close(pool);
     mimir_share_free(so);
