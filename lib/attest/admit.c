@@ -122,11 +122,11 @@ static int append(char *buf, size_t cap, size_t *used, const char *s, size_t n)
     return 0;
 }
 
-/* "refused: rule X: detail; check Y: detail"; names only if the details do not fit. */
+/* "rule X: detail; check Y: detail" (led by "simulated evidence: " for simulated evidence);
+ * names only if the details do not fit. net.c puts "refused: attestation: " before it. */
 static void refusal(const mimir_attest_result *res, char *msg, size_t cap)
 {
-    const char *lead = res->kind == MIMIR_EVIDENCE_SIMULATED ? "refused (simulated evidence): "
-                                                             : "refused: ";
+    const char *lead = res->kind == MIMIR_EVIDENCE_SIMULATED ? "simulated evidence: " : "";
     for (int with_detail = 1; with_detail >= 0; with_detail--) {
         size_t used = 0, i;
         int fits = append(msg, cap, &used, lead, strlen(lead)) == 0, first = 1;
@@ -160,14 +160,18 @@ int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_
     const uint8_t *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
     size_t extlen = 0;
-    int has_evidence = x != NULL && mimir_x509_ext(x, MIMIR_ATTEST_CMW_OID, &extlen) != NULL;
+    int decodes = x != NULL && p == der + len;
+    int has_evidence = decodes && mimir_x509_ext(x, MIMIR_ATTEST_CMW_OID, &extlen) != NULL;
     X509_free(x);
     ERR_clear_error();
+    if (!decodes)
+        return mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
+                             "check certificate: it is not one DER X.509 certificate");
     if (!has_evidence) {
         if (!a->require)
             return MIMIR_OK;
         return mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
-                             "refused: check evidence: the certificate carries no attestation "
+                             "check evidence: the certificate carries no attestation "
                              "evidence (extension " MIMIR_ATTEST_CMW_OID "), and the cluster "
                              "requires it");
     }
@@ -186,7 +190,7 @@ int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_
     } else if (rc != MIMIR_OK) {
         /* malformed evidence from a peer is a refusal, not a usage error of ours */
         rc = mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
-                           "refused: check evidence: %s%s%.300s", e.field,
+                           "check evidence: %s%s%.300s", e.field,
                            e.field[0] ? ": " : "", e.msg);
     } else {
         mimir_policy_apply(a->pol, &res);

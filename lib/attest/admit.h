@@ -17,9 +17,12 @@
  *
  * A certificate without evidence is refused when "require" is true (the default) and admitted
  * when it is false; evidence that is present must pass either way. A refusal is MIMIR_ESECURITY
- * with file "party N", field "attestation" and a message listing every failed check:
- * "refused: check cert_binding: ...; rule sev_snp.measurements: ...". Malformed evidence in a
- * peer's certificate is a refusal too (MIMIR_ESECURITY), never a usage error of ours.
+ * with file "party N", field "attestation" and a message listing every failed check, in the
+ * order they were made, verification checks as "check NAME", policy rules as "rule NAME":
+ * "check cert_binding: ...; rule sev_snp.measurements: ..." (led by "simulated evidence: " when
+ * the evidence is simulated). lib/net.c reports it as "party N: admission: refused: attestation:
+ * check ...". Malformed evidence in a peer's certificate is a refusal too (MIMIR_ESECURITY),
+ * never a usage error of ours.
  *
  * The verification time is the cluster's "at" (fixed, for tests and reproducible runs) or the
  * time of the handshake. One mimir_admit per party (per net); it is not shared between threads.
