@@ -132,6 +132,47 @@ static int fixtures(void)
     return 0;
 }
 
+#define TDX_QUOTE "../shared/testdata/attestation/tdx/v4-edgeless-quote.dat"
+#define TDX_AT "2026-06-01T00:00:00Z"  /* inside the quote's PCK chain validity (README) */
+#define TDX_MRTD_OFFSET 184            /* v4: header 48 + MRTD at 136 of the TD report */
+#define TDX_MRTD_BYTES 48
+
+/* A certificate made at TDX_AT carrying a real TDX quote, whose report_data of course does not
+ * commit to this certificate's key; and tdx_same.json / tdx_other.json, policies that allow the
+ * quote's MRTD or another one. Returns -1 when the shared test data is absent. */
+static uint8_t der_tdx[DER_MAX];
+static size_t len_tdx;
+
+static int make_tdx(void)
+{
+    static uint8_t quote[MIMIR_ATTEST_MAX_EVIDENCE];
+    FILE *f = fopen(TDX_QUOTE, "rb");
+    size_t n = f != NULL ? fread(quote, 1, sizeof quote, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    time_t at;
+    if (n < TDX_MRTD_OFFSET + TDX_MRTD_BYTES || mimir_attest_parse_time(TDX_AT, &at) != 0)
+        return -1;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = NULL;
+    mimir_err err;
+    if (key != NULL && mimir_attest_cert_new(key, "tdx", 2, at, quote, n, &x, &err) == MIMIR_OK)
+        len_tdx = der_of(x, der_tdx);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    char mrtd[2 * TDX_MRTD_BYTES + 1], pol[512];
+    for (int i = 0; i < TDX_MRTD_BYTES; i++)
+        snprintf(mrtd + 2 * i, 3, "%02x", quote[TDX_MRTD_OFFSET + i]);
+    snprintf(pol, sizeof pol, "{\"mimir_attest_policy\": 1, \"platforms\": [\"tdx\"], "
+             "\"tdx\": {\"mrtd\": [\"%s\"]}}", mrtd);
+    if (write_text("tdx_same.json", pol) != 0)
+        return -1;
+    memset(mrtd, '0', 2 * TDX_MRTD_BYTES);
+    snprintf(pol, sizeof pol, "{\"mimir_attest_policy\": 1, \"platforms\": [\"tdx\"], "
+             "\"tdx\": {\"mrtd\": [\"%s\"]}}", mrtd);
+    return len_tdx > 0 && write_text("tdx_other.json", pol) == 0 ? 0 : -1;
+}
+
 /* A cluster file: party i's certificate and key are <cert[i]>.pem/.key; attestation is the
  * text of the "attestation" value, or NULL for none. */
 static void cluster_json(char *out, size_t cap, char addr[3][200], const char *const cert[3],
@@ -306,6 +347,32 @@ static void test_hook(void)
     static const char *const sig[] = {"check cert_signature: ", NULL};
     judge(allow, 1, cut, len_att[1], MIMIR_ESECURITY, sig,
           "a flipped signature byte: refused, check cert_signature");
+
+    /* real (not simulated) evidence, verified at the cluster's fixed time */
+    if (make_tdx() == 0) {
+        mimir_admit *same = admit_for("{\"policy\": \"tdx_same.json\", \"at\": \"" TDX_AT "\"}",
+                                      &rc, &err);
+        mimir_admit *other = admit_for("{\"policy\": \"tdx_other.json\", \"at\": \""
+                                       TDX_AT "\"}", &rc, &err);
+        static const char *const binding[] = {"check cert_binding: ", NULL};
+        judge(same, 1, der_tdx, len_tdx, MIMIR_ESECURITY, binding,
+              "a real TDX quote not bound to the certificate's key: refused, check cert_binding");
+        mimir_err e2;
+        mimir_err_clear(&e2);
+        rc = same != NULL ? mimir_admit_hook(same, 1, der_tdx, len_tdx, &e2) : -1;
+        CHECK(rc == MIMIR_ESECURITY && strstr(e2.msg, "simulated") == NULL &&
+                  strstr(e2.msg, "rule") == NULL && strstr(e2.msg, "; ") == NULL,
+              "hook: the quote itself verifies at \"at\" (signatures, PCK chain) and its MRTD "
+              "is allowed: cert_binding is the only failure, nothing says simulated (%s)",
+              e2.msg);
+        static const char *const both[] = {"check cert_binding: ", "; rule tdx.mrtd: ", NULL};
+        judge(other, 2, der_tdx, len_tdx, MIMIR_ESECURITY, both,
+              "a real TDX quote with another MRTD: both the binding and the MRTD rule named");
+        mimir_admit_free(same);
+        mimir_admit_free(other);
+    } else {
+        CHECK(0, "hook: the TDX sample " TDX_QUOTE " is readable");
+    }
 
     mimir_admit *a = admit_for("{\"policy\": \"missing.json\"}", &rc, &err);
     CHECK(a == NULL && rc == MIMIR_EINPUT && strstr(err.file, "missing.json") != NULL,
