@@ -88,4 +88,17 @@ int mimir_pool_get_status(mimir_pool *p, mimir_pool_status *st, mimir_err *err);
 /* Status without taking the lock (for `mimir-triples status` while a party runs). */
 int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *err);
 
+/* Checks, without taking the lock, the SHA-256 digest of every batch that still has items
+ * (peek_status only checks headers and sizes). MIMIR_EINPUT naming the batch and "digest". */
+int mimir_pool_verify(const char *dir, mimir_err *err);
+
+/* Names of the kinds ("triple", "matrix", "trunc") by enum mimir_prep_kind; NULL if unknown. */
+const char *mimir_pool_kind_name(int kind);
+
+#ifdef MIMIR_TEST_HOOKS
+/* TEST HOOK (test build only): called after the cursor has been advanced and fsynced and before
+ * the items are read, so a test can kill the consumer exactly there. NULL: nothing. */
+extern void (*mimir_pool_test_after_cursor)(void);
+#endif
+
 #endif
