@@ -241,8 +241,7 @@ static int bench_open(party *me, mimir_spdz *s, mimir_net *net, mimir_prep *deal
 static int bench_mul(party *me, mimir_spdz *s, mimir_net *net, queue *qu, int trunc)
 {
     mimir_err *e = &me->err;
-    mimir_sv a, b, out;
-    memset(&out, 0, sizeof out);
+    mimir_sv a, b;
     int rc = random_pair(qu->dealer, N_MUL, &a, &b, e);
     double busy = 0;
     for (int i = 0; i < REPS_MUL && rc == MIMIR_OK; i++) {
@@ -267,7 +266,7 @@ static int bench_mul(party *me, mimir_spdz *s, mimir_net *net, queue *qu, int tr
         me->trunc_eps = (double)N_MUL * REPS_MUL / busy, me->trunc_check_ms = check * 1e3;
     else
         me->mul_eps = (double)N_MUL * REPS_MUL / busy, me->mul_check_ms = check * 1e3;
-    mimir_sv_free(&a), mimir_sv_free(&b), mimir_sv_free(&out);
+    mimir_sv_free(&a), mimir_sv_free(&b);
     return rc;
 }
 
@@ -279,6 +278,8 @@ static int bench_matmul(party *me, mimir_spdz *s, mimir_net *net, queue *qu)
     /* inputs: the A and B of a dealer matrix triple (uniform shared matrices) */
     int rc = mimir_prep_matrix(qu->dealer, MM_ROWS, MM_INNER, MM_COLS, &x, &w, &c, e);
     mimir_sv_free(&c);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(&out, (size_t)MM_ROWS * MM_COLS, mimir_spdz_macs(s), e);
     double busy = 0;
     uint64_t bytes = 0, rounds = 0;
     for (int i = 0; i < REPS_MM && rc == MIMIR_OK; i++) {
@@ -291,7 +292,6 @@ static int bench_matmul(party *me, mimir_spdz *s, mimir_net *net, queue *qu)
                 mimir_net_get_stats(net, p, &st0[p]);
         uint64_t r0 = mimir_net_rounds(net);
         double t0 = now_s();
-        mimir_sv_free(&out);
         if (rc == MIMIR_OK)
             rc = mimir_spdz_matmul(s, &out, &x, &w, MM_ROWS, MM_INNER, MM_COLS, e);
         busy += now_s() - t0;

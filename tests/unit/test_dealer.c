@@ -14,29 +14,6 @@
 #include "mem.h"
 #include "tap.h"
 
-/* TEMPORARY: lib/spdz.c (which implements these) has not landed yet. Remove when it does. */
-int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
-{
-    memset(v, 0, sizeof *v);
-    size_t words = (macs ? 4 : 2) * n;
-    v->mem = mimir_secret_alloc(words ? words * sizeof(mimir_r128) : 1);
-    if (v->mem == NULL)
-        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "sv", "out of memory");
-    v->n = n;
-    v->x[0] = v->mem;
-    v->x[1] = v->x[0] + n;
-    if (macs) {
-        v->m[0] = v->x[1] + n;
-        v->m[1] = v->m[0] + n;
-    }
-    return MIMIR_OK;
-}
-void mimir_sv_free(mimir_sv *v)
-{
-    mimir_secret_free(v->mem);
-    memset(v, 0, sizeof *v);
-}
-
 #define R128(hi, lo) (((mimir_r128)(hi) << 64) | (mimir_r128)(lo))
 
 static mimir_r128 alpha_of(mimir_r128 a3[3][2])
