@@ -389,23 +389,27 @@ void mimir_transcript_free(mimir_transcript *t)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Reader: one file into compact per-party tables.                                           */
+/* Reader. Pass 1 streams each file once: it checks every line and the chain and folds each
+ * sequence the cross-check compares (a party's sends to a peer, its receipts from a peer, its
+ * opens) into a SHA-256 digest, so memory stays constant whatever the file size. Only when two
+ * digests differ does pass 2 stream the two files side by side to name the first difference. */
 
-typedef struct frame {
-    uint64_t recno, round, len;
-    char sha[HEXBYTES + 1];
-} frame;
+typedef struct reader {
+    FILE *fp;
+    const char *path;
+    uint8_t buf[READ_CHUNK];
+    size_t pos, got, total;
+    char line[MIMIR_TRANSCRIPT_MAX_LINE + 1];
+    size_t len;          /* of line */
+    uint64_t recno;      /* of the last complete line */
+    int partial;         /* the file ends in a line without its newline */
+} reader;
 
-typedef struct open_rec {
-    uint64_t recno, count;
-    char label[MAX_NAME + 1];
-    char sha[HEXBYTES + 1];
-} open_rec;
-
-typedef struct vec {
-    void *p;
-    size_t n, cap, size;
-} vec;
+typedef struct seq {
+    crypto_hash_sha256_state st;
+    uint64_t n;
+    uint8_t digest[HASHBYTES];
+} seq;
 
 typedef struct parsed {
     const char *path;
@@ -418,21 +422,98 @@ typedef struct parsed {
     char fail_check[MAX_NAME + 1];
     uint64_t fail_count;
     uint8_t chain[HASHBYTES];
-    vec sent[3], recvd[3]; /* frame, by peer */
-    vec opens;             /* open_rec */
+    seq sent[3], recvd[3], opens; /* by peer; opens */
 } parsed;
 
-static void *vec_push(vec *v)
+static int reader_open(reader **out, const char *path, mimir_err *err)
 {
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 64;
-        void *np = realloc(v->p, ncap * v->size);
-        if (np == NULL)
-            return NULL;
-        v->p = np;
-        v->cap = ncap;
+    reader *rd = calloc(1, sizeof *rd);
+    if (rd == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, path, NULL, "out of memory");
+    rd->path = path;
+    rd->fp = fopen(path, "rb");
+    if (rd->fp == NULL) {
+        int e = errno;
+        free(rd);
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "cannot open: %s", strerror(e));
     }
-    return (char *)v->p + v->size * v->n++;
+    *out = rd;
+    return MIMIR_OK;
+}
+
+static void reader_close(reader *rd)
+{
+    if (rd == NULL)
+        return;
+    fclose(rd->fp);
+    free(rd);
+}
+
+/* The next complete line into rd->line (NUL-terminated, no newline): returns 1, 0 at the end
+ * of the file (rd->partial set if bytes without a newline remain), or minus an error code. */
+static int reader_next(reader *rd, mimir_err *err)
+{
+    char field[32];
+    rd->len = 0;
+    for (;;) {
+        if (rd->pos == rd->got) {
+            rd->got = fread(rd->buf, 1, READ_CHUNK, rd->fp);
+            rd->pos = 0;
+            if (rd->got == 0) {
+                if (ferror(rd->fp))
+                    return -mimir_err_errno(err, rd->path, "read failed");
+                rd->partial = rd->len > 0;
+                return 0;
+            }
+            rd->total += rd->got;
+            if (rd->total > MIMIR_TRANSCRIPT_MAX_BYTES)
+                return -mimir_err_set(err, MIMIR_EINPUT, rd->path, NULL,
+                                      "larger than the limit of %zu bytes",
+                                      MIMIR_TRANSCRIPT_MAX_BYTES);
+        }
+        uint8_t c = rd->buf[rd->pos++];
+        if (c == '\n') {
+            rd->line[rd->len] = '\0';
+            rd->recno++;
+            return 1;
+        }
+        if (c >= 0x20 && c <= 0x7e && rd->len < MIMIR_TRANSCRIPT_MAX_LINE) {
+            rd->line[rd->len++] = (char)c;
+            continue;
+        }
+        snprintf(field, sizeof field, "record %" PRIu64, rd->recno + 1);
+        if (c < 0x20 || c > 0x7e)
+            return -mimir_err_set(err, MIMIR_EINPUT, rd->path, field,
+                                  "byte 0x%02x, expected printable ASCII JSON", c);
+        return -mimir_err_set(err, MIMIR_EINPUT, rd->path, field,
+                              "line longer than %d bytes, expected one transcript record",
+                              MIMIR_TRANSCRIPT_MAX_LINE);
+    }
+}
+
+/* What a sequence digest covers, unambiguously: frames round || len || sha256 (hex); opens
+ * count || label length || label || sha256 (hex). */
+static void le64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void seq_add(seq *q, const rec *r)
+{
+    uint8_t w[17];
+    if (r->type == R_OPEN) {
+        le64(w, r->count);
+        w[8] = (uint8_t)strlen(r->text);
+        crypto_hash_sha256_update(&q->st, w, 9);
+        crypto_hash_sha256_update(&q->st, (const uint8_t *)r->text, w[8]);
+    } else {
+        le64(w, r->round);
+        le64(w + 8, r->len);
+        crypto_hash_sha256_update(&q->st, w, 16);
+    }
+    crypto_hash_sha256_update(&q->st, (const uint8_t *)r->sha, HEXBYTES);
+    q->n++;
 }
 
 static void parsed_init(parsed *p, const char *path)
@@ -441,19 +522,19 @@ static void parsed_init(parsed *p, const char *path)
     p->path = path;
     p->party = -1;
     for (int i = 0; i < 3; i++) {
-        p->sent[i].size = sizeof(frame);
-        p->recvd[i].size = sizeof(frame);
+        crypto_hash_sha256_init(&p->sent[i].st);
+        crypto_hash_sha256_init(&p->recvd[i].st);
     }
-    p->opens.size = sizeof(open_rec);
+    crypto_hash_sha256_init(&p->opens.st);
 }
 
-static void parsed_free(parsed *p)
+static void parsed_finish(parsed *p)
 {
     for (int i = 0; i < 3; i++) {
-        free(p->sent[i].p);
-        free(p->recvd[i].p);
+        crypto_hash_sha256_final(&p->sent[i].st, p->sent[i].digest);
+        crypto_hash_sha256_final(&p->recvd[i].st, p->recvd[i].digest);
     }
-    free(p->opens.p);
+    crypto_hash_sha256_final(&p->opens.st, p->opens.digest);
 }
 
 /* Field access with exact types; each returns 0 on success. */
@@ -671,7 +752,7 @@ done:
     return rc;
 }
 
-/* Verifies the link and adds r to p's tables. Returns 0 or an error code. */
+/* Verifies the link and folds r into p. Returns 0 or an error code. */
 static int add_record(parsed *p, uint64_t recno, const rec *r, const char *line,
                       const uint8_t chain[HASHBYTES], mimir_err *err)
 {
@@ -692,36 +773,25 @@ static int add_record(parsed *p, uint64_t recno, const rec *r, const char *line,
     if (p->has_end)
         return mimir_err_set(err, MIMIR_ESECURITY, p->path, field,
                              "a record after the end record (appended after the run?)");
-    const char *comma = strstr(line, ",\"chain\":\"");
     /* the canonical check guarantees one ,"chain":" and that it is the last key */
+    const char *comma = strstr(line, ",\"chain\":\"");
     chain_next(p->chain, line, (size_t)(comma - line));
     if (sodium_memcmp(p->chain, chain, HASHBYTES) != 0)
         return mimir_err_set(err, MIMIR_ESECURITY, p->path, field,
                              "chain does not link: this record or one before it was changed, "
                              "inserted, deleted or reordered");
     p->records = recno;
-    frame *f;
-    open_rec *o;
     switch (r->type) {
     case R_SEND:
+        seq_add(&p->sent[r->peer], r);
+        p->frames++;
+        break;
     case R_RECV:
-        f = vec_push(r->type == R_SEND ? &p->sent[r->peer] : &p->recvd[r->peer]);
-        if (f == NULL)
-            return mimir_err_set(err, MIMIR_ERUNTIME, p->path, NULL, "out of memory");
-        f->recno = recno;
-        f->round = r->round;
-        f->len = r->len;
-        memcpy(f->sha, r->sha, sizeof f->sha);
+        seq_add(&p->recvd[r->peer], r);
         p->frames++;
         break;
     case R_OPEN:
-        o = vec_push(&p->opens);
-        if (o == NULL)
-            return mimir_err_set(err, MIMIR_ERUNTIME, p->path, NULL, "out of memory");
-        o->recno = recno;
-        o->count = r->count;
-        memcpy(o->label, r->text, sizeof o->label);
-        memcpy(o->sha, r->sha, sizeof o->sha);
+        seq_add(&p->opens, r);
         break;
     case R_CHECK:
         p->checks++;
@@ -745,153 +815,171 @@ static int add_record(parsed *p, uint64_t recno, const rec *r, const char *line,
     return MIMIR_OK;
 }
 
-/* Reads path line by line (bounded) into p. */
-static int read_one(parsed *p, mimir_err *err)
+/* Pass 1 over one file. */
+static int scan(parsed *p, mimir_err *err)
 {
-    FILE *fp = fopen(p->path, "rb");
-    if (fp == NULL) {
-        int e = errno;
-        return mimir_err_set(err, MIMIR_EINPUT, p->path, NULL, "cannot open: %s", strerror(e));
+    reader *rd = NULL;
+    int rc = reader_open(&rd, p->path, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    rec *r = malloc(sizeof *r);
+    if (r == NULL) {
+        reader_close(rd);
+        return mimir_err_set(err, MIMIR_ERUNTIME, p->path, NULL, "out of memory");
     }
-    char *line = malloc(MIMIR_TRANSCRIPT_MAX_LINE + 1);
-    uint8_t *buf = malloc(READ_CHUNK);
-    int rc = MIMIR_OK;
-    if (line == NULL || buf == NULL) {
-        rc = mimir_err_set(err, MIMIR_ERUNTIME, p->path, NULL, "out of memory");
-        goto done;
-    }
-    size_t ll = 0, total = 0;
-    uint64_t recno = 0;
-    rec r;
-    for (;;) {
-        size_t got = fread(buf, 1, READ_CHUNK, fp);
-        if (got == 0) {
-            if (ferror(fp))
-                rc = mimir_err_errno(err, p->path, "read failed");
-            break;
-        }
-        total += got;
-        if (total > MIMIR_TRANSCRIPT_MAX_BYTES) {
-            rc = mimir_err_set(err, MIMIR_EINPUT, p->path, NULL,
-                               "larger than the limit of %zu bytes", MIMIR_TRANSCRIPT_MAX_BYTES);
-            break;
-        }
-        for (size_t i = 0; i < got && rc == MIMIR_OK; i++) {
-            uint8_t c = buf[i];
-            if (c != '\n') {
-                char field[32];
-                snprintf(field, sizeof field, "record %" PRIu64, recno + 1);
-                if (c < 0x20 || c > 0x7e)
-                    rc = mimir_err_set(err, MIMIR_EINPUT, p->path, field,
-                                       "byte 0x%02x, expected printable ASCII JSON", c);
-                else if (ll == MIMIR_TRANSCRIPT_MAX_LINE)
-                    rc = mimir_err_set(err, MIMIR_EINPUT, p->path, field,
-                                       "line longer than %d bytes, expected one transcript "
-                                       "record", MIMIR_TRANSCRIPT_MAX_LINE);
-                else
-                    line[ll++] = (char)c;
-                continue;
-            }
-            line[ll] = '\0';
-            recno++;
-            uint8_t chain[HASHBYTES];
-            rc = parse_line(p, recno, line, ll, &r, chain, err);
-            if (rc == MIMIR_OK)
-                rc = add_record(p, recno, &r, line, chain, err);
-            ll = 0;
-        }
+    int got;
+    while ((got = reader_next(rd, err)) == 1) {
+        uint8_t chain[HASHBYTES];
+        rc = parse_line(p, rd->recno, rd->line, rd->len, r, chain, err);
+        if (rc == MIMIR_OK)
+            rc = add_record(p, rd->recno, r, rd->line, chain, err);
         if (rc != MIMIR_OK)
             break;
     }
-    if (rc == MIMIR_OK && recno == 0 && ll == 0)
+    if (got < 0)
+        rc = -got;
+    if (rc == MIMIR_OK && rd->recno == 0 && !rd->partial)
         rc = mimir_err_set(err, MIMIR_EINPUT, p->path, NULL,
                            "empty, expected a transcript (JSON lines from a begin record)");
-    if (rc == MIMIR_OK && ll > 0) {
+    if (rc == MIMIR_OK && rd->partial) {
         /* a last record cut short: the writer crashed inside a write; cross_check reports the
          * file as incomplete (after any failed check it recorded) */
         char field[32];
-        snprintf(field, sizeof field, "record %" PRIu64, recno + 1);
-        if (recno == 0)
+        snprintf(field, sizeof field, "record %" PRIu64, rd->recno + 1);
+        if (rd->recno == 0)
             rc = mimir_err_set(err, MIMIR_EINPUT, p->path, field,
                                "no complete line, expected a transcript");
         else if (p->has_end)
             rc = mimir_err_set(err, MIMIR_ESECURITY, p->path, field,
                                "bytes after the end record (appended after the run?)");
         else
-            p->cut_short = recno + 1;
+            p->cut_short = rd->recno + 1;
     }
-done:
-    free(line);
-    free(buf);
-    fclose(fp);
+    free(r);
+    reader_close(rd);
+    parsed_finish(p);
     return rc;
+}
+
+/* Pass 2: the next record of p's file of type type (and peer, for frames); returns 1, 0 at the
+ * end, or minus an error code. */
+static int next_of(reader *rd, const parsed *p, int type, int peer, rec *r, mimir_err *err)
+{
+    int got;
+    while ((got = reader_next(rd, err)) == 1) {
+        uint8_t chain[HASHBYTES];
+        int rc = parse_line(p, rd->recno, rd->line, rd->len, r, chain, err);
+        if (rc != MIMIR_OK)
+            return -rc;
+        if (r->type == type && (type == R_OPEN || r->peer == peer))
+            return 1;
+    }
+    return got;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* The cross-check                                                                           */
 
-static int frame_eq(const frame *a, const frame *b)
+static int changed(const parsed *a, const parsed *b, mimir_err *err)
 {
-    return a->round == b->round && a->len == b->len && strcmp(a->sha, b->sha) == 0;
+    return mimir_err_set(err, MIMIR_ERUNTIME, a->path, NULL,
+                         "changed while it was being checked against %s, expected files that "
+                         "stay as they are", b->path);
 }
 
-/* A's sends to B against B's receipts from A. */
-static int check_pair(const parsed *a, const parsed *b, mimir_err *err)
+/* Names the first difference between A's sends to B and B's receipts from A, whose sequence
+ * digests differ (pass 2). */
+static int locate_frames(const parsed *a, const parsed *b, mimir_err *err)
 {
-    const vec *s = &a->sent[b->party], *rv = &b->recvd[a->party];
-    const frame *fs = s->p, *fr = rv->p;
-    size_t n = s->n < rv->n ? s->n : rv->n;
-    for (size_t i = 0; i < n; i++) {
-        if (frame_eq(&fs[i], &fr[i]))
-            continue;
-        char field[32];
-        snprintf(field, sizeof field, "record %" PRIu64, fr[i].recno);
-        return mimir_err_set(err, MIMIR_ESECURITY, b->path, field,
-                             "party %d received round %" PRIu64 " from party %d with len %"
-                             PRIu64 " sha256 %.*s..., but %s: record %" PRIu64 ": party %d "
-                             "sent round %" PRIu64 " with len %" PRIu64 " sha256 %.*s...",
-                             b->party, fr[i].round, a->party, fr[i].len, SHORT_HEX, fr[i].sha,
-                             a->path, fs[i].recno, a->party, fs[i].round, fs[i].len,
-                             SHORT_HEX, fs[i].sha);
+    reader *ra = NULL, *rb = NULL;
+    rec *fs = malloc(sizeof *fs), *fr = malloc(sizeof *fr);
+    int rc = fs && fr ? MIMIR_OK : mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
+    if (rc == MIMIR_OK)
+        rc = reader_open(&ra, a->path, err);
+    if (rc == MIMIR_OK)
+        rc = reader_open(&rb, b->path, err);
+    while (rc == MIMIR_OK) {
+        int gs = next_of(ra, a, R_SEND, b->party, fs, err);
+        int gr = gs < 0 ? 0 : next_of(rb, b, R_RECV, a->party, fr, err);
+        if (gs < 0 || gr < 0) {
+            rc = gs < 0 ? -gs : -gr;
+        } else if (gs == 1 && gr == 1) {
+            if (fs->round == fr->round && fs->len == fr->len && strcmp(fs->sha, fr->sha) == 0)
+                continue;
+            char field[32];
+            snprintf(field, sizeof field, "record %" PRIu64, rb->recno);
+            rc = mimir_err_set(err, MIMIR_ESECURITY, b->path, field,
+                               "party %d received round %" PRIu64 " from party %d with len %"
+                               PRIu64 " sha256 %.*s..., but %s: record %" PRIu64 ": party %d "
+                               "sent round %" PRIu64 " with len %" PRIu64 " sha256 %.*s...",
+                               b->party, fr->round, a->party, fr->len, SHORT_HEX, fr->sha,
+                               a->path, ra->recno, a->party, fs->round, fs->len, SHORT_HEX,
+                               fs->sha);
+        } else if (gs == 1) {
+            rc = mimir_err_set(err, MIMIR_ESECURITY, a->path, NULL,
+                               "record %" PRIu64 ": party %d sent round %" PRIu64 " to party %d, "
+                               "but %s: party %d recorded only %" PRIu64 " frames from party %d",
+                               ra->recno, a->party, fs->round, b->party, b->path, b->party,
+                               b->recvd[a->party].n, a->party);
+        } else if (gr == 1) {
+            rc = mimir_err_set(err, MIMIR_ESECURITY, b->path, NULL,
+                               "record %" PRIu64 ": party %d received round %" PRIu64 " from "
+                               "party %d, but %s: party %d recorded only %" PRIu64 " frames "
+                               "sent to party %d", rb->recno, b->party, fr->round, a->party,
+                               a->path, a->party, a->sent[b->party].n, b->party);
+        } else {
+            rc = changed(a, b, err);
+        }
     }
-    if (s->n > n)
-        return mimir_err_set(err, MIMIR_ESECURITY, a->path, NULL,
-                             "record %" PRIu64 ": party %d sent round %" PRIu64 " to party %d, "
-                             "but %s: party %d recorded only %zu frames from party %d",
-                             fs[n].recno, a->party, fs[n].round, b->party, b->path, b->party,
-                             rv->n, a->party);
-    if (rv->n > n)
-        return mimir_err_set(err, MIMIR_ESECURITY, b->path, NULL,
-                             "record %" PRIu64 ": party %d received round %" PRIu64 " from "
-                             "party %d, but %s: party %d recorded only %zu frames sent to "
-                             "party %d", fr[n].recno, b->party, fr[n].round, a->party, a->path,
-                             a->party, s->n, b->party);
-    return MIMIR_OK;
+    reader_close(ra);
+    reader_close(rb);
+    free(fs);
+    free(fr);
+    return rc;
 }
 
-/* Party q's opens against party 0's. */
-static int check_opens(const parsed *p0, const parsed *q, mimir_err *err)
+/* Names the first difference between party 0's opens and party q's (pass 2). */
+static int locate_opens(const parsed *p0, const parsed *q, mimir_err *err)
 {
-    const open_rec *a = p0->opens.p, *b = q->opens.p;
-    size_t n = p0->opens.n < q->opens.n ? p0->opens.n : q->opens.n;
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].count == b[i].count && strcmp(a[i].label, b[i].label) == 0 &&
-            strcmp(a[i].sha, b[i].sha) == 0)
-            continue;
-        char field[32];
-        snprintf(field, sizeof field, "record %" PRIu64, b[i].recno);
-        return mimir_err_set(err, MIMIR_ESECURITY, q->path, field,
-                             "party %d's open #%zu is %s of %" PRIu64 " words with sha256 "
-                             "%.*s..., but %s: record %" PRIu64 ": party %d's is %s of %" PRIu64
-                             " words with sha256 %.*s...", q->party, i + 1, b[i].label,
-                             b[i].count, SHORT_HEX, b[i].sha, p0->path, a[i].recno, p0->party,
-                             a[i].label, a[i].count, SHORT_HEX, a[i].sha);
+    reader *ra = NULL, *rb = NULL;
+    rec *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    int rc = a && b ? MIMIR_OK : mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
+    if (rc == MIMIR_OK)
+        rc = reader_open(&ra, p0->path, err);
+    if (rc == MIMIR_OK)
+        rc = reader_open(&rb, q->path, err);
+    uint64_t i = 0;
+    while (rc == MIMIR_OK) {
+        int ga = next_of(ra, p0, R_OPEN, -1, a, err);
+        int gb = ga < 0 ? 0 : next_of(rb, q, R_OPEN, -1, b, err);
+        if (ga < 0 || gb < 0) {
+            rc = ga < 0 ? -ga : -gb;
+        } else if (ga == 1 && gb == 1) {
+            i++;
+            if (a->count == b->count && strcmp(a->text, b->text) == 0 &&
+                strcmp(a->sha, b->sha) == 0)
+                continue;
+            char field[32];
+            snprintf(field, sizeof field, "record %" PRIu64, rb->recno);
+            rc = mimir_err_set(err, MIMIR_ESECURITY, q->path, field,
+                               "party %d's open #%" PRIu64 " is %s of %" PRIu64 " words with "
+                               "sha256 %.*s..., but %s: record %" PRIu64 ": party %d's is %s of %"
+                               PRIu64 " words with sha256 %.*s...", q->party, i, b->text,
+                               b->count, SHORT_HEX, b->sha, p0->path, ra->recno, p0->party,
+                               a->text, a->count, SHORT_HEX, a->sha);
+        } else if (ga == 1 || gb == 1) {
+            rc = mimir_err_set(err, MIMIR_ESECURITY, q->path, NULL,
+                               "party %d recorded %" PRIu64 " opens, but %s: party %d recorded %"
+                               PRIu64, q->party, q->opens.n, p0->path, p0->party, p0->opens.n);
+        } else {
+            rc = changed(q, p0, err);
+        }
     }
-    if (p0->opens.n != q->opens.n)
-        return mimir_err_set(err, MIMIR_ESECURITY, q->path, NULL,
-                             "party %d recorded %zu opens, but %s: party %d recorded %zu",
-                             q->party, q->opens.n, p0->path, p0->party, p0->opens.n);
-    return MIMIR_OK;
+    reader_close(ra);
+    reader_close(rb);
+    free(a);
+    free(b);
+    return rc;
 }
 
 static int cross_check(parsed *in, mimir_transcript_report *report, mimir_err *err)
@@ -943,17 +1031,14 @@ static int cross_check(parsed *in, mimir_transcript_report *report, mimir_err *e
                                  i, by[i]->rounds, by[0]->path, by[0]->rounds);
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++) {
-            if (a == b)
-                continue;
-            int rc = check_pair(by[a], by[b], err);
-            if (rc != MIMIR_OK)
-                return rc;
+            const seq *s = &by[a]->sent[b], *rv = &by[b]->recvd[a];
+            if (a != b && (s->n != rv->n || memcmp(s->digest, rv->digest, HASHBYTES) != 0))
+                return locate_frames(by[a], by[b], err);
         }
-    for (int i = 1; i < 3; i++) {
-        int rc = check_opens(by[0], by[i], err);
-        if (rc != MIMIR_OK)
-            return rc;
-    }
+    for (int i = 1; i < 3; i++)
+        if (by[i]->opens.n != by[0]->opens.n ||
+            memcmp(by[i]->opens.digest, by[0]->opens.digest, HASHBYTES) != 0)
+            return locate_opens(by[0], by[i], err);
     if (report != NULL) {
         memset(report, 0, sizeof *report);
         memcpy(report->session, by[0]->session, SESSIONBYTES);
@@ -972,7 +1057,9 @@ static int cross_check(parsed *in, mimir_transcript_report *report, mimir_err *e
 int mimir_transcript_verify3(const char *const paths[3], mimir_transcript_report *report,
                              mimir_err *err)
 {
-    parsed in[3];
+    parsed *in = malloc(3 * sizeof *in);
+    if (in == NULL)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
     for (int i = 0; i < 3; i++)
         parsed_init(&in[i], paths[i]);
     int rc = MIMIR_OK;
@@ -981,11 +1068,10 @@ int mimir_transcript_verify3(const char *const paths[3], mimir_transcript_report
             rc = mimir_err_set(err, MIMIR_EINPUT, paths[i] ? paths[i] : "-", NULL,
                                "expected a transcript file (not -)");
         else
-            rc = read_one(&in[i], err);
+            rc = scan(&in[i], err);
     }
     if (rc == MIMIR_OK)
         rc = cross_check(in, report, err);
-    for (int i = 0; i < 3; i++)
-        parsed_free(&in[i]);
+    free(in);
     return rc;
 }
