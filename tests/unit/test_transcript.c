@@ -38,9 +38,10 @@ typedef struct mutation {
     int drop_recv;    /* it does not record its receipt from party+1 in this round (-1 none) */
     int no_close;     /* it never closes: no end record */
     int extra_round;  /* it closes with rounds + 1 */
+    int skip_open;    /* it does not record its last open */
 } mutation;
 
-static const mutation NONE = {-1, -1, -1, 0, 0, -1, 0, 0};
+static const mutation NONE = {-1, -1, -1, 0, 0, -1, 0, 0, 0};
 
 static void payload(uint8_t *buf, size_t n, int from, int to, int round)
 {
@@ -97,6 +98,8 @@ static int simulate(const char *dir, const mutation *m, uint8_t digests[3][32])
                 payload(buf, 32, 9, 9, r);
                 if (m->party == p && m->open_index == nopen)
                     buf[0] ^= 1;
+                if (m->party == p && m->skip_open && r == ROUNDS - 1)
+                    continue;
                 mimir_transcript_open(t[p], "mul", 4, buf, 32);
             }
             nopen++;
@@ -544,6 +547,11 @@ int main(void)
     m.open_index = 2;
     run_mutation("party 2 opened another value", m, MIMIR_ESECURITY, "t2.jsonl",
                  "party 2's open #3 is mul of 4 words");
+    m = NONE;
+    m.party = 1;
+    m.skip_open = 1;
+    run_mutation("party 1 recorded one open less", m, MIMIR_ESECURITY, "t1.jsonl",
+                 "party 1 recorded 3 opens, but ");
     m = NONE;
     m.party = 1;
     m.fail_check = 1;
