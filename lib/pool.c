@@ -1451,6 +1451,7 @@ static void fill_status(const mimir_pool *p, mimir_pool_status *st)
         st->failed[k] = p->stat_failed[k];
     }
     st->batches = p->nb;
+    snprintf(st->created_by, sizeof st->created_by, "%s", p->created_by);
 }
 
 int mimir_pool_get_status(mimir_pool *p, mimir_pool_status *st, mimir_err *err)

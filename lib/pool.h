@@ -46,6 +46,7 @@ typedef struct mimir_pool_status {
     uint64_t sacrificed[MIMIR_PREP_KINDS];
     uint64_t failed[MIMIR_PREP_KINDS];
     uint64_t batches;
+    char created_by[33]; /* pool.json's "created_by" ("dealer" or "parties") */
 } mimir_pool_status;
 
 /* Creates an empty pool directory dir (must not exist, or be empty) for party / session with

@@ -1,0 +1,772 @@
+/*
+ * mimir-triples deal: one process makes PREFIX.p0, PREFIX.p1 and PREFIX.p2 (all three or none)
+ * with the trusted dealer of lib/dealer.h. The dealer knows every item it deals: pools made this
+ * way say "created_by": "dealer", and are for benchmarks or a dealer inside an attested enclave.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dealer.h"
+#include "drbg.h"
+#include "hex.h"
+#include "io.h"
+#include "mem.h"
+#include "pool.h"
+#include "tool.h"
+
+#define SUB "deal"
+#define SESSION_BYTES 16
+#define SESSION_LABEL "mimir-triples deal session" /* session derived from --seed-file */
+#define MAX_TRIPLES ((uint64_t)1 << 40)
+#define MAX_DIM ((uint64_t)1 << 24)
+#define MAX_MATRIX_ELEMS ((uint64_t)1 << 28)  /* per matrix of a triple (4 GiB per party) */
+#define MAX_MATRIX_COUNT ((uint64_t)1 << 20)
+#define MAX_F 63
+#define DEFAULT_F 16
+#define DEFAULT_BATCH ((uint64_t)1 << 16)     /* triples / pairs per batch file */
+#define MAX_BATCH ((uint64_t)1 << 24)
+#define MAX_ENTRIES 1024                      /* --matrix / --trunc / plan items */
+#define PLAN_MAX_BYTES (1 << 20)
+#define SEED_FILE_MAX 256
+#define PROGRESS_EVERY_NS 200000000LL
+
+typedef struct mshape {
+    uint64_t rows, inner, cols, count;
+} mshape;
+typedef struct tspec {
+    unsigned f;
+    uint64_t count;
+} tspec;
+
+typedef struct deal_req {
+    uint64_t triples;
+    mshape mat[MAX_ENTRIES];
+    size_t nmat;
+    tspec tr[MAX_ENTRIES];
+    size_t ntr;
+} deal_req;
+
+static void help(void)
+{
+    printf(
+        "Usage: %s deal [options] -o PREFIX\n\n"
+        "Makes the three parties' triple pools PREFIX.p0, PREFIX.p1 and PREFIX.p2 (all three or\n"
+        "none) with a trusted dealer. The dealer knows every item it deals: use it for\n"
+        "benchmarks, or inside an attested enclave that forgets its seed.\n\n"
+        "Options:\n"
+        "  -o, --output PREFIX     output prefix (required; the pools must not exist)\n"
+        "      --triples N         N scalar Beaver triples (repeatable, added up)\n"
+        "      --matrix RxIxC[:K]  K (default 1) matrix triples of shape (R x I) * (I x C)\n"
+        "                          (repeatable)\n"
+        "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
+        "      --plan FILE         add the items of a JSON plan file (see mimir-triples(1)):\n"
+        "                          {\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":N},\n"
+        "                          {\"kind\":\"matrix\",\"rows\":R,\"inner\":I,\"cols\":C,\n"
+        "                          \"count\":K}, {\"kind\":\"trunc\",\"f\":F,\"count\":N}]}\n"
+        "      --session HEX       the session id (32 hex digits) the pools are bound to\n"
+        "      --cluster FILE      take the session id from a cluster file's \"session\"\n"
+        "                          (default: derived from --seed-file, else random)\n"
+        "      --seed-file FILE    64 hex digits making the deal reproducible (default: 32\n"
+        "                          random bytes from the OS, wiped after use)\n"
+        "      --semi-honest       items without MAC words (speed comparison only)\n"
+        "      --batch N           triples / pairs per batch file (default %llu)\n"
+        "      --json              print a JSON summary to stdout\n"
+        "      --progress          show a progress bar with rate and ETA on stderr\n"
+        "      --no-progress       do not (default: shown when stderr is a terminal)\n"
+        "  -h, --help              show this help\n",
+        PROG, DEFAULT_F, (unsigned long long)DEFAULT_BATCH);
+}
+
+/* --- item specifications --------------------------------------------------------------------- */
+
+static int add_triples(deal_req *r, uint64_t n, const char *what)
+{
+    if (n > MAX_TRIPLES - r->triples)
+        return usage_fail(SUB, "%s: more than %llu triples in total", what,
+                          (unsigned long long)MAX_TRIPLES);
+    r->triples += n;
+    return 0;
+}
+
+static int check_matrix(const mshape *m, char *why, size_t cap)
+{
+    if (m->rows < 1 || m->rows > MAX_DIM || m->inner < 1 || m->inner > MAX_DIM ||
+        m->cols < 1 || m->cols > MAX_DIM) {
+        snprintf(why, cap, "every dimension must be from 1 to %llu",
+                 (unsigned long long)MAX_DIM);
+        return -1;
+    }
+    if (m->rows * m->inner > MAX_MATRIX_ELEMS || m->inner * m->cols > MAX_MATRIX_ELEMS ||
+        m->rows * m->cols > MAX_MATRIX_ELEMS) {
+        snprintf(why, cap, "a matrix of more than %llu elements",
+                 (unsigned long long)MAX_MATRIX_ELEMS);
+        return -1;
+    }
+    if (m->count < 1 || m->count > MAX_MATRIX_COUNT) {
+        snprintf(why, cap, "count must be from 1 to %llu", (unsigned long long)MAX_MATRIX_COUNT);
+        return -1;
+    }
+    return 0;
+}
+
+/* RxIxC[:K] */
+static int parse_matrix(const char *s, deal_req *r)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
+    snprintf(buf, sizeof buf, "%s", s);
+    mshape m = {0, 0, 0, 1};
+    char *colon = strchr(buf, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        if (parse_u64(colon + 1, 1, MAX_MATRIX_COUNT, &m.count) != 0)
+            return usage_fail(SUB, "--matrix %s: COUNT must be from 1 to %llu", s,
+                              (unsigned long long)MAX_MATRIX_COUNT);
+    }
+    char *x1 = strchr(buf, 'x'), *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
+    if (x1 == NULL || x2 == NULL)
+        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT], e.g. 1x768x3072:12", s);
+    *x1 = *x2 = '\0';
+    char why[128];
+    if (parse_u64(buf, 1, MAX_DIM, &m.rows) != 0 || parse_u64(x1 + 1, 1, MAX_DIM, &m.inner) ||
+        parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
+        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
+                          "%llu", s, (unsigned long long)MAX_DIM);
+    if (check_matrix(&m, why, sizeof why) != 0)
+        return usage_fail(SUB, "--matrix %s: %s", s, why);
+    if (r->nmat == MAX_ENTRIES)
+        return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
+    r->mat[r->nmat++] = m;
+    return 0;
+}
+
+/* N[:F] */
+static int parse_trunc(const char *s, deal_req *r)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return usage_fail(SUB, "--trunc %.40s...: too long, expected N[:F]", s);
+    snprintf(buf, sizeof buf, "%s", s);
+    tspec t = {DEFAULT_F, 0};
+    char *colon = strchr(buf, ':');
+    uint64_t f = DEFAULT_F;
+    if (colon != NULL) {
+        *colon = '\0';
+        if (parse_u64(colon + 1, 1, MAX_F, &f) != 0)
+            return usage_fail(SUB, "--trunc %s: F must be from 1 to %d", s, MAX_F);
+    }
+    if (parse_u64(buf, 1, MAX_TRIPLES, &t.count) != 0)
+        return usage_fail(SUB, "--trunc %s: N must be from 1 to %llu", s,
+                          (unsigned long long)MAX_TRIPLES);
+    t.f = (unsigned)f;
+    if (r->ntr == MAX_ENTRIES)
+        return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
+    r->tr[r->ntr++] = t;
+    return 0;
+}
+
+/* --- the plan file ------------------------------------------------------------------------- */
+
+static int plan_fail(mimir_err *err, const char *path, const char *field, const char *msg)
+{
+    return mimir_err_set(err, MIMIR_EINPUT, path, field, "%s", msg);
+}
+
+static int plan_uint(json_t *o, const char *key, uint64_t min, uint64_t max, int required,
+                     uint64_t *v, const char *path, size_t i, mimir_err *err)
+{
+    char field[64];
+    snprintf(field, sizeof field, "items[%zu].%s", i, key);
+    json_t *j = json_object_get(o, key);
+    if (j == NULL) {
+        if (required)
+            return plan_fail(err, path, field, "missing");
+        return MIMIR_OK;
+    }
+    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)min ||
+        (uint64_t)json_integer_value(j) > max)
+        return mimir_err_set(err, MIMIR_EINPUT, path, field, "expected an integer from %llu to "
+                             "%llu", (unsigned long long)min, (unsigned long long)max);
+    *v = (uint64_t)json_integer_value(j);
+    return MIMIR_OK;
+}
+
+static int plan_keys(json_t *o, const char *const *keys, const char *path, size_t i,
+                     mimir_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        int known = 0;
+        for (size_t j = 0; keys[j] != NULL; j++)
+            known |= strcmp(k, keys[j]) == 0;
+        if (!known) {
+            char field[128];
+            if (i == SIZE_MAX)
+                snprintf(field, sizeof field, "%.100s", k);
+            else
+                snprintf(field, sizeof field, "items[%zu].%.80s", i, k);
+            return plan_fail(err, path, field, "unknown key");
+        }
+    }
+    return MIMIR_OK;
+}
+
+static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_err *err)
+{
+    static const char *const tkeys[] = {"kind", "count", NULL};
+    static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
+    static const char *const rkeys[] = {"kind", "f", "count", NULL};
+    char field[64];
+    snprintf(field, sizeof field, "items[%zu]", i);
+    if (!json_is_object(it))
+        return plan_fail(err, path, field, "expected an object with \"kind\"");
+    json_t *k = json_object_get(it, "kind");
+    snprintf(field, sizeof field, "items[%zu].kind", i);
+    const char *kind = json_is_string(k) ? json_string_value(k) : "";
+    int rc;
+    uint64_t n = 0;
+    if (strcmp(kind, "triple") == 0) {
+        rc = plan_keys(it, tkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 0, MAX_TRIPLES, 1, &n, path, i, err);
+        if (rc == MIMIR_OK && n > MAX_TRIPLES - r->triples)
+            rc = plan_fail(err, path, field, "too many triples in total");
+        if (rc == MIMIR_OK)
+            r->triples += n;
+        return rc;
+    }
+    if (strcmp(kind, "matrix") == 0) {
+        mshape m = {0, 0, 0, 0};
+        rc = plan_keys(it, mkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &m.rows, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &m.count, path, i, err);
+        char why[128];
+        if (rc == MIMIR_OK && m.count > 0 && check_matrix(&m, why, sizeof why) != 0)
+            rc = plan_fail(err, path, field, why);
+        if (rc == MIMIR_OK && m.count > 0) {
+            if (r->nmat == MAX_ENTRIES)
+                return plan_fail(err, path, field, "too many matrix entries");
+            r->mat[r->nmat++] = m;
+        }
+        return rc;
+    }
+    if (strcmp(kind, "trunc") == 0) {
+        uint64_t f = DEFAULT_F;
+        rc = plan_keys(it, rkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "f", 1, MAX_F, 0, &f, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 0, MAX_TRIPLES, 1, &n, path, i, err);
+        if (rc == MIMIR_OK && n > 0) {
+            if (r->ntr == MAX_ENTRIES)
+                return plan_fail(err, path, field, "too many trunc entries");
+            r->tr[r->ntr++] = (tspec){(unsigned)f, n};
+        }
+        return rc;
+    }
+    return plan_fail(err, path, field, "expected \"triple\", \"matrix\" or \"trunc\"");
+}
+
+static int read_plan(const char *path, deal_req *r, mimir_err *err)
+{
+    static const char *const keys[] = {"version", "items", NULL};
+    uint8_t *buf;
+    size_t len;
+    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (root == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
+                             je.text, je.line);
+    if (!json_is_object(root))
+        rc = plan_fail(err, path, NULL, "expected a JSON object {\"version\":1,\"items\":[...]}");
+    if (rc == MIMIR_OK)
+        rc = plan_keys(root, keys, path, SIZE_MAX, err);
+    json_t *v = json_object_get(root, "version"), *items = json_object_get(root, "items");
+    if (rc == MIMIR_OK && (!json_is_integer(v) || json_integer_value(v) != 1))
+        rc = plan_fail(err, path, "version", v == NULL ? "missing, expected 1" : "expected 1");
+    if (rc == MIMIR_OK && !json_is_array(items))
+        rc = plan_fail(err, path, "items", "expected an array of items");
+    for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
+        rc = plan_item(json_array_get(items, i), i, path, r, err);
+    json_decref(root);
+    return rc;
+}
+
+/* --- session and seed ---------------------------------------------------------------------- */
+
+static int session_from_hex(const char *hex, const char *file, const char *field,
+                            uint8_t s[SESSION_BYTES], mimir_err *err)
+{
+    size_t got = 0;
+    if (strlen(hex) != 2 * SESSION_BYTES ||
+        mimir_hex_decode(hex, 2 * SESSION_BYTES, s, SESSION_BYTES, &got, NULL) != 0 ||
+        got != SESSION_BYTES)
+        return mimir_err_set(err, MIMIR_EINPUT, file, field, "expected 32 hex digits");
+    return MIMIR_OK;
+}
+
+/* Only the cluster file's "session" matters to the dealer (it needs no certificates). */
+static int session_from_cluster(const char *path, uint8_t s[SESSION_BYTES], mimir_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (root == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
+                             je.text, je.line);
+    json_t *j = json_is_object(root) ? json_object_get(root, "session") : NULL;
+    if (!json_is_string(j))
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "session",
+                           j == NULL ? "missing, expected 32 hex digits"
+                                     : "expected a string of 32 hex digits");
+    else
+        rc = session_from_hex(json_string_value(j), path, "session", s, err);
+    json_decref(root);
+    return rc;
+}
+
+/* Exactly 64 hex digits, optionally followed by one newline. */
+static int read_seed_file(const char *path, uint8_t *seed, mimir_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = mimir_read_file(path, SEED_FILE_MAX, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    size_t n = len;
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    size_t got = 0;
+    if (n != 2 * MIMIR_DEALER_SEED_BYTES)
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "seed",
+                           "%zu characters, expected %d hex digits and an optional newline", n,
+                           2 * MIMIR_DEALER_SEED_BYTES);
+    else if (mimir_hex_decode((const char *)buf, n, seed, MIMIR_DEALER_SEED_BYTES, &got, NULL) !=
+                 0 || got != MIMIR_DEALER_SEED_BYTES)
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "seed",
+                           "not hexadecimal, expected %d digits 0-9, a-f",
+                           2 * MIMIR_DEALER_SEED_BYTES);
+    mimir_wipe(buf, len);
+    free(buf);
+    return rc;
+}
+
+/* --- progress ------------------------------------------------------------------------------ */
+
+typedef struct progress {
+    int on;
+    uint64_t total, done;
+    struct timespec t0;
+    long long last;
+} progress;
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void progress_show(progress *pg, uint64_t add, int final)
+{
+    pg->done += add;
+    if (!pg->on)
+        return;
+    long long t = now_ns();
+    if (!final && t - pg->last < PROGRESS_EVERY_NS)
+        return;
+    pg->last = t;
+    double el = (double)(t - ((long long)pg->t0.tv_sec * 1000000000LL + pg->t0.tv_nsec)) / 1e9;
+    double frac = pg->total ? (double)pg->done / (double)pg->total : 1.0;
+    double rate = el > 0 ? (double)pg->done / el : 0;
+    double eta = rate > 0 ? (double)(pg->total - pg->done) / rate : 0;
+    char bar[31];
+    int fill = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s: dealing [%s] %3d%%  %.3g M elements/s  ETA %d:%02d ", PROG, bar,
+            (int)(frac * 100), rate / 1e6, (int)eta / 60, (int)eta % 60);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* --- dealing --------------------------------------------------------------------------------- */
+
+typedef struct outputs {
+    char *tmp[3];
+    char final[3][4096];
+    mimir_pool *pool[3];
+} outputs;
+
+static void outputs_abort(outputs *o)
+{
+    for (int p = 0; p < 3; p++) {
+        mimir_pool_close(o->pool[p]);
+        o->pool[p] = NULL;
+        if (o->tmp[p] != NULL)
+            mimir_dir_abort(o->tmp[p]);
+        free(o->tmp[p]);
+        o->tmp[p] = NULL;
+    }
+}
+
+static void free3(mimir_sv v[3])
+{
+    for (int p = 0; p < 3; p++)
+        mimir_sv_free(&v[p]);
+}
+
+/* Appends party p's share of one dealt item kind to its pool; frees the shares. */
+static int append3(outputs *o, int kind, uint64_t rows, uint64_t inner, uint64_t cols,
+                   unsigned f, mimir_sv a[3], mimir_sv b[3], mimir_sv c[3], mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    for (int p = 0; p < 3 && rc == MIMIR_OK; p++) {
+        if (kind == MIMIR_PREP_TRIPLE)
+            rc = mimir_pool_append_triples(o->pool[p], &a[p], &b[p], &c[p], err);
+        else if (kind == MIMIR_PREP_MATRIX)
+            rc = mimir_pool_append_matrix(o->pool[p], rows, inner, cols, &a[p], &b[p], &c[p],
+                                          err);
+        else
+            rc = mimir_pool_append_trunc(o->pool[p], f, &a[p], &b[p], &c[p], err);
+    }
+    free3(a);
+    free3(b);
+    free3(c);
+    return rc;
+}
+
+static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs *o,
+                    progress *pg, mimir_err *err)
+{
+    mimir_sv a[3], b[3], c[3];
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < r->triples && rc == MIMIR_OK;) {
+        uint64_t n = r->triples - done < batch ? r->triples - done : batch;
+        memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
+        rc = mimir_dealer_triples3(d, (size_t)n, a, b, c, err);
+        if (rc == MIMIR_OK)
+            rc = append3(o, MIMIR_PREP_TRIPLE, 0, 0, 0, 0, a, b, c, err);
+        done += n;
+        progress_show(pg, n, 0);
+    }
+    for (size_t i = 0; i < r->nmat && rc == MIMIR_OK; i++) {
+        const mshape *m = &r->mat[i];
+        for (uint64_t k = 0; k < m->count && rc == MIMIR_OK; k++) {
+            memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
+            rc = mimir_dealer_matrix3(d, m->rows, m->inner, m->cols, a, b, c, err);
+            if (rc == MIMIR_OK)
+                rc = append3(o, MIMIR_PREP_MATRIX, m->rows, m->inner, m->cols, 0, a, b, c, err);
+            progress_show(pg, m->rows * m->inner + m->inner * m->cols + m->rows * m->cols, 0);
+        }
+    }
+    for (size_t i = 0; i < r->ntr && rc == MIMIR_OK; i++) {
+        const tspec *t = &r->tr[i];
+        for (uint64_t done = 0; done < t->count && rc == MIMIR_OK;) {
+            uint64_t n = t->count - done < batch ? t->count - done : batch;
+            memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
+            rc = mimir_dealer_trunc3(d, (size_t)n, t->f, a, b, c, err);
+            if (rc == MIMIR_OK)
+                rc = append3(o, MIMIR_PREP_TRUNC, 0, 0, 0, t->f, a, b, c, err);
+            done += n;
+            progress_show(pg, n, 0);
+        }
+    }
+    return rc;
+}
+
+/* Renames the three temporary pools into place, all or none. */
+static int outputs_commit(outputs *o, mimir_err *err)
+{
+    for (int p = 0; p < 3; p++) {
+        mimir_pool_close(o->pool[p]);
+        o->pool[p] = NULL;
+    }
+    int p;
+    for (p = 0; p < 3; p++)
+        if (renameat2(AT_FDCWD, o->tmp[p], AT_FDCWD, o->final[p], RENAME_NOREPLACE) != 0)
+            break;
+    if (p < 3) {
+        int rc = mimir_err_errno(err, o->final[p], "cannot rename the pool into place");
+        while (p-- > 0)
+            rename(o->final[p], o->tmp[p]);
+        return rc;
+    }
+    for (p = 0; p < 3; p++) {
+        free(o->tmp[p]);
+        o->tmp[p] = NULL;
+    }
+    return mimir_fsync_parent(o->final[0], err);
+}
+
+static int outputs_begin(outputs *o, const char *prefix, const uint8_t session[SESSION_BYTES],
+                         mimir_r128 alpha3[3][2], int macs, mimir_err *err)
+{
+    for (int p = 0; p < 3; p++) {
+        snprintf(o->final[p], sizeof o->final[p], "%s.p%d", prefix, p);
+        if (access(o->final[p], F_OK) == 0)
+            return mimir_err_set(err, MIMIR_EINPUT, o->final[p], NULL,
+                                 "already exists; remove it or choose another prefix");
+    }
+    for (int p = 0; p < 3; p++) {
+        int rc = mimir_dir_begin(o->final[p], &o->tmp[p], err);
+        if (rc == MIMIR_OK)
+            rc = mimir_pool_create(o->tmp[p], p, session, alpha3[p], macs, "dealer", err);
+        if (rc == MIMIR_OK)
+            rc = mimir_pool_open(o->tmp[p], p, session, &o->pool[p], err);
+        if (rc != MIMIR_OK)
+            return rc;
+    }
+    return MIMIR_OK;
+}
+
+static void print_json(const deal_req *r, const outputs *o, const char *session_hex, int macs,
+                       const char *seed_src, const char *session_src, double secs)
+{
+    json_t *mats = json_array(), *trs = json_array();
+    uint64_t melems = 0, telems = 0;
+    for (size_t i = 0; i < r->nmat; i++) {
+        const mshape *m = &r->mat[i];
+        json_array_append_new(mats, json_pack("{s:I, s:I, s:I, s:I}", "rows",
+                                              (json_int_t)m->rows, "inner", (json_int_t)m->inner,
+                                              "cols", (json_int_t)m->cols, "count",
+                                              (json_int_t)m->count));
+        melems += m->count * (m->rows * m->inner + m->inner * m->cols + m->rows * m->cols);
+    }
+    for (size_t i = 0; i < r->ntr; i++) {
+        json_array_append_new(trs, json_pack("{s:i, s:I}", "f", (int)r->tr[i].f, "count",
+                                             (json_int_t)r->tr[i].count));
+        telems += r->tr[i].count;
+    }
+    json_t *root = json_pack(
+        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o}, s:{s:I, s:I, s:I}, s:f}",
+        "pools", o->final[0], o->final[1], o->final[2], "session", session_hex,
+        "session_source", session_src, "created_by", "dealer", "macs", macs, "seed", seed_src,
+        "items", "triple", (json_int_t)r->triples, "matrix", mats, "trunc", trs, "elements",
+        "triple", (json_int_t)r->triples, "matrix", (json_int_t)melems, "trunc",
+        (json_int_t)telems, "seconds", secs);
+    if (root != NULL) {
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    json_decref(root);
+}
+
+typedef struct deal_opts {
+    const char *output, *session, *cluster, *seed_file, *plan;
+    int semi_honest, json, progress; /* progress: -1 default (tty), 0 off, 1 on */
+    uint64_t batch;
+} deal_opts;
+
+static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
+{
+    enum { OPT_TRIPLES = 256, OPT_MATRIX, OPT_TRUNC, OPT_PLAN, OPT_SESSION, OPT_CLUSTER,
+           OPT_SEED_FILE, OPT_SEMI, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS };
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'},
+        {"triples", required_argument, 0, OPT_TRIPLES},
+        {"matrix", required_argument, 0, OPT_MATRIX},
+        {"trunc", required_argument, 0, OPT_TRUNC},
+        {"plan", required_argument, 0, OPT_PLAN},
+        {"session", required_argument, 0, OPT_SESSION},
+        {"cluster", required_argument, 0, OPT_CLUSTER},
+        {"seed-file", required_argument, 0, OPT_SEED_FILE},
+        {"semi-honest", no_argument, 0, OPT_SEMI},
+        {"batch", required_argument, 0, OPT_BATCH},
+        {"json", no_argument, 0, OPT_JSON},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"no-progress", no_argument, 0, OPT_NO_PROGRESS},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    uint64_t v;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'o': o->output = optarg; break;
+        case OPT_TRIPLES:
+            if (parse_u64(optarg, 0, MAX_TRIPLES, &v) != 0)
+                return usage_fail(SUB, "--triples %s: expected a count from 0 to %llu", optarg,
+                                  (unsigned long long)MAX_TRIPLES);
+            rc = add_triples(r, v, "--triples");
+            break;
+        case OPT_MATRIX: rc = parse_matrix(optarg, r); break;
+        case OPT_TRUNC: rc = parse_trunc(optarg, r); break;
+        case OPT_PLAN: o->plan = optarg; break;
+        case OPT_SESSION: o->session = optarg; break;
+        case OPT_CLUSTER: o->cluster = optarg; break;
+        case OPT_SEED_FILE: o->seed_file = optarg; break;
+        case OPT_SEMI: o->semi_honest = 1; break;
+        case OPT_BATCH:
+            if (parse_u64(optarg, 1, MAX_BATCH, &o->batch) != 0)
+                return usage_fail(SUB, "--batch %s: expected a count from 1 to %llu", optarg,
+                                  (unsigned long long)MAX_BATCH);
+            break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_NO_PROGRESS: o->progress = 0; break;
+        case 'h': help(); return -1;
+        case ':': return usage_fail(SUB, "%s needs an argument", argv[optind - 1]);
+        default: return usage_fail(SUB, "unknown option %s", argv[optind - 1]);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_fail(SUB, "unexpected argument '%s'", argv[optind]);
+    if (o->output == NULL || o->output[0] == '\0')
+        return usage_fail(SUB, "no output prefix, expected -o PREFIX");
+    if (strlen(o->output) > 3000)
+        return usage_fail(SUB, "-o: the prefix is too long");
+    if (o->session != NULL && o->cluster != NULL)
+        return usage_fail(SUB, "--session and --cluster both give the session id; use one");
+    return 0;
+}
+
+int deal_main(int argc, char **argv)
+{
+    deal_opts o = {.progress = -1, .batch = DEFAULT_BATCH};
+    deal_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        return MIMIR_ERUNTIME;
+    }
+    int rc = parse_args(argc, argv, &o, r);
+    if (rc != 0) {
+        free(r);
+        return rc < 0 ? 0 : rc;
+    }
+    mimir_err err;
+    mimir_err_clear(&err);
+    if (o.plan != NULL && (rc = read_plan(o.plan, r, &err)) != MIMIR_OK) {
+        free(r);
+        return report(&err);
+    }
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0) {
+        free(r);
+        return usage_fail(SUB, "nothing to deal: give --triples, --matrix, --trunc or --plan");
+    }
+
+    uint8_t session[SESSION_BYTES];
+    const char *session_src = "random";
+    uint8_t *seed = mimir_key_alloc(MIMIR_DEALER_SEED_BYTES);
+    if (seed == NULL) {
+        free(r);
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        return MIMIR_ERUNTIME;
+    }
+    if (o.session != NULL) {
+        rc = session_from_hex(o.session, NULL, "--session", session, &err);
+        session_src = "--session";
+    } else if (o.cluster != NULL) {
+        rc = session_from_cluster(o.cluster, session, &err);
+        session_src = "cluster";
+    }
+    if (rc == MIMIR_OK && o.seed_file != NULL)
+        rc = read_seed_file(o.seed_file, seed, &err);
+    else if (rc == MIMIR_OK)
+        randombytes_buf(seed, MIMIR_DEALER_SEED_BYTES);
+    if (rc == MIMIR_OK && o.session == NULL && o.cluster == NULL) {
+        if (o.seed_file != NULL) {
+            /* Reproducible: the session is derived from the seed (a separate DRBG label). */
+            mimir_drbg dr;
+            rc = mimir_drbg_from_seed(&dr, seed, MIMIR_DEALER_SEED_BYTES, SESSION_LABEL);
+            if (rc == MIMIR_OK)
+                rc = mimir_drbg_generate(&dr, session, SESSION_BYTES, NULL, 0);
+            mimir_drbg_wipe(&dr);
+            if (rc != MIMIR_OK)
+                rc = mimir_err_set(&err, MIMIR_ERUNTIME, o.seed_file, "seed",
+                                   "cannot derive the session id");
+            session_src = "seed";
+        } else {
+            randombytes_buf(session, SESSION_BYTES);
+        }
+    }
+    mimir_dealer *d = NULL;
+    int macs = !o.semi_honest;
+    if (rc == MIMIR_OK)
+        rc = mimir_dealer_new(seed, 0, macs, &d, &err);
+    mimir_key_free(seed); /* the dealer keeps only what it derived */
+    outputs out;
+    memset(&out, 0, sizeof out);
+    mimir_r128 alpha3[3][2];
+    if (rc == MIMIR_OK) {
+        mimir_dealer_alpha3(d, alpha3);
+        rc = outputs_begin(&out, o.output, session, alpha3, macs, &err);
+        mimir_wipe(alpha3, sizeof alpha3);
+    }
+    progress pg = {0};
+    pg.on = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO));
+    clock_gettime(CLOCK_MONOTONIC, &pg.t0);
+    for (size_t i = 0; i < r->nmat; i++)
+        pg.total += r->mat[i].count * (r->mat[i].rows * r->mat[i].inner +
+                                       r->mat[i].inner * r->mat[i].cols +
+                                       r->mat[i].rows * r->mat[i].cols);
+    for (size_t i = 0; i < r->ntr; i++)
+        pg.total += r->tr[i].count;
+    pg.total += r->triples;
+    if (rc == MIMIR_OK)
+        rc = deal_all(d, r, o.batch, &out, &pg, &err);
+    if (rc == MIMIR_OK) {
+        progress_show(&pg, 0, 1);
+        rc = outputs_commit(&out, &err);
+    } else if (pg.on) {
+        fputc('\n', stderr);
+    }
+    mimir_dealer_free(d);
+    if (rc != MIMIR_OK) {
+        outputs_abort(&out);
+        free(r);
+        return report(&err);
+    }
+    double secs = (double)(now_ns() - ((long long)pg.t0.tv_sec * 1000000000LL + pg.t0.tv_nsec)) /
+                  1e9;
+    char hex[2 * SESSION_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, session, SESSION_BYTES);
+    uint64_t nm = 0, nt = 0;
+    for (size_t i = 0; i < r->nmat; i++)
+        nm += r->mat[i].count;
+    for (size_t i = 0; i < r->ntr; i++)
+        nt += r->tr[i].count;
+    fprintf(stderr,
+            "%s: dealt %llu triples, %llu matrix triples and %llu truncation pairs%s into %s, "
+            "%s, %s (session %s; made by a trusted dealer, which knew every item)\n",
+            PROG, (unsigned long long)r->triples, (unsigned long long)nm,
+            (unsigned long long)nt, macs ? "" : " without MACs", out.final[0], out.final[1],
+            out.final[2], hex);
+    if (o.json)
+        print_json(r, &out, hex, macs, o.seed_file ? "file" : "random", session_src, secs);
+    free(r);
+    return 0;
+}
