@@ -24,6 +24,9 @@
  * check ...". Malformed evidence in a peer's certificate is a refusal too (MIMIR_ESECURITY),
  * never a usage error of ours.
  *
+ * Not yet: SEV-SNP peers. An SNP report needs its VCEK/VLEK and chain, which the certificate
+ * does not carry and the hook is not given, so SNP evidence is refused ("check evidence").
+ *
  * The verification time is the cluster's "at" (fixed, for tests and reproducible runs) or the
  * time of the handshake. One mimir_admit per party (per net); it is not shared between threads.
  */

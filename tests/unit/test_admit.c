@@ -374,6 +374,27 @@ static void test_hook(void)
         CHECK(0, "hook: the TDX sample " TDX_QUOTE " is readable");
     }
 
+    /* an SEV-SNP report in a certificate: no VCEK to verify it with, a refusal (not exit 2) */
+    {
+        static uint8_t rep[MIMIR_ATTEST_MAX_EVIDENCE];
+        FILE *f = fopen("../shared/testdata/attestation/snp/milan-v2-gsg-report.bin", "rb");
+        size_t n = f != NULL ? fread(rep, 1, sizeof rep, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        EVP_PKEY *key = EVP_EC_gen("P-256");
+        X509 *x = NULL;
+        uint8_t der[DER_MAX];
+        size_t dlen = 0;
+        if (n > 0 && key != NULL &&
+            mimir_attest_cert_new(key, "snp", 2, time(NULL), rep, n, &x, &err) == MIMIR_OK)
+            dlen = der_of(x, der);
+        static const char *const novcek[] = {"check evidence: ", "VCEK", NULL};
+        judge(allow, 1, der, dlen, MIMIR_ESECURITY, novcek,
+              "an SEV-SNP report in a certificate: no VCEK given, refused as check evidence");
+        X509_free(x);
+        EVP_PKEY_free(key);
+    }
+
     mimir_admit *a = admit_for("{\"policy\": \"missing.json\"}", &rc, &err);
     CHECK(a == NULL && rc == MIMIR_EINPUT && strstr(err.file, "missing.json") != NULL,
           "admit_new: an unreadable policy is exit 2 naming the file (%s: %s)", err.file,
