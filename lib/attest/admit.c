@@ -1,4 +1,4 @@
-/* attest/admit.c — the peer admission hook: certificate evidence + policy, every failure named. */
+/* attest/admit.c — the peer admission hook: certificate evidence + policy, each failure named. */
 #include "attest/admit.h"
 
 #include <stdio.h>

@@ -187,7 +187,8 @@ static void cluster_json(char *out, size_t cap, char addr[3][200], const char *c
              " \"parties\": [\n"
              "  {\"index\": 0, \"address\": \"%s\", \"cert\": \"%s.pem\", \"key\": \"%s.key\"},\n"
              "  {\"index\": 1, \"address\": \"%s\", \"cert\": \"%s.pem\", \"key\": \"%s.key\"},\n"
-             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"%s.pem\", \"key\": \"%s.key\"}]}\n",
+             "  {\"index\": 2, \"address\": \"%s\", \"cert\": \"%s.pem\", "
+             "\"key\": \"%s.key\"}]}\n",
              SESSION, CONNECT_TIMEOUT_MS, att, addr[0], cert[0], cert[0], addr[1], cert[1],
              cert[1], addr[2], cert[2], cert[2]);
 }
@@ -226,7 +227,8 @@ static void test_cluster(void)
           "defaults to true (%s)", rc == MIMIR_OK ? c->attest_policy_path : err.msg);
     mimir_cluster_free(c);
 
-    cluster_json(json, sizeof json, addr, PLAIN, "{\"policy\": \"/abs/p.json\", \"require\": false}");
+    cluster_json(json, sizeof json, addr, PLAIN,
+                 "{\"policy\": \"/abs/p.json\", \"require\": false}");
     c = NULL;
     rc = mimir_cluster_parse(json, strlen(json), "c.json", dir, 0, &c, &err);
     CHECK(rc == MIMIR_OK && strcmp(c->attest_policy_path, "/abs/p.json") == 0 &&
