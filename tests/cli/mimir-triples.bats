@@ -1,0 +1,319 @@
+#!/usr/bin/env bats
+# mimir-triples: deal (flags, --plan, reproducible --seed-file, all-or-none outputs) and status
+# (table, --json, --prom), every bad usage and bad input refused with exit 2 and a message that
+# names the file and the field.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+MT="$ROOT/bin/mimir-triples"
+SESSION=00112233445566778899aabbccddeeff
+
+setup() {
+    T="$BATS_TEST_TMPDIR"
+}
+
+# jget FILE EXPR: evaluates a Python expression over the JSON object j read from FILE.
+jget() {
+    python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+        "$1" "$2"
+}
+
+@test "--help on the tool and on every subcommand" {
+    run "$MT" --help
+    assert_success
+    assert_output --partial "Usage: mimir-triples <command>"
+    assert_output --partial "deal"
+    assert_output --partial "status"
+    run "$MT" deal --help
+    assert_success
+    assert_output --partial "Usage: mimir-triples deal"
+    assert_output --partial "trusted dealer"
+    run "$MT" status --help
+    assert_success
+    assert_output --partial "Usage: mimir-triples status"
+}
+
+@test "no command or an unknown one is bad usage (exit 2)" {
+    run "$MT"
+    assert_failure 2
+    assert_output --partial "Usage:"
+    run "$MT" frobnicate
+    assert_failure 2
+    assert_output --partial "'frobnicate' is not a command"
+}
+
+@test "deal with flags makes three pools; status --json counts every kind" {
+    run "$MT" deal --session $SESSION --triples 1000 --triples 24 --matrix 2x3x4:2 \
+        --matrix 1x8x5 --trunc 300 --trunc 50:12 --batch 256 -o "$T/x"
+    assert_success
+    assert_output --partial "dealt 1024 triples, 3 matrix triples and 350 truncation pairs"
+    assert_output --partial "trusted dealer, which knew every item"
+    for p in 0 1 2; do
+        [ -d "$T/x.p$p" ]
+        [ "$(stat -c %a "$T/x.p$p/alpha.key")" = 600 ]
+        run "$MT" status --json "$T/x.p$p"
+        assert_success
+        echo "$output" > "$T/s$p.json"
+        [ "$(jget "$T/s$p.json" 'j["party"]')" = "$p" ]
+        [ "$(jget "$T/s$p.json" 'j["session"]')" = "$SESSION" ]
+        [ "$(jget "$T/s$p.json" 'j["created_by"]')" = dealer ]
+        [ "$(jget "$T/s$p.json" 'j["macs"]')" = True ]
+        [ "$(jget "$T/s$p.json" 'j["verified"]')" = True ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["triple"]["remaining"]')" = 1024 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["triple"]["consumed"]')" = 0 ]
+        # 2 * (6 + 12 + 8) + (8 + 40 + 5) elements
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["matrix"]["generated"]')" = 105 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["remaining"]')" = 350 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["sacrificed"]')" = 0 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["failed"]')" = 0 ]
+        # 4 triple batches of <= 256, 3 matrix batches, 2 + 1 trunc batches
+        [ "$(jget "$T/s$p.json" 'j["batches"]')" = 10 ]
+    done
+    [ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "status prints a table by default and Prometheus text with --prom" {
+    "$MT" deal --session $SESSION --triples 10 --trunc 5:20 -o "$T/x" 2>/dev/null
+    run "$MT" status "$T/x.p1"
+    assert_success
+    assert_output --partial "party 1, session $SESSION, MAC'd, created by dealer, 2 batches"
+    assert_line --regexp '^kind +remaining +consumed +generated +sacrificed +failed$'
+    assert_line --regexp '^triple +10 +0 +10 +0 +0$'
+    assert_line --regexp '^trunc +5 +0 +5 +0 +0$'
+    run "$MT" status --prom "$T/x.p1"
+    assert_success
+    assert_line "# TYPE mimir_pool_items gauge"
+    assert_line --partial "# HELP mimir_pool_items "
+    assert_line "mimir_pool_items{kind=\"triple\",state=\"remaining\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 10"
+    assert_line "mimir_pool_items{kind=\"trunc\",state=\"generated\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 5"
+    assert_line "mimir_pool_items{kind=\"matrix\",state=\"failed\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 0"
+    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 15 ]
+    assert_line "# TYPE mimir_pool_batches gauge"
+}
+
+@test "status works while another process holds the pool's lock" {
+    "$MT" deal --session $SESSION --triples 10 -o "$T/x" 2>/dev/null
+    run flock -n "$T/x.p0/lock" "$MT" status --json "$T/x.p0"
+    assert_success
+    assert_output --partial '"remaining": 10'
+}
+
+@test "deal --plan: the plan's items, strict fields" {
+    cat > "$T/plan.json" <<'EOF'
+{"version": 1, "items": [
+  {"kind": "triple", "count": 100},
+  {"kind": "matrix", "rows": 1, "inner": 4, "cols": 6, "count": 3},
+  {"kind": "trunc", "f": 16, "count": 40},
+  {"kind": "triple", "count": 28}]}
+EOF
+    run "$MT" deal --session $SESSION --plan "$T/plan.json" --json -o "$T/x"
+    assert_success
+    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["items"]["triple"]==128, j; assert j["items"]["matrix"]==[{"rows":1,"inner":4,"cols":6,"count":3}], j; assert j["created_by"]=="dealer"' "$(printf '%s\n' "$output" | sed -n '/^{/,/^}/p')"
+    "$MT" status --json "$T/x.p2" > "$T/s.json"
+    [ "$(jget "$T/s.json" 'j["kinds"]["triple"]["remaining"]')" = 128 ]
+    [ "$(jget "$T/s.json" 'j["kinds"]["matrix"]["remaining"]')" = $((3 * (4 + 24 + 6))) ]
+    [ "$(jget "$T/s.json" 'j["kinds"]["trunc"]["remaining"]')" = 40 ]
+
+    echo '{"version": 1, "items": [{"kind": "triple", "count": 5, "colour": 1}]}' > "$T/p1.json"
+    run "$MT" deal --plan "$T/p1.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p1.json: items[0].colour: unknown key"
+    echo '{"version": 1, "items": [{"kind": "matrix", "rows": 0, "inner": 2, "cols": 2, "count": 1}]}' > "$T/p2.json"
+    run "$MT" deal --plan "$T/p2.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p2.json: items[0].rows: expected an integer from 1"
+    echo '{"version": 2, "items": []}' > "$T/p3.json"
+    run "$MT" deal --plan "$T/p3.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p3.json: version: expected 1"
+    echo '{"version": 1, "items": [{"kind": "edabit", "count": 5}]}' > "$T/p4.json"
+    run "$MT" deal --plan "$T/p4.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "items[0].kind: expected \"triple\", \"matrix\" or \"trunc\""
+    echo '{"version": 1, "items": [' > "$T/p5.json"
+    run "$MT" deal --plan "$T/p5.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p5.json: not valid JSON"
+    echo '{"version": 1, "items": [{"kind": "trunc", "f": 64, "count": 5}]}' > "$T/p6.json"
+    run "$MT" deal --plan "$T/p6.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "items[0].f: expected an integer from 1 to 63"
+    run "$MT" deal --plan "$T/missing.json" -o "$T/y"
+    assert_failure 3
+    assert_output --partial "$T/missing.json"
+    [ ! -e "$T/y.p0" ]
+}
+
+@test "deal --seed-file is reproducible: byte-identical pools" {
+    printf '%064x\n' 7 > "$T/seed"
+    "$MT" deal --seed-file "$T/seed" --triples 300 --matrix 3x2x2 --trunc 20 --batch 128 \
+        -o "$T/a" 2>/dev/null
+    "$MT" deal --seed-file "$T/seed" --triples 300 --matrix 3x2x2 --trunc 20 --batch 128 \
+        -o "$T/b" 2>/dev/null
+    for p in 0 1 2; do
+        for f in "$T/a.p$p"/batch-*.mtp "$T/a.p$p/alpha.key" "$T/a.p$p/pool.json"; do
+            cmp "$f" "$T/b.p$p/$(basename "$f")"
+        done
+    done
+    [ "$(ls "$T/a.p0" | grep -c '^batch-')" = 5 ]
+    printf '%064x' 8 > "$T/seed2"
+    "$MT" deal --seed-file "$T/seed2" --session $SESSION --triples 300 --matrix 3x2x2 \
+        --trunc 20 --batch 128 -o "$T/c" 2>/dev/null
+    "$MT" deal --seed-file "$T/seed" --session $SESSION --triples 300 --matrix 3x2x2 \
+        --trunc 20 --batch 128 -o "$T/d" 2>/dev/null
+    run cmp -s "$T/c.p0/batch-000000.mtp" "$T/d.p0/batch-000000.mtp"
+    assert_failure 1
+    run cmp -s "$T/a.p0/batch-000000.mtp" "$T/a.p1/batch-000000.mtp"
+    assert_failure 1
+}
+
+@test "deal takes the session from --cluster, else a fresh random one" {
+    echo "{\"version\": 1, \"session\": \"$SESSION\", \"parties\": []}" > "$T/cluster.json"
+    run "$MT" deal --cluster "$T/cluster.json" --triples 5 --json -o "$T/x"
+    assert_success
+    assert_output --partial "\"session\": \"$SESSION\""
+    "$MT" deal --triples 5 --json -o "$T/r1" > "$T/r1.json" 2>/dev/null
+    "$MT" deal --triples 5 --json -o "$T/r2" > "$T/r2.json" 2>/dev/null
+    [ "$(jget "$T/r1.json" 'j["session"]')" != "$(jget "$T/r2.json" 'j["session"]')" ]
+    [ "$(jget "$T/r1.json" 'len(j["session"])')" = 32 ]
+    echo '{"version": 1, "session": "xyz"}' > "$T/bad.json"
+    run "$MT" deal --cluster "$T/bad.json" --triples 5 -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/bad.json: session: expected 32 hex digits"
+    echo '{"version": 1}' > "$T/none.json"
+    run "$MT" deal --cluster "$T/none.json" --triples 5 -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/none.json: session: missing"
+}
+
+@test "deal --semi-honest makes pools without MACs" {
+    run "$MT" deal --semi-honest --session $SESSION --triples 8 -o "$T/x"
+    assert_success
+    assert_output --partial "without MACs"
+    run "$MT" status "$T/x.p0"
+    assert_output --partial "semi-honest (no MACs)"
+}
+
+@test "deal --progress draws a bar on stderr; none by default off a terminal" {
+    run "$MT" deal --session $SESSION --triples 2000 --batch 100 --progress -o "$T/x"
+    assert_success
+    assert_output --partial "dealing ["
+    assert_output --partial "100%"
+    assert_output --partial "ETA"
+    run "$MT" deal --session $SESSION --triples 2000 -o "$T/y"
+    assert_success
+    refute_output --partial "dealing ["
+}
+
+@test "deal: bad usage and bad input exit 2 with messages" {
+    run "$MT" deal --triples 5
+    assert_failure 2
+    assert_output --partial "no output prefix, expected -o PREFIX"
+    run "$MT" deal -o "$T/x"
+    assert_failure 2
+    assert_output --partial "nothing to deal"
+    run "$MT" deal --triples many -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--triples many: expected a count"
+    run "$MT" deal --matrix 2x3 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--matrix 2x3: expected RxIxC[:COUNT]"
+    run "$MT" deal --matrix 2x0x3 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--matrix 2x0x3"
+    run "$MT" deal --matrix 2x3x4:0 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "COUNT must be from 1"
+    run "$MT" deal --trunc 10:0 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--trunc 10:0: F must be from 1 to 63"
+    run "$MT" deal --session 1234 --triples 5 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--session: expected 32 hex digits"
+    run "$MT" deal --session $SESSION --cluster "$T/c.json" --triples 5 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "use one"
+    run "$MT" deal --bogus -o "$T/x"
+    assert_failure 2
+    assert_output --partial "unknown option --bogus"
+    run "$MT" deal --triples 5 -o "$T/x" extra
+    assert_failure 2
+    assert_output --partial "unexpected argument 'extra'"
+    printf '%063x\n' 7 > "$T/short"
+    run "$MT" deal --seed-file "$T/short" --triples 5 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "$T/short: seed: 63 characters, expected 64 hex digits"
+    printf '%064x\n' 7 | tr 0 g > "$T/nothex"
+    run "$MT" deal --seed-file "$T/nothex" --triples 5 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "$T/nothex: seed: not hexadecimal"
+    [ ! -e "$T/x.p0" ]
+}
+
+@test "deal writes all three pools or none" {
+    mkdir "$T/x.p1"
+    run "$MT" deal --session $SESSION --triples 5 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "$T/x.p1: already exists"
+    [ ! -e "$T/x.p0" ]
+    [ ! -e "$T/x.p2" ]
+    [ -z "$(ls "$T/x.p1")" ]
+    [ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "status refuses a corrupted batch (exit 2 naming the file and the digest)" {
+    "$MT" deal --session $SESSION --triples 100 --batch 40 -o "$T/x" 2>/dev/null
+    f="$T/x.p0/batch-000001.mtp"
+    python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[300] ^= 1; open(sys.argv[1], "wb").write(b)' "$f"
+    run "$MT" status "$T/x.p0"
+    assert_failure 2
+    assert_output "mimir-triples: $f: digest: SHA-256 does not match the content: the batch is corrupted"
+    run "$MT" status --no-verify --json "$T/x.p0"
+    assert_success
+    assert_output --partial '"verified": false'
+    run "$MT" status "$T/x.p1"
+    assert_success
+}
+
+@test "status refuses truncated, foreign and damaged pools (exit 2)" {
+    "$MT" deal --session $SESSION --triples 100 --batch 40 -o "$T/x" 2>/dev/null
+    truncate -s -5 "$T/x.p2/batch-000002.mtp"
+    run "$MT" status --no-verify "$T/x.p2"
+    assert_failure 2
+    assert_output --partial "$T/x.p2/batch-000002.mtp: size:"
+    assert_output --partial "(truncated)"
+    cp "$T/x.p1/batch-000000.mtp" "$T/x.p0/batch-000003.mtp"
+    run "$MT" status "$T/x.p0"
+    assert_failure 2
+    assert_output --partial "$T/x.p0/batch-000003.mtp: party: batch of party 1, expected party 0"
+    rm "$T/x.p0/batch-000003.mtp"
+    "$MT" deal --session ffeeddccbbaa99887766554433221100 --triples 10 -o "$T/z" 2>/dev/null
+    cp "$T/z.p1/batch-000000.mtp" "$T/x.p1/batch-000003.mtp"
+    run "$MT" status "$T/x.p1"
+    assert_failure 2
+    assert_output --partial "$T/x.p1/batch-000003.mtp: session: batch of session ffeeddcc"
+    echo '{"format": "mimir-triple-pool"}' > "$T/x.p0/pool.json"
+    run "$MT" status "$T/x.p0"
+    assert_failure 2
+    assert_output --partial "$T/x.p0/pool.json: version: missing"
+    run "$MT" status "$T"
+    assert_failure 2
+    assert_output --partial "$T/pool.json: missing"
+}
+
+@test "status: bad usage exits 2" {
+    run "$MT" status
+    assert_failure 2
+    assert_output --partial "no pool given, expected POOL"
+    run "$MT" status --json --prom "$T"
+    assert_failure 2
+    assert_output --partial "--json and --prom exclude each other"
+    run "$MT" status "$T/a" "$T/b"
+    assert_failure 2
+    assert_output --partial "more than one pool"
+    run "$MT" status "$T/nonexistent"
+    assert_failure 2
+    assert_output --partial "$T/nonexistent: not a directory"
+}
