@@ -60,6 +60,9 @@ typedef struct summary {
     int ndim;
     uint64_t shape[MIMIR_SHARE_MAX_DIMS];
     uint64_t inner; /* matmul: A's columns, B's rows */
+    int real;       /* the result is fixed-point (a float dtype), else an integer */
+    unsigned fix;   /* mul/matmul: bits to truncate the product by (0: none) */
+    unsigned frac;  /* the output file's frac_bits: the real input's, else A's */
     uint64_t rounds, bytes_sent, bytes_received, opens, checks;
     double ms;
 } summary;
@@ -257,9 +260,18 @@ static int parse_args(int argc, char **argv, cargs *a)
     return 0;
 }
 
-/* The inputs agree with each other and the operation; fills the result's shape. Inputs may
- * come from different splits (different share session ids): what must agree is the party
- * (checked on load), the ring and the fixed-point scale, and the shapes. */
+static int is_real(const mimir_share *s, const mimir_share_tensor *t)
+{
+    return (t->dtype == MIMIR_SHARE_F32 || t->dtype == MIMIR_SHARE_F64) && s->frac_bits > 0;
+}
+
+/* The inputs agree with each other and the operation; fills the result's shape and scale.
+ * Floats are stored scaled by 2^f, integers unscaled (lib/sharefile.h), whatever the file's
+ * frac_bits says: a sum needs both on one scale, a product of two reals is truncated by f, a
+ * product of a real and an integer is already on the real's scale, two integers multiply
+ * exactly (an integer's frac_bits is not used). Inputs may come from different splits
+ * (different share session ids): what must agree is the party (checked on load), the ring,
+ * the fixed-point bits of two reals, and the shapes. */
 static int check_shapes(const cargs *a, const mimir_share *sa, const mimir_share_tensor *ta,
                         const mimir_share *sb, const mimir_share_tensor *tb, summary *sum,
                         mimir_err *err)
@@ -268,13 +280,27 @@ static int check_shapes(const cargs *a, const mimir_share *sa, const mimir_share
     party_shape_str(sha, sizeof sha, ta->ndim, ta->shape);
     sum->ndim = ta->ndim;
     memcpy(sum->shape, ta->shape, sizeof sum->shape);
+    sum->real = is_real(sa, ta);
+    sum->fix = 0;
+    sum->frac = sa->frac_bits;
     if (tb == NULL)
         return MIMIR_OK;
     party_shape_str(shb, sizeof shb, tb->ndim, tb->shape);
-    if (sa->frac_bits != sb->frac_bits)
+    int ra = is_real(sa, ta), rb = is_real(sb, tb);
+    if (!ra && rb)
+        sum->frac = sb->frac_bits;
+    if (ra && rb && sa->frac_bits != sb->frac_bits)
         return mimir_err_set(err, MIMIR_EINPUT, a->in[1], "frac_bits",
                              "%u fractional bits, expected %u as in %s", sb->frac_bits,
                              sa->frac_bits, a->in[0]);
+    if ((a->op == OP_ADD || a->op == OP_SUB) && ra != rb)
+        return mimir_err_set(err, MIMIR_EINPUT, a->in[1], "dtype",
+                             "%s, expected %s as %s's for %s (floats are scaled by 2^%u, "
+                             "integers are not)", mimir_share_dtype_name(tb->dtype),
+                             ra ? "a float" : "an integer", a->in[0], ops[a->op].name,
+                             sa->frac_bits);
+    sum->real = ra || rb;
+    sum->fix = (ra && rb) ? sa->frac_bits : 0;
     if (a->op == OP_MATMUL) {
         if (ta->ndim != 2)
             return mimir_err_set(err, MIMIR_EINPUT, a->in[0], "shape",
@@ -297,8 +323,8 @@ static int check_shapes(const cargs *a, const mimir_share *sa, const mimir_share
     return MIMIR_OK;
 }
 
-/* The output share: same session and metadata as input A, one tensor of the result's shape
- * (float32 if fixed-point, else int64), named as A's. */
+/* The output share: same session as input A, one tensor of the result's shape (float32 if
+ * fixed-point, else int64), named as A's. */
 static int make_output(const cargs *a, const mimir_share *sa, const mimir_share_tensor *ta,
                        const summary *sum, mimir_share **out, mimir_share_tensor **t,
                        mimir_err *err)
@@ -307,10 +333,10 @@ static int make_output(const cargs *a, const mimir_share *sa, const mimir_share_
     snprintf(meta, sizeof meta, "{\"op\":\"%s\",\"source\":\"%s\"}", ops[a->op].name,
              TOOL_NAME);
     int rc = mimir_share_new(a->output, MIMIR_SHARE_TENSOR, a->party, MIMIR_RSS_RING64,
-                             sa->frac_bits, sa->session, meta, out, err);
+                             sum->frac, sa->session, meta, out, err);
     if (rc)
         return rc;
-    enum mimir_share_dtype dt = sa->frac_bits > 0 ? MIMIR_SHARE_F32 : MIMIR_SHARE_I64;
+    enum mimir_share_dtype dt = sum->real ? MIMIR_SHARE_F32 : MIMIR_SHARE_I64;
     rc = mimir_share_add(*out, ta->name, dt, sum->ndim, sum->shape, t, err);
     if (rc) {
         mimir_share_free(*out);
@@ -321,7 +347,7 @@ static int make_output(const cargs *a, const mimir_share *sa, const mimir_share_
 
 /* Runs the operation on the input vectors into r (allocated here). */
 static int run_op(const cargs *a, mimir_spdz *s, const mimir_sv *x, const mimir_sv *y,
-                  const summary *sum, unsigned frac, mimir_sv *r, mimir_err *err)
+                  const summary *sum, mimir_sv *r, mimir_err *err)
 {
     size_t n = 1;
     for (int d = 0; d < sum->ndim; d++)
@@ -345,8 +371,8 @@ static int run_op(const cargs *a, mimir_spdz *s, const mimir_sv *x, const mimir_
         return mimir_spdz_trunc(s, r, x, (unsigned)a->bits, err);
     }
     /* A fixed-point product carries 2f fractional bits: bring it back to f. */
-    if (rc == MIMIR_OK && frac > 0)
-        rc = mimir_spdz_trunc(s, r, r, frac, err);
+    if (rc == MIMIR_OK && sum->fix > 0)
+        rc = mimir_spdz_trunc(s, r, r, sum->fix, err);
     return rc;
 }
 
@@ -468,8 +494,7 @@ static int run(const cargs *a, summary *sum, mimir_err *err)
         goto done;
     if (tb != NULL && (rc = input_tensor(s, tb, &y, err)))
         goto done;
-    unsigned frac = (a->op == OP_MUL || a->op == OP_MATMUL) ? sa->frac_bits : 0;
-    if ((rc = run_op(a, s, &x, &y, sum, frac, &r, err)))
+    if ((rc = run_op(a, s, &x, &y, sum, &r, err)))
         goto done;
     mimir_r64 *const oc[2] = {to->c[0], to->c[1]};
     if ((rc = mimir_spdz_output(s, &r, oc, err)))
@@ -497,6 +522,9 @@ static int run(const cargs *a, summary *sum, mimir_err *err)
     sum->ms = party_now_ms() - t0;
 
 done:
+    /* Peers hear why this party stops (a net that failed already repeats its own reason). */
+    if (rc != MIMIR_OK && net != NULL)
+        mimir_net_abort(net, err);
     if (out_open)
         mimir_out_abort(&out);
     mimir_sv_free(&x);

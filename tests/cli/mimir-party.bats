@@ -90,12 +90,12 @@ cluster() {
     } > "$file"
 }
 
-# split NAME DTYPE SHAPE V...: NAME.npy and its shares NAME.p0..p2 in $D.
+# split NAME DTYPE SHAPE V...: NAME.npy and its shares NAME.p0..p2 in $D ($SPLIT_OPTS added).
 split() {
     local name=$1
     shift
     npy "$D/$name.npy" "$@"
-    "$SHARE" split -o "$D/$name" "$D/$name.npy"
+    "$SHARE" split ${SPLIT_OPTS:-} -o "$D/$name" "$D/$name.npy"
 }
 
 # deal [ARGS...]: pools $D/pool.p0..p2 for the test cluster's session.
@@ -110,9 +110,13 @@ start() {
     local i=$1 bin=$2 arg args=()
     shift 2
     for arg in "$@"; do args+=("${arg//@/$i}"); done
-    ( timeout 60 "$bin" compute --party "$i" --cluster "$D/c.json" --pool "$D/pool.p$i" \
-          "${args[@]}" > "$D/out.$i" 2> "$D/err.$i"
-      echo $? > "$D/rc.$i" ) 3>&- &
+    # (bats runs with errexit, which the subshell inherits: take the status with if/else.)
+    ( if timeout 60 "$bin" compute --party "$i" --cluster "$D/c.json" --pool "$D/pool.p$i" \
+             "${args[@]}" > "$D/out.$i" 2> "$D/err.$i"; then
+          echo 0 > "$D/rc.$i"
+      else
+          echo $? > "$D/rc.$i"
+      fi ) 3>&- &
     PIDS+=($!)
 }
 
@@ -201,15 +205,34 @@ print("json ok")' "$D/out.0"
     assert_output "json ok"
 }
 
-@test "mul of int64 tensors is the exact ring product (no truncation)" {
+@test "mul of int64 tensors is the exact ring product (no truncation), with f 16 or f 0" {
     cluster unix
     split a '<i8' 3 3 -4 4294967296
     split b '<i8' 3 7 5 4294967296
+    deal --triples 6 --trunc 3:16
+    compute3 --json mul "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
+    all_ok
+    join r
+    npycheck "$D/r.npy" '<i8' 3 0 21 -20 0
+    # No truncation pairs were taken: integers are not scaled.
+    run "$TRIPLES" status --json "$D/pool.p1"
+    assert_output --regexp '"trunc": *\{[^}]*"consumed": *0'
+    SPLIT_OPTS="-f 0" split c '<i8' 3 -3 4 5
+    compute3 mul "$D/a.p@" "$D/c.p@" -o "$D/s.p@"
+    all_ok
+    join s
+    npycheck "$D/s.npy" '<i8' 3 0 -9 -16 21474836480
+}
+
+@test "mul of a float and an integer tensor: on the float's scale, no truncation" {
+    cluster unix
+    split a '<f4' 3 1.5 -0.25 2
+    split b '<i8' 3 3 4 -5
     deal --triples 3
     compute3 mul "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
     all_ok
     join r
-    npycheck "$D/r.npy" '<i8' 3 0 21 -20 0
+    npycheck "$D/r.npy" '<f4' 3 0 4.5 -1 -10
 }
 
 @test "matmul 2x3 by 3x2: fixed point over Unix sockets, int64 exactly over TCP" {
@@ -344,8 +367,9 @@ open(p, "w").write("\n".join(t))' "$D/t1.jsonl"
     [ ! -e "$D/r.p0" ]
 }
 
-# fault KIND:AT[:BIT] OP EXPECTED [HONEST_ARGS...]: party 1 deviates (hooks build); parties 0
-# and 2 must exit 1 with EXPECTED in their message, and nobody writes an output.
+# fault KIND:AT[:BIT] OP EXPECTED [ARGS...]: party 1 deviates (hooks build); parties 0 and 2
+# must exit 1 with EXPECTED in their message, and nobody writes an output. ARGS go to all three
+# (--test-skip-copy-check must: a party that skips the copy check sends no digests).
 fault() {
     local spec=$1 op=$2 expect=$3 i
     shift 3
@@ -354,7 +378,7 @@ fault() {
     split b '<f4' 4 -4 0.5 0.5 0.125
     deal --triples 4 --trunc 4:16
     start 0 "$HOOKS" "$@" "$op" "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
-    start 1 "$HOOKS" --test-fault "$spec" "$op" "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
+    start 1 "$HOOKS" --test-fault "$spec" "$@" "$op" "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
     start 2 "$HOOKS" "$@" "$op" "$D/a.p@" "$D/b.p@" -o "$D/r.p@"
     wait
     for i in 0 2; do
@@ -473,19 +497,10 @@ fault() {
     # Outputs of the two runs differ as shares (other items), not as values.
     ! cmp -s "$D/r1.p0" "$D/r2.p0"
     run python3 -c 'import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-def find(o, kind, state):
-    """the count of kind/state wherever the status JSON keeps it"""
-    for k in (kind, kind + "s"):
-        for where in (o.get("kinds", {}), o):
-            v = where.get(k) if isinstance(where, dict) else None
-            if isinstance(v, dict) and state in v:
-                return v[state]
-    raise SystemExit("no %s/%s in %r" % (kind, state, o))
+a, b = (json.load(open(p))["kinds"] for p in sys.argv[1:3])
 for kind in ("triple", "trunc"):
-    c1, c2 = find(a, kind, "consumed"), find(b, kind, "consumed")
-    r1, r2 = find(a, kind, "remaining"), find(b, kind, "remaining")
-    assert (c1, c2, r1, r2) == (3, 6, 3, 0), (kind, c1, c2, r1, r2)
+    got = (a[kind]["consumed"], b[kind]["consumed"], a[kind]["remaining"], b[kind]["remaining"])
+    assert got == (3, 6, 3, 0), (kind, got)
 print("advanced")' "$D/status1.json" "$D/status2.json"
     assert_success
     assert_output "advanced"
@@ -504,6 +519,7 @@ print("advanced")' "$D/status1.json" "$D/status2.json"
     split a '<f4' 2,3 1 2 3 4 5 6
     split b '<f4' 3 1 2 3
     split i '<i8' 2,3 1 2 3 4 5 6
+    SPLIT_OPTS="-f 8" split e '<f4' 2,3 1 2 3 4 5 6
     deal --triples 6
     local c=(--party 0 --cluster "$D/c.json" --pool "$D/pool.p0")
     run "$BIN" compute "${c[@]}" add "$D/a.p1" "$D/a.p0" -o "$D/r.p0"
@@ -532,7 +548,10 @@ print("advanced")' "$D/status1.json" "$D/status2.json"
     assert_output --partial "a.p0: shape: shape [2,3], expected [3,cols]"
     run "$BIN" compute "${c[@]}" add "$D/a.p0" "$D/i.p0" -o "$D/r.p0"
     assert_failure 2
-    assert_output --partial "i.p0: frac_bits: 0 fractional bits, expected 16"
+    assert_output --partial "i.p0: dtype: int64, expected a float as"
+    run "$BIN" compute "${c[@]}" mul "$D/a.p0" "$D/e.p0" -o "$D/r.p0"
+    assert_failure 2
+    assert_output --partial "e.p0: frac_bits: 8 fractional bits, expected 16"
     run "$BIN" compute --party 0 --cluster "$D/c.json" add "$D/a.p0" "$D/a.p0" -o "$D/r.p0"
     assert_failure 2
     assert_output --partial "--pool is missing"
