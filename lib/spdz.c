@@ -82,6 +82,14 @@ struct mimir_spdz {
     mimir_spdz_stats st;
 };
 
+#ifdef MIMIR_TEST_HOOKS
+#define MIMIR_SPDZ_FAULT_INPUT_COPY_ MIMIR_SPDZ_FAULT_INPUT_COPY
+#define MIMIR_SPDZ_FAULT_INPUT_MAC_ MIMIR_SPDZ_FAULT_INPUT_MAC
+#else
+#define MIMIR_SPDZ_FAULT_INPUT_COPY_ (-1) /* never matches: release builds have no faults */
+#define MIMIR_SPDZ_FAULT_INPUT_MAC_ (-2)
+#endif
+
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static mimir_r128 *arr(const mimir_sv *v, int q)
@@ -419,78 +427,55 @@ static int digest64(const mimir_r64 *w, size_t n, uint8_t out[HB])
     return ok ? 0 : -1;
 }
 
-/* Round 2 of an input (the only round of a client input): this party holds the Z_2^64
- * components c0 = x_i, c1 = x_{i+1}. It sends prev H(x_i) and w_i, next H(x_{i+1}), where
+/* One input round over elements [off, off + n) of out, whose values words are already set.
+ * It sends prev H(x_i) and w_i, next H(x_{i+1}), where
  * w_i = alpha_i x~_i + alpha_i x~_{i+1} + alpha_{i+1} x~_i + zeta_i is its part of the replicated
  * product alpha * x~ (Araki et al. CCS 2016: sum_i w_i = (sum alpha_i)(sum x~_i)). It gets
- * w_{i+1} from next, so the MAC components are (w_i, w_{i+1}). 1 round. */
-static int input_pair(mimir_spdz *s, const mimir_r64 *c0, const mimir_r64 *c1, size_t n,
-                      mimir_sv *out, mimir_err *err)
+ * w_{i+1} from next, so the MAC components are (w_i, w_{i+1}). fault: this is input #at's
+ * first round. */
+static int input_round(mimir_spdz *s, const mimir_r64 *c0, const mimir_r64 *c1, size_t n,
+                       mimir_sv *out, size_t off, int fault, mimir_err *err)
 {
-    int rc = mimir_sv_alloc(out, n, s->macs, err);
-    if (rc != MIMIR_OK)
-        return rc;
-    uint64_t at = s->n_input++;
-    (void)at;
-    for (size_t j = 0; j < n; j++) {
-        out->x[0][j] = c0[j]; /* zero extension to Z_2^128 */
-        out->x[1][j] = c1[j];
-    }
+    int rc;
     size_t wbytes = s->macs ? n * W : 0, slen = HB + wbytes;
-    uint8_t hnext[HB], gprev[HB];
+    uint8_t hnext[HB], gprev[HB], own0[HB], own1[HB];
     if ((rc = grow(&s->sbuf, &s->scap, slen, err)) != MIMIR_OK ||
         (rc = grow(&s->rbuf, &s->rcap, slen, err)) != MIMIR_OK)
-        goto out;
-    if (digest64(c0, n, s->sbuf) != 0 || digest64(c1, n, hnext) != 0) {
-        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "input", "SHA-256 failed");
-        goto out;
-    }
-#ifdef MIMIR_TEST_HOOKS
-    if (s->fault.kind == MIMIR_SPDZ_FAULT_INPUT_COPY && s->fault.at == at) {
+        return rc;
+    if (digest64(c0, n, own0) != 0 || digest64(c1, n, own1) != 0)
+        return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "input", "SHA-256 failed"));
+    memcpy(s->sbuf, own0, HB);
+    memcpy(hnext, own1, HB);
+    if (fault == MIMIR_SPDZ_FAULT_INPUT_COPY_) {
         s->sbuf[0] ^= 1; /* TEST FAULT: wrong digests to both peers */
         hnext[0] ^= 1;
     }
-#endif
     if (s->macs) {
         mimir_r128 *w = (mimir_r128 *)(s->sbuf + HB); /* 16-byte aligned: sbuf is 64-aligned */
-        rc = mimir_coin_zero_r128(s->coin, w, n, err);
-        if (rc != MIMIR_OK) {
-            fatal(s, rc);
+        if ((rc = fatal(s, mimir_coin_zero_r128(s->coin, w, n, err))) != MIMIR_OK)
             goto out;
-        }
         const mimir_r128 a0 = s->alpha[0], a1 = s->alpha[1];
-        for (size_t j = 0; j < n; j++) {
-            mimir_r128 x0 = out->x[0][j], x1 = out->x[1][j];
-            w[j] += a0 * x0 + a0 * x1 + a1 * x0;
-        }
-#ifdef MIMIR_TEST_HOOKS
-        if (s->fault.kind == MIMIR_SPDZ_FAULT_INPUT_MAC && s->fault.at == at && n > 0)
+        const mimir_r128 *x0 = out->x[0] + off, *x1 = out->x[1] + off;
+        for (size_t j = 0; j < n; j++)
+            w[j] += a0 * x0[j] + a0 * x1[j] + a1 * x0[j];
+        if (fault == MIMIR_SPDZ_FAULT_INPUT_MAC_ && n > 0)
             w[0] += 1; /* TEST FAULT: additive attack on the MAC (kept in m_i and sent) */
-#endif
-        memcpy(out->m[0], w, wbytes);
+        memcpy(out->m[0] + off, w, wbytes);
         enc128(w, w, n);
     }
     mimir_net_io io[MIMIR_NET_PARTIES];
     memset(io, 0, sizeof io);
     io[s->prev] = (mimir_net_io){1, s->sbuf, slen, 1, gprev, HB};
     io[s->next] = (mimir_net_io){1, hnext, HB, 1, s->rbuf, slen};
-    rc = fatal(s, mimir_net_exchange(s->net, io, err));
-    if (rc != MIMIR_OK)
+    if ((rc = fatal(s, mimir_net_exchange(s->net, io, err))) != MIMIR_OK)
         goto out;
-    /* our own digests again (the faulty party may have spoiled what it sent) */
-    uint8_t own0[HB], own1[HB];
-    if (digest64(c0, n, own0) != 0 || digest64(c1, n, own1) != 0) {
-        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "input", "SHA-256 failed");
-        goto out;
-    }
     /* x_i is also held by prev (its second), x_{i+1} by next (its first); lower party first */
     int ok_prev = sodium_memcmp(gprev, own0, HB) == 0;
     int ok_next = sodium_memcmp(s->rbuf, own1, HB) == 0;
     tr_check(s, "input-copy", n, ok_prev && ok_next);
     for (int k = 0; k < 2; k++) {
         int use_prev = (k == 0) == (s->prev < s->next);
-        int ok = use_prev ? ok_prev : ok_next;
-        if (ok)
+        if (use_prev ? ok_prev : ok_next)
             continue;
         int comp = use_prev ? s->self : s->next;
         int peer = use_prev ? s->prev : s->next;
@@ -502,18 +487,48 @@ static int input_pair(mimir_spdz *s, const mimir_r64 *c0, const mimir_r64 *c1, s
         goto out;
     }
     if (s->macs)
-        dec128(out->m[1], s->rbuf + HB, n);
-    s->st.inputs++;
-    s->st.input_elements += n;
+        dec128(out->m[1] + off, s->rbuf + HB, n);
     rc = MIMIR_OK;
 out:
-    if (s->sbuf != NULL)
-        mimir_wipe(s->sbuf, slen <= s->scap ? slen : s->scap);
-    if (s->rbuf != NULL)
-        mimir_wipe(s->rbuf, slen <= s->rcap ? slen : s->rcap);
-    if (rc != MIMIR_OK)
-        mimir_sv_free(out);
+    mimir_wipe(s->sbuf, slen);
+    mimir_wipe(s->rbuf, slen);
     return rc;
+}
+
+/* The input rounds (the only ones of a client input): this party holds the Z_2^64 components
+ * c0 = x_i, c1 = x_{i+1}; one round per MIMIR_SPDZ_INPUT_CHUNK elements (at least one). */
+static int input_pair(mimir_spdz *s, const mimir_r64 *c0, const mimir_r64 *c1, size_t n,
+                      mimir_sv *out, mimir_err *err)
+{
+    int rc = mimir_sv_alloc(out, n, s->macs, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    uint64_t at = s->n_input++;
+    int fault = 0;
+#ifdef MIMIR_TEST_HOOKS
+    if (s->fault.at == at && (s->fault.kind == MIMIR_SPDZ_FAULT_INPUT_COPY ||
+                              s->fault.kind == MIMIR_SPDZ_FAULT_INPUT_MAC))
+        fault = s->fault.kind;
+#else
+    (void)at;
+#endif
+    for (size_t j = 0; j < n; j++) {
+        out->x[0][j] = c0[j]; /* zero extension to Z_2^128 */
+        out->x[1][j] = c1[j];
+    }
+    size_t off = 0;
+    do {
+        size_t k = n - off < MIMIR_SPDZ_INPUT_CHUNK ? n - off : MIMIR_SPDZ_INPUT_CHUNK;
+        rc = input_round(s, c0 + off, c1 + off, k, out, off, off == 0 ? fault : 0, err);
+        off += k;
+    } while (rc == MIMIR_OK && off < n);
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(out);
+        return rc;
+    }
+    s->st.inputs++;
+    s->st.input_elements += n;
+    return MIMIR_OK;
 }
 
 int mimir_spdz_input_shares(mimir_spdz *s, const mimir_r64 *const c[2], size_t n, mimir_sv *out,
@@ -525,9 +540,6 @@ int mimir_spdz_input_shares(mimir_spdz *s, const mimir_r64 *const c[2], size_t n
     if (c == NULL || c[0] == NULL || c[1] == NULL || out == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "input",
                              "no components or no output, expected both");
-    if (n > MIMIR_SPDZ_MAX_PENDING)
-        return mimir_err_set(err, MIMIR_EINPUT, NULL, "input",
-                             "%zu elements, expected at most %zu", n, MIMIR_SPDZ_MAX_PENDING);
     return input_pair(s, c[0], c[1], n, out, err);
 }
 
@@ -543,44 +555,48 @@ int mimir_spdz_input_party(mimir_spdz *s, int owner, const mimir_r64 *x, size_t 
     if (out == NULL || (owner == s->self && x == NULL && n > 0))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "input",
                              "no values or no output, expected both at the owner");
-    if (n > MIMIR_SPDZ_MAX_PENDING)
-        return mimir_err_set(err, MIMIR_EINPUT, NULL, "input",
-                             "%zu elements, expected at most %zu", n, MIMIR_SPDZ_MAX_PENDING);
     /* r_self, r_next from the pairwise streams, and the third component */
-    size_t bytes = (n ? n : 1) * sizeof(mimir_r64);
+    size_t bytes;
+    if (mimir_size_mul(n ? n : 1, sizeof(mimir_r64), &bytes) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "input", "too many elements (%zu)", n);
     mimir_r64 *rs = mimir_secret_alloc(bytes), *rn = mimir_secret_alloc(bytes);
     mimir_r64 *third = mimir_secret_alloc(bytes);
     if (rs == NULL || rn == NULL || third == NULL) {
         rc = oom(err, "input");
         goto out;
     }
-    rc = fatal(s, mimir_coin_rand_r64(s->coin, rs, rn, n, err));
-    if (rc != MIMIR_OK)
+    if ((rc = fatal(s, mimir_coin_rand_r64(s->coin, rs, rn, n, err))) != MIMIR_OK)
         goto out;
-    mimir_net_io io[MIMIR_NET_PARTIES];
-    memset(io, 0, sizeof io);
-    size_t len = n * sizeof(mimir_r64);
-    if (s->self == owner) {
-        /* x_o = r_o, x_{o+1} = r_{o+1}, x_{o+2} = x - x_o - x_{o+1} to both of its holders */
+    /* x_o = r_o, x_{o+1} = r_{o+1}; the owner sends x_{o+2} = x - x_o - x_{o+1} to both of its
+     * holders, little-endian, MIMIR_SPDZ_INPUT_CHUNK elements per round */
+    uint8_t *tb = (uint8_t *)third;
+    if (s->self == owner)
         for (size_t j = 0; j < n; j++) {
             mimir_r64 t = x[j] - rs[j] - rn[j];
             for (int b = 0; b < 8; b++)
-                ((uint8_t *)third)[8 * j + (size_t)b] = (uint8_t)(t >> (8 * b));
+                tb[8 * j + (size_t)b] = (uint8_t)(t >> (8 * b));
         }
-        io[s->prev] = (mimir_net_io){1, third, len, 0, NULL, 0};
-        io[s->next] = (mimir_net_io){1, third, len, 0, NULL, 0};
-    } else {
-        io[owner] = (mimir_net_io){0, NULL, 0, 1, third, len};
-    }
-    rc = fatal(s, mimir_net_exchange(s->net, io, err));
+    size_t off = 0;
+    do {
+        size_t k = n - off < MIMIR_SPDZ_INPUT_CHUNK ? n - off : MIMIR_SPDZ_INPUT_CHUNK;
+        mimir_net_io io[MIMIR_NET_PARTIES];
+        memset(io, 0, sizeof io);
+        if (s->self == owner) {
+            io[s->prev] = (mimir_net_io){1, tb + 8 * off, 8 * k, 0, NULL, 0};
+            io[s->next] = (mimir_net_io){1, tb + 8 * off, 8 * k, 0, NULL, 0};
+        } else {
+            io[owner] = (mimir_net_io){0, NULL, 0, 1, tb + 8 * off, 8 * k};
+        }
+        rc = fatal(s, mimir_net_exchange(s->net, io, err));
+        off += k;
+    } while (rc == MIMIR_OK && off < n);
     if (rc != MIMIR_OK)
         goto out;
     if (s->self != owner)
         for (size_t j = 0; j < n; j++) {
-            const uint8_t *b = (const uint8_t *)third + 8 * j;
             mimir_r64 t = 0;
-            for (int k = 7; k >= 0; k--)
-                t = t << 8 | b[k];
+            for (int b = 7; b >= 0; b--)
+                t = t << 8 | tb[8 * j + (size_t)b];
             third[j] = t;
         }
     if (s->self == owner)

@@ -49,6 +49,9 @@
 #define MIMIR_SPDZ_TRUNC_BOUND_BITS 62   /* mimir_spdz_trunc needs |x| < 2^62 (signed) */
 #define MIMIR_SPDZ_MAX_PENDING ((size_t)1 << 26) /* opened elements held for one check; an open
                                           * beyond it runs a check first */
+#define MIMIR_SPDZ_INPUT_CHUNK ((size_t)1 << 22) /* elements per input round (64 MiB of MAC
+                                          * words): an input of n elements spends
+                                          * ceil(n / chunk) rounds (at least 1) per stage */
 
 /* A shared vector: party i's part of n values. x[0] = x~_i, x[1] = x~_{i+1}; m[0], m[1] the
  * same components of the MAC alpha * x~ (NULL in semi-honest mode). Matrices are row-major. */

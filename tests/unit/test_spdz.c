@@ -71,6 +71,8 @@ typedef struct party {
     mimir_r128 opened[N];
     mimir_spdz_stats st;
     double bench_ms[3]; /* matmul, check, the dealer's part */
+    mimir_net *net;     /* for the benchmark's round counts */
+    int big_ok;         /* inputs of more than one chunk */
 } party;
 
 static party parties[3];
@@ -220,6 +222,38 @@ static int bench(party *me, mimir_spdz *s, mimir_err *err)
     TRY(alloc(s, &a, 768, err));
     TRY(alloc(s, &b, 768 * 3072, err));
     TRY(alloc(s, &z, 3072, err));
+    /* inputs beyond one round's chunk: ceil(n / chunk) rounds per stage */
+    size_t big = MIMIR_SPDZ_INPUT_CHUNK + 5;
+    mimir_r64 *zero = calloc(big, sizeof *zero), *xs = calloc(big, sizeof *xs);
+    mimir_r128 *op = calloc(big, sizeof *op);
+    mimir_sv bz = {0}, bx = {0};
+    if (zero == NULL || xs == NULL || op == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
+    for (size_t j = 0; rc == MIMIR_OK && j < big; j++)
+        xs[j] = j * 0x9e3779b97f4a7c15ull;
+    const mimir_r64 *const cz[2] = {zero, zero};
+    uint64_t r0 = mimir_net_rounds(me->net);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_input_shares(s, cz, big, &bz, err);
+    me->rounds[RD_INPUT] = mimir_net_rounds(me->net) - r0;
+    r0 = mimir_net_rounds(me->net);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_input_party(s, 0, me->self == 0 ? xs : NULL, big, &bx, err);
+    me->rounds[RD_PARTY] = mimir_net_rounds(me->net) - r0;
+    const mimir_sv *ov[1] = {&bx};
+    mimir_r128 *oo[1] = {op};
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_open(s, 1, ov, oo, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_check(s, err);
+    me->big_ok = rc == MIMIR_OK && bz.n == big;
+    for (size_t j = 0; rc == MIMIR_OK && j < big; j++)
+        me->big_ok &= (mimir_r64)op[j] == xs[j];
+    free(zero), free(xs), free(op);
+    mimir_sv_free(&bz), mimir_sv_free(&bx);
+    if (rc != MIMIR_OK)
+        goto out;
+
     /* what the dealer alone takes for one such triple (a throwaway dealer) */
     mimir_dealer *dl = NULL;
     mimir_sv ta = {0}, tb = {0}, tc = {0};
@@ -276,6 +310,7 @@ static void *party_main(void *arg)
         mimir_coin_opts o = {coin_seed[me->self], 0};
         rc = mimir_coin_toss(net, &o, &coin, e);
     }
+    me->net = net;
     if (rc == MIMIR_OK)
         rc = mimir_spdz_keygen(coin, me->kg, e);
     if (rc == MIMIR_OK)
@@ -643,6 +678,12 @@ int main(void)
                       parties[2].rc == MIMIR_OK;
             CHECK(bok, "%s: 1x768 by 768x3072 Beaver matmul ran (%s)",
                   m ? "semi-honest" : "malicious", parties[0].err.msg);
+            int big = 1;
+            for (int i = 0; i < 3; i++)
+                big &= parties[i].big_ok && parties[i].rounds[RD_INPUT] == 2 &&
+                       parties[i].rounds[RD_PARTY] == 4;
+            CHECK(big, "%s: inputs of chunk + 5 elements spend 2 rounds (client) and 4 (party), "
+                  "the party input opens to its values", m ? "semi-honest" : "malicious");
             printf("# %s: matmul 1x768x3072 %.1f ms (of which the dealer about %.1f ms), "
                    "then check %.1f ms (party 0, second run)\n",
                    m ? "semi-honest" : "malicious", parties[0].bench_ms[0],
