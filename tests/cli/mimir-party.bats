@@ -72,7 +72,8 @@ npy() { python3 "$F/npy.py" write "$@"; }
 npycheck() { python3 "$F/npy.py" check "$@"; }
 
 freeport() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # cluster KIND [FILE]: a cluster file for the three parties on unix sockets or loopback TCP.
@@ -306,7 +307,8 @@ for g, x in zip(got, [1000, -1000, 7, -7, 123456789, 0]):
     python3 -c 'import sys, re
 p = sys.argv[1]; t = open(p).read().split("\n")
 i = next(k for k, l in enumerate(t) if "\"sha256\"" in l)
-t[i] = re.sub(r"(\"sha256\":\")(.)", lambda m: m.group(1) + ("0" if m.group(2) != "0" else "1"), t[i])
+flip = lambda m: m.group(1) + ("0" if m.group(2) != "0" else "1")
+t[i] = re.sub(r"(\"sha256\":\")(.)", flip, t[i])
 open(p, "w").write("\n".join(t))' "$D/t1.jsonl"
     run "$BIN" transcript-check "$D/t0.jsonl" "$D/t1.jsonl" "$D/t2.jsonl"
     assert_failure 1
@@ -319,7 +321,7 @@ open(p, "w").write("\n".join(t))' "$D/t1.jsonl"
     assert_output --partial "t0.jsonl"
 }
 
-@test "two runs with one --seed-file and identically dealt pools: identical transcripts and outputs" {
+@test "one --seed-file and identically dealt pools: identical transcripts and outputs" {
     cluster unix
     split a '<f4' 2,2 1.5 -2 3 0.5
     split b '<f4' 2,2 0.25 4 -1 2
@@ -348,6 +350,36 @@ open(p, "w").write("\n".join(t))' "$D/t1.jsonl"
     all_ok
     ! cmp -s "$D/t0.run1" "$D/t0.run3"
     ! cmp -s "$D/r1.p0" "$D/r3.p0"
+}
+
+@test "attestation: simulated evidence admitted by the policy, plain certificates refused" {
+    local i
+    for i in 0 1 2; do
+        "$ROOT/bin/mimir-attest" cert --simulate --key-out "$D/a$i.key" --cert-out "$D/a$i.pem" \
+            --cn "party $i"
+    done
+    printf '{"mimir_attest_policy": 1, "allow_simulated": true}\n' > "$D/policy.json"
+    split a '<f4' 2 1.5 -2
+    deal --triples 2 --trunc 2:16
+    # The attested cluster: the same file with the attested certificates and the policy.
+    cluster unix "$D/plain.json"
+    local att='"attestation": {"policy": "policy.json"},'
+    sed -e "s|$F/p\([0-2]\)\.|$D/a\1.|g" -e "s|\"peer_timeout_ms\": 3000,|& $att|" \
+        "$D/plain.json" > "$D/c.json"
+    grep -q attestation "$D/c.json"
+    compute3 mul "$D/a.p@" "$D/a.p@" -o "$D/r.p@"
+    all_ok
+    join r
+    npycheck "$D/r.npy" '<f4' 2 0.00005 2.25 4
+    # The plain certificates carry no evidence: each party refuses its peers (exit 1).
+    sed -e "s|\"peer_timeout_ms\": 3000,|& $att|" "$D/plain.json" > "$D/c.json"
+    rm -rf "$D"/pool.p*
+    deal --triples 2 --trunc 2:16
+    compute3 mul "$D/a.p@" "$D/a.p@" -o "$D/s.p@"
+    err 0
+    assert_output --partial "attestation"
+    [ "$(rc 0)" = 1 ]
+    [ ! -e "$D/s.p0" ]
 }
 
 @test "a --seed-file that is not 64 hex digits is exit 2 naming the file" {
@@ -451,7 +483,7 @@ fault() {
     [ ! -e "$D/r.p0" ] && [ ! -e "$D/r.p1" ]
 }
 
-@test "a party killed with SIGKILL mid-run: the others exit 3 naming it, within the timeout" {
+@test "a party stopped while it connects, then killed (SIGKILL): the others exit 3 naming it" {
     cluster tcp
     split a '<f4' 2 1 2
     deal --triples 2 --trunc 2:16
@@ -510,7 +542,8 @@ print("advanced")' "$D/status1.json" "$D/status2.json"
         [ "$(rc $i)" != 0 ]
     done
     err 0
-    assert_output --partial "pool.p0"
+    # Its own pool's message, or the same relayed by a peer that got there first.
+    assert_output --regexp "pool.p[0-2]: no triples left \(needed 3, have 0\)"
     [ ! -e "$D/r3.p0" ]
 }
 
