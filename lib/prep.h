@@ -12,7 +12,10 @@
  *  - triples: n scalar Beaver triples (a, b, c = a * b mod 2^128), a and b uniform in Z_2^128;
  *  - matrix triples: A (rows x inner), B (inner x cols), C = A B (mod 2^128), A and B uniform;
  *  - truncation pairs for f bits: r uniform in Z_2^128, r_hi = ((r mod 2^64) mod 2^63) >> f and
- *    r_63 = bit 63 of r, as values (small words, MAC'd like any value).
+ *    r_63 = bit 63 of r, as values (small words, MAC'd like any value);
+ *  - edaBits (Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020): r uniform in Z_2^128 and
+ *    the 64 bits of r mod 2^64, each shared as a 0/1 value of the same arithmetic sharing, for
+ *    comparisons (lib/compare.h).
  */
 #ifndef MIMIR_PREP_H
 #define MIMIR_PREP_H
@@ -27,8 +30,10 @@ enum mimir_prep_kind {
     MIMIR_PREP_TRIPLE = 1,
     MIMIR_PREP_MATRIX = 2,
     MIMIR_PREP_TRUNC = 3,
+    MIMIR_PREP_EDABIT = 4,
 };
-#define MIMIR_PREP_KINDS 3
+#define MIMIR_PREP_KINDS 4
+#define MIMIR_PREP_EDABIT_BITS 64 /* bits per edaBit: those of r mod 2^64 */
 
 typedef struct mimir_prep_ops {
     /* n scalar triples into a, b, c (allocated by the call, n elements each). */
@@ -39,6 +44,9 @@ typedef struct mimir_prep_ops {
     /* n truncation pairs for f bits. */
     int (*trunc)(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi, mimir_sv *r_63,
                  mimir_err *err);
+    /* n edaBits: r (n elements) and bits (n * MIMIR_PREP_EDABIT_BITS elements; bit b of item i
+     * at index i * MIMIR_PREP_EDABIT_BITS + b, b = 0 the least significant). */
+    int (*edabits)(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
 } mimir_prep_ops;
 
 struct mimir_prep {
@@ -60,6 +68,12 @@ static inline int mimir_prep_trunc(mimir_prep *p, size_t n, unsigned f, mimir_sv
                                    mimir_sv *r_hi, mimir_sv *r_63, mimir_err *err)
 {
     return p->ops->trunc(p->ctx, n, f, r, r_hi, r_63, err);
+}
+
+static inline int mimir_prep_edabits(mimir_prep *p, size_t n, mimir_sv *r, mimir_sv *bits,
+                                     mimir_err *err)
+{
+    return p->ops->edabits(p->ctx, n, r, bits, err);
 }
 
 #endif
