@@ -382,7 +382,7 @@ static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi
     return deal_trunc(d, n, f, sk, err);
 }
 
-static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc};
+static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc, NULL}; /* edaBits: not yet */
 
 /* --- Public API ---------------------------------------------------------------------------- */
 

@@ -79,7 +79,7 @@ struct mimir_pool {
     mimir_prep prep;
 };
 
-static const char *const kind_names[] = {NULL, "triple", "matrix", "trunc"};
+static const char *const kind_names[] = {NULL, "triple", "matrix", "trunc", "edabit"};
 
 const char *mimir_pool_kind_name(int kind)
 {
@@ -456,8 +456,8 @@ static int read_pool_json(mimir_pool *p, mimir_err *err)
 
 static json_t *kind_obj(const uint64_t v[MIMIR_PREP_KINDS])
 {
-    return json_pack("{s:I, s:I, s:I}", "triple", (json_int_t)v[0], "matrix", (json_int_t)v[1],
-                     "trunc", (json_int_t)v[2]);
+    return json_pack("{s:I, s:I, s:I, s:I}", "triple", (json_int_t)v[0], "matrix",
+                     (json_int_t)v[1], "trunc", (json_int_t)v[2], "edabit", (json_int_t)v[3]);
 }
 
 /* What one item counts in the status (lib/pool.h): 1 for a triple or a truncation pair, all
@@ -503,7 +503,7 @@ static int read_stats(mimir_pool *p, mimir_err *err)
 {
     static const char *const keys[] = {"version", "generated", "consumed", "sacrificed",
                                        "failed", NULL};
-    static const char *const kkeys[] = {"triple", "matrix", "trunc", NULL};
+    static const char *const kkeys[] = {"triple", "matrix", "trunc", "edabit", NULL};
     char path[PATH_BYTES];
     path_of(path, p->dir, "stats.json");
     json_t *root;
@@ -522,7 +522,8 @@ static int read_stats(mimir_pool *p, mimir_err *err)
         json_t *o = json_object_get(root, name);
         if (!json_is_object(o)) {
             rc = mimir_err_set(err, MIMIR_EINPUT, path, name,
-                               "expected an object {\"triple\": N, \"matrix\": N, \"trunc\": N}");
+                               "expected an object {\"triple\": N, \"matrix\": N, \"trunc\": N, "
+                               "\"edabit\": N}");
             break;
         }
         rc = check_keys(o, kkeys, path, err);
@@ -1429,7 +1430,7 @@ static int prep_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_
     return take(ctx, MIMIR_PREP_TRUNC, n, 0, 0, 0, f, out, "truncation pairs", err);
 }
 
-static const mimir_prep_ops pool_ops = {prep_triples, prep_matrix, prep_trunc};
+static const mimir_prep_ops pool_ops = {prep_triples, prep_matrix, prep_trunc, NULL}; /* edaBits: not yet */
 
 mimir_prep *mimir_pool_prep(mimir_pool *p)
 {

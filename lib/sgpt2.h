@@ -1,0 +1,60 @@
+/*
+ * sgpt2.h — the secure GPT-2 step: one party's side of evaluating a secret-shared GPT-2 on a
+ * secret-shared token, with a secret-shared KV cache kept across steps (docs/protocol.md,
+ * "Secure generation").
+ *
+ * The model's weights are this party's shares from a model bundle (`mimir-share split` of a
+ * model: lib/sharefile.h kind model, Z_2^64 replicated components), input into the engine once
+ * per session (MACs computed by the parties, lib/spdz.h mimir_spdz_input_shares). A step takes
+ * the current token as a shared one-hot vector (vocab_size elements) and runs the same
+ * operations in the same order as the plaintext fixed-point reference lib/gpt2_fixed.c:
+ * embedding = onehot x wte (Beaver matmul), + wpe[pos] (the position is public), per layer
+ * LayerNorm, attention over the cached keys and values of positions 0..pos (causal by
+ * construction: only past positions exist), MLP with GELU, final LayerNorm, logits = x wte^T,
+ * then greedy sampling by secure argmax, which yields the next token as a shared one-hot vector
+ * and its index as a shared value. Nothing but uniformly masked values is ever opened.
+ *
+ * Plan mode: mimir_sgpt2_plan() runs the very same step code on an engine in plan mode (no
+ * network, opened values are zero, no check) over a counting preprocessing source, so the counts
+ * it reports are exactly what a real run of that many steps consumes.
+ */
+#ifndef MIMIR_SGPT2_H
+#define MIMIR_SGPT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+#include "prep.h"
+#include "sharefile.h"
+#include "spdz.h"
+
+typedef struct mimir_sgpt2 mimir_sgpt2;
+
+/* Loads this party's model shares (a kind-model share file, as mimir-share split writes into a
+ * bundle directory) and inputs them into the engine (all three parties call it together).
+ * cfg is the model's public shape (config.json of the bundle). */
+int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
+                    mimir_sgpt2 **out, mimir_err *err);
+void mimir_sgpt2_free(mimir_sgpt2 *g);
+
+/* One step at the next position: token is a shared one-hot vector (vocab_size elements).
+ * Appends this position's keys and values to the cache. If next_onehot / next_index are not
+ * NULL, runs the logits and the secure argmax: next_onehot (vocab_size) and next_index (1) get
+ * the greedy next token (allocated by the caller). A prompt token that is not the last one
+ * passes NULL for both and skips the logits. logits (may be NULL; test builds and tests only)
+ * receives the shared logits. */
+int mimir_sgpt2_step(mimir_sgpt2 *g, const mimir_sv *token, mimir_sv *next_onehot,
+                     mimir_sv *next_index, mimir_sv *logits, mimir_err *err);
+
+int mimir_sgpt2_pos(const mimir_sgpt2 *g);
+
+/* Items a generation of prompt_len prompt tokens then n_new generated tokens consumes, by
+ * running the step code in plan mode: counts[kind - 1] as lib/dealer.h counts them, plus the
+ * list of matrix shapes (written as JSON items, the `mimir-triples deal --plan` format, to
+ * plan_json, allocated, caller frees). */
+int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,
+                     uint64_t counts[MIMIR_PREP_KINDS], char **plan_json, mimir_err *err);
+
+#endif
