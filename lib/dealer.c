@@ -15,6 +15,8 @@
  * chunk starts on a 64-byte ChaCha20 block in both the value and the split stream) to keep
  * temporaries small and in cache.
  *
+ * EdaBits take EDA_CHUNK = CHUNK / 64 items per chunk, so a chunk of their bits is one chunk.
+ *
  * Constant time: no branch or index depends on a drawn or computed value; the party index and
  * the sizes are public.
  */
@@ -38,6 +40,9 @@
 #define DRAWS_TRIPLE 8 /* a, b values; (split, MAC split) of a, b, c */
 #define DRAWS_MATRIX 8 /* A, B values; (split, MAC split) of A, B, C */
 #define DRAWS_TRUNC 7  /* r value; (split, MAC split) of r, r_hi, r_63 */
+#define DRAWS_EDABIT 5 /* r value; (split, MAC split) of r and of the bits */
+#define EDA_BITS MIMIR_PREP_EDABIT_BITS
+#define EDA_CHUNK (CHUNK / EDA_BITS) /* edaBits per chunk: their bits fill one chunk */
 #define TRUNC_F_MAX 62
 
 struct mimir_dealer {
@@ -344,6 +349,50 @@ static int deal_trunc(mimir_dealer *d, size_t n, unsigned f, sink sk[3], mimir_e
     return MIMIR_OK;
 }
 
+/* n edaBits: r uniform in Z_2^128 and its 64 low bits as 0/1 values; bit b of item i is element
+ * i * 64 + b of the bits vector (a vector of 64 n elements shared like any other). */
+static int deal_edabits(mimir_dealer *d, size_t n, sink sk[2], mimir_err *err)
+{
+    int rc = check_n(n, "edabits", err);
+    if (rc == MIMIR_OK && n > MAX_ELEMENTS / EDA_BITS)
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "edabits",
+                           "%zu edaBits in one item, expected at most 2^26", n);
+    size_t sizes[2] = {n, n * EDA_BITS};
+    if (rc == MIMIR_OK)
+        rc = alloc_sinks(d, sk, 2, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    scratch s;
+    mimir_r128 *buf = mimir_secret_alloc((size_t)(EDA_CHUNK + CHUNK) * WORD_BYTES);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && buf == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(buf);
+        scratch_free(&s);
+        free_sinks(sk, 2);
+        return rc;
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_EDABIT;
+    mimir_r128 *r = buf, *bits = buf + EDA_CHUNK;
+    for (size_t i0 = 0; i0 < n; i0 += EDA_CHUNK) {
+        size_t len = n - i0 < EDA_CHUNK ? n - i0 : EDA_CHUNK;
+        stream_words(d, b0 + 0, i0, r, len);
+        for (size_t i = 0; i < len; i++) {
+            uint64_t r64 = (uint64_t)r[i];
+            for (unsigned b = 0; b < EDA_BITS; b++)
+                bits[i * EDA_BITS + b] = (mimir_r128)((r64 >> b) & 1);
+        }
+        share_chunk(d, r, i0, len, b0 + 1, b0 + 2, &sk[0], &s);
+        share_chunk(d, bits, i0 * EDA_BITS, len * EDA_BITS, b0 + 3, b0 + 4, &sk[1], &s);
+    }
+    mimir_secret_free(buf);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_EDABIT - 1] += n;
+    return MIMIR_OK;
+}
+
 /* --- The prep source: this party's share only -------------------------------------------- */
 
 static void party_sinks(const mimir_dealer *d, sink sk[3], mimir_sv *x, mimir_sv *y,
@@ -382,7 +431,15 @@ static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi
     return deal_trunc(d, n, f, sk, err);
 }
 
-static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc, NULL}; /* edaBits: not yet */
+static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    party_sinks(d, sk, r, bits, NULL);
+    return deal_edabits(d, n, sk, err);
+}
+
+static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc, op_edabits};
 
 /* --- Public API ---------------------------------------------------------------------------- */
 
@@ -491,4 +548,12 @@ int mimir_dealer_trunc3(mimir_dealer *d, size_t n, unsigned f, mimir_sv r[3], mi
     sink sk[3];
     all_sinks(sk, r, r_hi, r_63);
     return deal_trunc(d, n, f, sk, err);
+}
+
+int mimir_dealer_edabits3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_sv bits[3],
+                          mimir_err *err)
+{
+    sink sk[3];
+    all_sinks(sk, r, bits, r);
+    return deal_edabits(d, n, sk, err);
 }

@@ -41,7 +41,8 @@ void mimir_dealer_alpha(const mimir_dealer *d, mimir_r128 alpha[2]);
 mimir_prep *mimir_dealer_prep(mimir_dealer *d);
 
 /* Counts of items handed out so far, per enum mimir_prep_kind (index kind - 1): elements for
- * triples and truncation pairs, rows*inner + inner*cols + rows*cols for matrix triples. */
+ * triples, truncation pairs and edaBits (one per edaBit), rows*inner + inner*cols + rows*cols
+ * for matrix triples. */
 void mimir_dealer_counts(const mimir_dealer *d, uint64_t counts[MIMIR_PREP_KINDS]);
 
 /* All three parties' components of one item kind, for `mimir-triples deal` and tests:
@@ -52,6 +53,10 @@ int mimir_dealer_matrix3(mimir_dealer *d, size_t rows, size_t inner, size_t cols
                          mimir_sv a[3], mimir_sv b[3], mimir_sv c[3], mimir_err *err);
 int mimir_dealer_trunc3(mimir_dealer *d, size_t n, unsigned f, mimir_sv r[3], mimir_sv r_hi[3],
                         mimir_sv r_63[3], mimir_err *err);
+/* n edaBits (lib/prep.h): r[p] (n elements) and bits[p] (64 n elements, bit b of item i at
+ * i * 64 + b). Draws: r values, then (split, MAC split) of r and of the bits (5 draws). */
+int mimir_dealer_edabits3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_sv bits[3],
+                          mimir_err *err);
 /* All three parties' MAC key components: alpha3[p] = (alpha_p, alpha_{p+1}). */
 void mimir_dealer_alpha3(const mimir_dealer *d, mimir_r128 alpha3[3][2]);
 

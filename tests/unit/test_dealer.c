@@ -151,6 +151,64 @@ static void test_trunc(mimir_dealer *d, mimir_r128 alpha, size_t n, unsigned f)
     free3(r), free3(hi), free3(b63);
 }
 
+static void test_edabits(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
+{
+    mimir_sv r[3], bits[3];
+    mimir_err err;
+    mimir_err_clear(&err);
+    int rc = mimir_dealer_edabits3(d, n, r, bits, &err);
+    if (!CHECK(rc == MIMIR_OK, "edabits3(%zu, macs %d) succeeds (%s)", n, macs, err.msg))
+        return;
+    mimir_r128 *x = calloc(65 * n + 1, sizeof *x), *y = x + n;
+    int ok = r[0].n == n && bits[0].n == 64 * n;
+    ok = ok && open3(r, alpha, macs, x) && open3(bits, alpha, macs, y);
+    CHECK(ok, "edabits(%zu, macs %d): sizes n and 64 n, replicated copies%s", n, macs,
+          macs ? ", MACs" : "");
+    int rel = ok, wide = 0;
+    size_t ones = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        uint64_t r64 = (uint64_t)x[i];
+        for (unsigned b = 0; b < 64; b++) {
+            rel &= y[i * 64 + b] == (mimir_r128)((r64 >> b) & 1);
+            ones += (size_t)(y[i * 64 + b] & 1);
+        }
+        wide |= (uint64_t)(x[i] >> 64) != 0;
+    }
+    CHECK(rel, "edabits(%zu): bit b of item i (element 64 i + b) = bit b of r_i", n);
+    CHECK(n < 16 || (wide && ones > 16 * n && ones < 48 * n),
+          "edabits(%zu): r spans Z_2^128, bits about half ones (%zu of %zu)", n, ones, 64 * n);
+    CHECK(n < 16 || looks_random(&bits[1]), "edabits(%zu): bit components look uniform", n);
+    free(x);
+    free3(r), free3(bits);
+}
+
+static void test_edabits_known(void)
+{
+    uint8_t seed[32];
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)i;
+    mimir_err err;
+    mimir_dealer *d = NULL;
+    mimir_sv r[3], bits[3];
+    if (!CHECK(mimir_dealer_new(seed, 2, 1, &d, &err) == MIMIR_OK, "dealer for edaBit answers"))
+        return;
+    if (CHECK(mimir_dealer_edabits3(d, 70, r, bits, &err) == MIMIR_OK, "edabits3(70)")) {
+        size_t e = 65 * 64 + 3;
+        mimir_r128 rv = r[0].x[0][65] + r[1].x[0][65] + r[2].x[0][65];
+        CHECK(rv == R128(0x8836223a31ae95e2ull, 0x2b384ab99afc3f2bull),
+              "known answer: edaBit r[65] (second chunk) matches the model");
+        CHECK(bits[0].x[0][e] == R128(0x54c02ae9df842732ull, 0xe171603d370fb765ull) &&
+                  bits[2].x[0][e] == R128(0x32b373ab369a1064ull, 0x615d393c986e6b6eull) &&
+                  bits[2].m[0][e] == R128(0xc5511c932f74aa88ull, 0x8480c6f413955bd7ull),
+              "known answer: bit 3 of edaBit 65: components 0 and 2, MAC component 2");
+        free3(r), free3(bits);
+    }
+    uint64_t counts[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(d, counts);
+    CHECK(counts[MIMIR_PREP_EDABIT - 1] == 70, "edaBits are counted (70)");
+    mimir_dealer_free(d);
+}
+
 /* The same call sequence on a party dealer and on the *3 path gives party p's share. */
 static void test_party_matches(const uint8_t seed[32], int macs)
 {
@@ -213,10 +271,24 @@ static void test_party_matches(const uint8_t seed[32], int macs)
         free3(x3[j]), free3(xp[j]);
     CHECK(ok && items, "macs %d: prep trunc pairs of party p = trunc3's share p", macs);
 
+    ok = mimir_dealer_edabits3(all, 130, x3[0], x3[1], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++)
+        ok &= mimir_prep_edabits(mimir_dealer_prep(pd[p]), 130, &xp[p][0], &xp[p][1], &err) ==
+              MIMIR_OK;
+    items = 1;
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 2; j++)
+            items &= same_sv(&x3[j][p], &xp[p][j]);
+    for (int j = 0; j < 3 && ok; j++)
+        free3(xp[j]);
+    for (int j = 0; j < 2 && ok; j++)
+        free3(x3[j]);
+    CHECK(ok && items, "macs %d: prep edaBits of party p = edabits3's share p", macs);
+
     uint64_t ca[MIMIR_PREP_KINDS], cp[MIMIR_PREP_KINDS];
     mimir_dealer_counts(all, ca);
     mimir_dealer_counts(pd[1], cp);
-    CHECK(ca[0] == 4100 && ca[1] == 3 * 50 + 50 * 90 + 3 * 90 && ca[2] == 77 &&
+    CHECK(ca[0] == 4100 && ca[1] == 3 * 50 + 50 * 90 + 3 * 90 && ca[2] == 77 && ca[3] == 130 &&
               memcmp(ca, cp, sizeof ca) == 0,
           "counts: triples 4100, matrix elements %d, trunc pairs 77 (got %llu %llu %llu), "
           "the same on a party dealer", 3 * 50 + 50 * 90 + 3 * 90, (unsigned long long)ca[0],
@@ -397,6 +469,9 @@ int main(void)
             test_trunc(d, alpha, 300, 1);
             test_trunc(d, alpha, 300, 62);
         }
+        test_edabits(d, alpha, 1, macs);
+        test_edabits(d, alpha, 64, macs);
+        test_edabits(d, alpha, 200, macs);
         mimir_dealer_free(d);
     }
     test_party_matches(seed, 1);
@@ -406,6 +481,7 @@ int main(void)
     CHECK(same_stream(seed, seed, 1, 0) == 1,
           "the same seed with and without MACs gives the same values and alpha");
     test_known_answers();
+    test_edabits_known();
     test_bad_input();
     test_speed();
     return tap_done();
