@@ -93,24 +93,6 @@ int mimir_admit_configure(const mimir_cluster *c, mimir_net_opts *opts, mimir_ad
     return MIMIR_OK;
 }
 
-/* Simulated evidence carries no measurement, TCB or product line: every platform rule of the
- * policy (its sev_snp and tdx sections) fails for it, even when simulation is allowed. */
-static void simulated_rules(const mimir_admit *a, mimir_attest_result *res)
-{
-    static const char *const sections[] = {"sev_snp", "tdx"};
-    for (size_t s = 0; s < 2; s++) {
-        json_t *sec = json_object_get(a->root, sections[s]);
-        const char *k;
-        json_t *v;
-        json_object_foreach(sec, k, v) {
-            char rule[96];
-            snprintf(rule, sizeof rule, "policy.%s.%s", sections[s], k);
-            mimir_attest_check(res, rule, 0, "simulated evidence has no %s %s; the policy "
-                               "requires one", sections[s], k);
-        }
-    }
-}
-
 /* Appends s to buf (cap bytes); returns -1 once it no longer fits. */
 static int append(char *buf, size_t cap, size_t *used, const char *s, size_t n)
 {
@@ -194,8 +176,6 @@ int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_
                            e.field[0] ? ": " : "", e.msg);
     } else {
         mimir_policy_apply(a->pol, &res);
-        if (res.kind == MIMIR_EVIDENCE_SIMULATED)
-            simulated_rules(a, &res);
         if (res.failed > 0) {
             char msg[MIMIR_ERR_MSGBYTES];
             refusal(&res, msg, sizeof msg);

@@ -354,6 +354,22 @@ void mimir_policy_apply(const mimir_attest_policy *p, mimir_attest_result *res)
             }
         }
     }
+    if (res->kind == MIMIR_EVIDENCE_SIMULATED) {
+        /* Simulated evidence carries no measurement, TCB or product line: every platform rule
+         * of the policy fails for it, even when simulation is allowed, so one policy gives one
+         * decision in `mimir-attest verify`, the key broker and peer admission alike. */
+        static const char *const sections[] = {"sev_snp", "tdx"};
+        for (size_t s = 0; s < 2; s++) {
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(r, sections[s]), k, v) {
+                char rule[96];
+                snprintf(rule, sizeof rule, "policy.%s.%s", sections[s], k);
+                mimir_attest_check(res, rule, 0, "simulated evidence has no %s %s; the policy "
+                                   "requires one", sections[s], k);
+            }
+        }
+    }
     if ((j = json_object_get(r, "platforms")) != NULL && res->kind != MIMIR_EVIDENCE_SIMULATED) {
         int ok = 0;
         size_t i;

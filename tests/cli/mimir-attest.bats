@@ -400,6 +400,12 @@ policy() { printf '%s\n' "$1" > "$W/policy.json"; }
     policy '{"mimir_attest_policy": 1, "allow_simulated": false}'
     run "$A" verify --policy "$W/policy.json" "$W/c.pem"
     assert_failure 1
+    # a policy that pins a platform measurement is never met by simulated evidence
+    policy '{"mimir_attest_policy": 1, "allow_simulated": true, "tdx": {"mrtd": ["'"$(printf '0%.0s' $(seq 96))"'"]}}'
+    run "$A" verify --policy "$W/policy.json" "$W/c.pem"
+    assert_failure 1
+    assert_output --partial 'policy.tdx.mrtd'
+    assert_output --partial 'simulated evidence has no tdx mrtd'
 }
 
 @test "cert: a flipped byte in the certificate is exit 1; bad usage exit 2; --tsm needs a CVM" {
