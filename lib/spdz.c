@@ -409,6 +409,11 @@ int mimir_spdz_macs(const mimir_spdz *s)
     return s->macs;
 }
 
+mimir_prep *mimir_spdz_prep(mimir_spdz *s)
+{
+    return s->prep;
+}
+
 void mimir_spdz_get_stats(const mimir_spdz *s, mimir_spdz_stats *st)
 {
     *st = s->st;

@@ -126,6 +126,9 @@ void mimir_spdz_free(mimir_spdz *s);
 
 int mimir_spdz_party(const mimir_spdz *s);
 int mimir_spdz_macs(const mimir_spdz *s); /* 1 unless semi-honest */
+/* The engine's preprocessing source (NULL if none), for protocols built on the engine that take
+ * their own items, such as the edaBits of lib/compare.h. */
+mimir_prep *mimir_spdz_prep(mimir_spdz *s);
 void mimir_spdz_get_stats(const mimir_spdz *s, mimir_spdz_stats *st);
 
 /* --- Inputs -------------------------------------------------------------------------------- */
