@@ -76,4 +76,26 @@ static inline int mimir_prep_edabits(mimir_prep *p, size_t n, mimir_sv *r, mimir
     return p->ops->edabits(p->ctx, n, r, bits, err);
 }
 
+/* --- The counting source (lib/prep_count.c) ------------------------------------------------ */
+
+/* A source that hands out zeroed items of the right sizes and records what was taken: counts
+ * per kind as lib/dealer.h counts them (elements for triples, truncation pairs and edaBits;
+ * rows*inner + inner*cols + rows*cols per matrix triple), the matrix shapes and truncation bit
+ * counts with how many of each (in order of first use). Matrix items are HOLLOW (n set, word
+ * pointers NULL: matrix triples of a large model would not fit in memory) and must go only to
+ * a plan-mode engine (lib/spdz.h mimir_spdz_new_plan); the other kinds are real zeroed vectors
+ * (with MAC words when macs is 1), since comparisons read edaBits' words directly. */
+typedef struct mimir_prep_count mimir_prep_count;
+
+int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err);
+void mimir_prep_count_free(mimir_prep_count *c); /* NULL is a no-op */
+/* The source (valid while c lives). */
+mimir_prep *mimir_prep_count_prep(mimir_prep_count *c);
+void mimir_prep_count_counts(const mimir_prep_count *c, uint64_t counts[MIMIR_PREP_KINDS]);
+/* What was taken as a `mimir-triples deal --plan` file (allocated, caller frees):
+ * {"version":1,"items":[{"kind":"triple","count":N},
+ *  {"kind":"matrix","rows":R,"inner":I,"cols":C,"count":K}, ..., {"kind":"trunc","f":F,
+ *  "count":N}, ..., {"kind":"edabit","count":N}]}; kinds with nothing taken are left out. */
+int mimir_prep_count_plan_json(const mimir_prep_count *c, char **json, mimir_err *err);
+
 #endif

@@ -64,6 +64,7 @@ struct mimir_spdz {
     mimir_transcript *tr;
     int self, prev, next, macs;
     int dead;                  /* first fatal error code (engine refuses to talk after it) */
+    int plan;                  /* plan mode: no net, no coin, no arithmetic (mimir_spdz_new_plan) */
     mimir_r128 *alpha;         /* key memory: alpha_i, alpha_{i+1} */
 #ifdef MIMIR_TEST_HOOKS
     mimir_spdz_fault fault;
@@ -242,11 +243,13 @@ static int grow_pub(mimir_spdz *s, size_t words, mimir_err *err)
 static int want(const mimir_spdz *s, const mimir_sv *v, size_t n, const char *name,
                 mimir_err *err)
 {
-    if (v == NULL || v->x[0] == NULL || v->x[1] == NULL)
+    if (v == NULL || (!s->plan && (v->x[0] == NULL || v->x[1] == NULL)))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, name, "no shared vector, expected one");
     if (v->n != n)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, name, "%zu elements, expected %zu", v->n,
                              n);
+    if (s->plan) /* plan mode: a hollow vector (sizes only) is enough, nothing is read */
+        return MIMIR_OK;
     if (s->macs && (v->m[0] == NULL || v->m[1] == NULL))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, name,
                              "no MAC words, expected a vector allocated with MACs");
@@ -295,6 +298,14 @@ static void tr_check(mimir_spdz *s, const char *name, uint64_t count, int ok)
 {
     if (s->tr != NULL)
         mimir_transcript_check(s->tr, name, count, ok);
+}
+
+/* Plan mode: an open of total elements is counted as one round; nothing is sent or pending. */
+static void plan_open(mimir_spdz *s, size_t total)
+{
+    s->n_open++;
+    s->st.opens++;
+    s->st.opened_elements += total;
 }
 
 /* ---- vectors -------------------------------------------------------------------------------- */
@@ -397,6 +408,38 @@ int mimir_spdz_new(mimir_net *net, mimir_coin *coin, mimir_prep *prep, const mim
         memcpy(s->alpha, alpha, 2 * W);
     *out = s;
     return MIMIR_OK;
+}
+
+int mimir_spdz_new_plan(mimir_prep *prep, int semi_honest, mimir_spdz **out, mimir_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (prep == NULL || out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "spdz",
+                             "no preprocessing source or no output, expected both");
+    if (mimir_mem_init() != 0)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "spdz", "cannot initialise libsodium");
+    mimir_spdz *s = mimir_secret_alloc(sizeof *s);
+    if (s == NULL)
+        return oom(err, "spdz");
+    s->plan = 1;
+    s->prep = prep;
+    s->macs = !semi_honest;
+    s->self = 0;
+    s->prev = 2;
+    s->next = 1;
+    s->alpha = mimir_key_alloc(2 * W); /* zero: nothing is MAC'd for real */
+    if (s->alpha == NULL) {
+        mimir_spdz_free(s);
+        return oom(err, "spdz");
+    }
+    *out = s;
+    return MIMIR_OK;
+}
+
+int mimir_spdz_plan_mode(const mimir_spdz *s)
+{
+    return s != NULL && s->plan;
 }
 
 int mimir_spdz_party(const mimir_spdz *s)
@@ -508,6 +551,12 @@ static int input_pair(mimir_spdz *s, const mimir_r64 *c0, const mimir_r64 *c1, s
     int rc = mimir_sv_alloc(out, n, s->macs, err);
     if (rc != MIMIR_OK)
         return rc;
+    if (s->plan) { /* plan mode: zeros, no round */
+        s->n_input++;
+        s->st.inputs++;
+        s->st.input_elements += n;
+        return MIMIR_OK;
+    }
     uint64_t at = s->n_input++;
     int fault = 0;
 #ifdef MIMIR_TEST_HOOKS
@@ -557,9 +606,11 @@ int mimir_spdz_input_party(mimir_spdz *s, int owner, const mimir_r64 *x, size_t 
     if (owner < 0 || owner > 2)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "owner", "party %d, expected 0, 1 or 2",
                              owner);
-    if (out == NULL || (owner == s->self && x == NULL && n > 0))
+    if (out == NULL || (owner == s->self && x == NULL && n > 0 && !s->plan))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "input",
                              "no values or no output, expected both at the owner");
+    if (s->plan)
+        return input_pair(s, NULL, NULL, n, out, err);
     /* r_self, r_next from the pairwise streams, and the third component */
     size_t bytes;
     if (mimir_size_mul(n ? n : 1, sizeof(mimir_r64), &bytes) != 0)
@@ -628,6 +679,8 @@ int mimir_spdz_add(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_
     if ((rc = want(s, a, a->n, "a", err)) || (rc = want(s, b, a->n, "b", err)) ||
         (rc = want(s, out, a->n, "out", err)))
         return rc;
+    if (s->plan)
+        return MIMIR_OK;
     for (int q = 0; q < narr(s); q++)
         mimir_r128_add(arr(out, q), arr(a, q), arr(b, q), a->n);
     return MIMIR_OK;
@@ -642,6 +695,8 @@ int mimir_spdz_sub(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_
     if ((rc = want(s, a, a->n, "a", err)) || (rc = want(s, b, a->n, "b", err)) ||
         (rc = want(s, out, a->n, "out", err)))
         return rc;
+    if (s->plan)
+        return MIMIR_OK;
     for (int q = 0; q < narr(s); q++)
         mimir_r128_sub(arr(out, q), arr(a, q), arr(b, q), a->n);
     return MIMIR_OK;
@@ -677,7 +732,8 @@ int mimir_spdz_add_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "add_public", "no engine or no operand");
     if ((rc = want(s, a, a->n, "a", err)) || (rc = want(s, out, a->n, "out", err)))
         return rc;
-    add_pub(s, out, a, c, a->n);
+    if (!s->plan)
+        add_pub(s, out, a, c, a->n);
     return MIMIR_OK;
 }
 
@@ -689,7 +745,7 @@ int mimir_spdz_scale(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, mimir_r128
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "scale", "no engine or no operand");
     if ((rc = want(s, a, a->n, "a", err)) || (rc = want(s, out, a->n, "out", err)))
         return rc;
-    for (int q = 0; q < narr(s); q++)
+    for (int q = 0; q < narr(s) && !s->plan; q++)
         mimir_r128_scale(arr(out, q), arr(a, q), c, a->n);
     return MIMIR_OK;
 }
@@ -702,7 +758,7 @@ int mimir_spdz_mul_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "mul_public", "no engine or no operand");
     if ((rc = want(s, a, a->n, "a", err)) || (rc = want(s, out, a->n, "out", err)))
         return rc;
-    for (int q = 0; q < narr(s); q++)
+    for (int q = 0; q < narr(s) && !s->plan; q++)
         mimir_r128_mul(arr(out, q), arr(a, q), c, a->n);
     return MIMIR_OK;
 }
@@ -729,6 +785,8 @@ static int matmul_public(mimir_spdz *s, mimir_sv *out, const mimir_r128 *P, cons
     if ((rc = shape(rows, inner, cols, &ri, &ic, &rcn, err)) ||
         (rc = want(s, a, left ? ic : ri, "a", err)) || (rc = want(s, out, rcn, "out", err)))
         return rc;
+    if (s->plan)
+        return MIMIR_OK;
     int alias = out->mem == a->mem && out->mem != NULL;
     mimir_r128 *tmp = NULL;
     if (alias && (tmp = mimir_secret_alloc(rcn ? rcn * W : 1)) == NULL)
@@ -1010,7 +1068,7 @@ int mimir_spdz_check(mimir_spdz *s, mimir_err *err)
     int rc = alive(s, err);
     if (rc != MIMIR_OK)
         return rc;
-    if (s->pending == 0)
+    if (s->pending == 0 || s->plan)
         return MIMIR_OK;
     check_state *c = mimir_key_alloc(sizeof *c);
     if (c == NULL)
@@ -1083,6 +1141,13 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
             return mimir_err_set(err, MIMIR_EINPUT, NULL, "open",
                                  "too many elements in one open, expected at most %zu",
                                  MIMIR_SPDZ_MAX_PENDING);
+    }
+    if (s->plan) { /* plan mode: every opened word is zero */
+        for (size_t j = 0; j < nv; j++)
+            if (v[j]->n > 0)
+                memset(out[j], 0, v[j]->n * W);
+        plan_open(s, total);
+        return MIMIR_OK;
     }
     if (s->pending + total > MIMIR_SPDZ_MAX_PENDING &&
         (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
@@ -1193,6 +1258,11 @@ int mimir_spdz_output(mimir_spdz *s, const mimir_sv *v, mimir_r64 *const c[2], m
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "output", "no vector or no outputs");
     if ((rc = want(s, v, v->n, "output", err)) != MIMIR_OK)
         return rc;
+    if (s->plan) {
+        memset(c[0], 0, v->n * sizeof(mimir_r64));
+        memset(c[1], 0, v->n * sizeof(mimir_r64));
+        return MIMIR_OK;
+    }
     if ((rc = mimir_spdz_check(s, err)) != MIMIR_OK)
         return rc;
     /* rho_0, rho_1 from a fresh public DRBG per output, rho_2 = -rho_0 - rho_1 */
@@ -1252,7 +1322,15 @@ int mimir_spdz_mul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_
     if ((rc = mimir_prep_triples(s->prep, n, &ta, &tb, &tc, err)) != MIMIR_OK)
         return rc;
     if ((rc = want(s, &ta, n, "triple", err)) || (rc = want(s, &tb, n, "triple", err)) ||
-        (rc = want(s, &tc, n, "triple", err)) || (rc = grow_pub(s, 2 * n, err)))
+        (rc = want(s, &tc, n, "triple", err)))
+        goto out;
+    if (s->plan) {
+        plan_open(s, 2 * n);
+        s->st.muls++;
+        s->st.mul_elements += n;
+        goto out;
+    }
+    if ((rc = grow_pub(s, 2 * n, err)) != MIMIR_OK)
         goto out;
     /* d = a - t.a, e = b - t.b, in the triple's own words */
     for (int q = 0; q < narr(s); q++) {
@@ -1308,7 +1386,14 @@ int mimir_spdz_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mim
         return rc;
     if ((rc = want(s, &tA, ri, "matrix triple", err)) ||
         (rc = want(s, &tB, ic, "matrix triple", err)) ||
-        (rc = want(s, &tC, rcn, "matrix triple", err)) || (rc = grow_pub(s, ri + ic + rcn, err)))
+        (rc = want(s, &tC, rcn, "matrix triple", err)))
+        goto out;
+    if (s->plan) {
+        plan_open(s, ri + ic);
+        s->st.matmuls++;
+        goto out;
+    }
+    if ((rc = grow_pub(s, ri + ic + rcn, err)) != MIMIR_OK)
         goto out;
     if ((tmp = mimir_secret_alloc(rcn ? rcn * W : 1)) == NULL) {
         rc = oom(err, "matmul");
@@ -1377,7 +1462,15 @@ int mimir_spdz_trunc(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, unsigned f
         return rc;
     if ((rc = want(s, &r, n, "truncation pair", err)) ||
         (rc = want(s, &rhi, n, "truncation pair", err)) ||
-        (rc = want(s, &r63, n, "truncation pair", err)) || (rc = grow_pub(s, n, err)))
+        (rc = want(s, &r63, n, "truncation pair", err)))
+        goto out;
+    if (s->plan) {
+        plan_open(s, n);
+        s->st.truncs++;
+        s->st.trunc_elements += n;
+        goto out;
+    }
+    if ((rc = grow_pub(s, n, err)) != MIMIR_OK)
         goto out;
     /* r := a + 2^62 + r (the shift makes a non-negative: |x| < 2^62) */
     const mimir_r128 shift = (mimir_r128)1 << 62;

@@ -124,6 +124,18 @@ int mimir_spdz_new(mimir_net *net, mimir_coin *coin, mimir_prep *prep, const mim
 /* Wipes and frees (pending unchecked opens are discarded). NULL is a no-op. */
 void mimir_spdz_free(mimir_spdz *s);
 
+/* PLAN MODE: an engine with no net and no coin that runs any protocol code unchanged (this
+ * file's functions and everything built on them: lib/compare.h, lib/snl.h, lib/sgpt2.h) to
+ * learn what it consumes. Every call checks its sizes and takes its preprocessed items from
+ * prep exactly as a real run does; opens return zero words and count as rounds in the stats
+ * (nothing is pending), checks and outputs are no-ops (outputs give zero components), inputs
+ * allocate zeros, and no arithmetic is done (results are meaningless). Vectors may be hollow
+ * (n set, word pointers NULL) wherever only the engine reads them (weights of a matmul, items of
+ * a counting source, lib/prep.h mimir_prep_count_new). Acts as party 0. */
+int mimir_spdz_new_plan(mimir_prep *prep, int semi_honest, mimir_spdz **out, mimir_err *err);
+/* 1 for an engine made by mimir_spdz_new_plan. */
+int mimir_spdz_plan_mode(const mimir_spdz *s);
+
 int mimir_spdz_party(const mimir_spdz *s);
 int mimir_spdz_macs(const mimir_spdz *s); /* 1 unless semi-honest */
 /* The engine's preprocessing source (NULL if none), for protocols built on the engine that take

@@ -1,0 +1,216 @@
+/*
+ * prep_count.c — the counting preprocessing source of lib/prep.h: zeroed items, exact counts,
+ * and the list of matrix shapes and truncation widths a run took, as a plan file.
+ */
+#include "prep.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_ENTRIES 16
+
+typedef struct mshape {
+    size_t rows, inner, cols;
+    uint64_t count;
+} mshape;
+
+typedef struct tspec {
+    unsigned f;
+    uint64_t count;
+} tspec;
+
+struct mimir_prep_count {
+    mimir_prep prep;
+    int macs;
+    uint64_t counts[MIMIR_PREP_KINDS];
+    uint64_t triples, edabits;
+    mshape *mat;
+    size_t nmat, capmat;
+    tspec *tr;
+    size_t ntr, captr;
+};
+
+static int oom(mimir_err *err)
+{
+    return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "prep", "out of memory");
+}
+
+/* Zeroed vectors, all or none. */
+static int zeros(const mimir_prep_count *c, mimir_err *err, size_t k, mimir_sv *v[],
+                 const size_t n[])
+{
+    for (size_t i = 0; i < k; i++) {
+        int rc = mimir_sv_alloc(v[i], n[i], c->macs, err);
+        if (rc != MIMIR_OK) {
+            for (size_t j = 0; j < i; j++)
+                mimir_sv_free(v[j]);
+            return rc;
+        }
+    }
+    return MIMIR_OK;
+}
+
+/* A hollow vector: its size and nothing else (only a plan-mode engine reads it). */
+static void hollow(mimir_sv *v, size_t n)
+{
+    memset(v, 0, sizeof *v);
+    v->n = n;
+}
+
+static int grow(void **p, size_t *cap, size_t have, size_t elem, mimir_err *err)
+{
+    if (have < *cap)
+        return MIMIR_OK;
+    size_t c = *cap ? 2 * *cap : MIN_ENTRIES;
+    void *q = realloc(*p, c * elem);
+    if (q == NULL)
+        return oom(err);
+    *p = q;
+    *cap = c;
+    return MIMIR_OK;
+}
+
+static int op_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c_,
+                      mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    mimir_sv *v[3] = {a, b, c_};
+    const size_t sz[3] = {n, n, n};
+    int rc = zeros(c, err, 3, v, sz);
+    if (rc == MIMIR_OK)
+        c->counts[MIMIR_PREP_TRIPLE - 1] += n;
+    return rc;
+}
+
+static int op_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
+                     mimir_sv *b, mimir_sv *c_, mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    if (rows == 0 || inner == 0 || cols == 0 || rows > SIZE_MAX / inner ||
+        inner > SIZE_MAX / cols || rows > SIZE_MAX / cols)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "matrix", "%zux%zux%zu: bad shape", rows,
+                             inner, cols);
+    size_t i;
+    for (i = 0; i < c->nmat; i++)
+        if (c->mat[i].rows == rows && c->mat[i].inner == inner && c->mat[i].cols == cols)
+            break;
+    if (i == c->nmat) {
+        int rc = grow((void **)&c->mat, &c->capmat, c->nmat, sizeof *c->mat, err);
+        if (rc != MIMIR_OK)
+            return rc;
+        c->mat[c->nmat++] = (mshape){rows, inner, cols, 0};
+    }
+    c->mat[i].count++;
+    hollow(a, rows * inner);
+    hollow(b, inner * cols);
+    hollow(c_, rows * cols);
+    c->counts[MIMIR_PREP_MATRIX - 1] += (uint64_t)(rows * inner + inner * cols + rows * cols);
+    return MIMIR_OK;
+}
+
+static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi, mimir_sv *r_63,
+                    mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    size_t i;
+    for (i = 0; i < c->ntr; i++)
+        if (c->tr[i].f == f)
+            break;
+    if (i == c->ntr) {
+        int rc = grow((void **)&c->tr, &c->captr, c->ntr, sizeof *c->tr, err);
+        if (rc != MIMIR_OK)
+            return rc;
+        c->tr[c->ntr++] = (tspec){f, 0};
+    }
+    mimir_sv *v[3] = {r, r_hi, r_63};
+    const size_t sz[3] = {n, n, n};
+    int rc = zeros(c, err, 3, v, sz);
+    if (rc != MIMIR_OK)
+        return rc;
+    c->tr[i].count += n;
+    c->counts[MIMIR_PREP_TRUNC - 1] += n;
+    return MIMIR_OK;
+}
+
+static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    if (n > SIZE_MAX / MIMIR_PREP_EDABIT_BITS)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "edabits", "too many (%zu)", n);
+    mimir_sv *v[2] = {r, bits};
+    const size_t sz[2] = {n, n * MIMIR_PREP_EDABIT_BITS};
+    int rc = zeros(c, err, 2, v, sz);
+    if (rc == MIMIR_OK)
+        c->counts[MIMIR_PREP_EDABIT - 1] += n;
+    return rc;
+}
+
+static const mimir_prep_ops count_ops = {op_triples, op_matrix, op_trunc, op_edabits};
+
+int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
+{
+    if (out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep", "no output");
+    mimir_prep_count *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return oom(err);
+    c->macs = macs != 0;
+    c->prep.ops = &count_ops;
+    c->prep.ctx = c;
+    *out = c;
+    return MIMIR_OK;
+}
+
+void mimir_prep_count_free(mimir_prep_count *c)
+{
+    if (c == NULL)
+        return;
+    free(c->mat);
+    free(c->tr);
+    free(c);
+}
+
+mimir_prep *mimir_prep_count_prep(mimir_prep_count *c)
+{
+    return &c->prep;
+}
+
+void mimir_prep_count_counts(const mimir_prep_count *c, uint64_t counts[MIMIR_PREP_KINDS])
+{
+    memcpy(counts, c->counts, sizeof c->counts);
+}
+
+int mimir_prep_count_plan_json(const mimir_prep_count *c, char **json, mimir_err *err)
+{
+    *json = NULL;
+    json_t *root = json_object(), *items = json_array();
+    int bad = items == NULL || root == NULL ||
+              json_object_set_new(root, "version", json_integer(1)) != 0 ||
+              json_object_set(root, "items", items) != 0;
+    uint64_t nt = c->counts[MIMIR_PREP_TRIPLE - 1], ne = c->counts[MIMIR_PREP_EDABIT - 1];
+    if (!bad && nt > 0)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "triple", "count",
+                                                      (json_int_t)nt)) != 0;
+    for (size_t i = 0; !bad && i < c->nmat; i++)
+        bad |= json_array_append_new(
+                   items, json_pack("{s:s, s:I, s:I, s:I, s:I}", "kind", "matrix", "rows",
+                                    (json_int_t)c->mat[i].rows, "inner",
+                                    (json_int_t)c->mat[i].inner, "cols",
+                                    (json_int_t)c->mat[i].cols, "count",
+                                    (json_int_t)c->mat[i].count)) != 0;
+    for (size_t i = 0; !bad && i < c->ntr; i++)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:i, s:I}", "kind", "trunc", "f",
+                                                      (int)c->tr[i].f, "count",
+                                                      (json_int_t)c->tr[i].count)) != 0;
+    if (!bad && ne > 0)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "edabit", "count",
+                                                      (json_int_t)ne)) != 0;
+    if (!bad)
+        *json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(items);
+    json_decref(root);
+    if (*json == NULL)
+        return oom(err);
+    return MIMIR_OK;
+}
