@@ -13,41 +13,76 @@
  * the rounds of one call do not depend on n. x and out are value vectors with the fractional
  * bits stated per function (f = the model's, F = MIMIR_APPROX_FRAC_BITS internal precision).
  * out is allocated by the caller with the right size (and MAC words unless semi-honest); out
- * may alias x unless stated otherwise.
+ * may alias x unless stated otherwise. Nothing is opened but uniformly masked values (Beaver
+ * differences, truncation and comparison masks), every open joins the engine's deferred check.
+ *
+ * Rounds per call (L = MIMIR_COMPARE_LTZ_ROUNDS, every comparison of a call in ONE batched ltz)
+ * are the MIMIR_SNL_*_ROUNDS constants below; an engine check (mimir_spdz_check) is not
+ * included: the caller runs it before an output.
  */
 #ifndef MIMIR_SNL_H
 #define MIMIR_SNL_H
 
 #include <stddef.h>
 
+#include "compare.h"
 #include "err.h"
 #include "spdz.h"
 
-/* out (F bits) = exp(x) for x (f bits) <= 0, as mimir_approx_exp. */
+#define MIMIR_SNL_DIV_BITS 16 /* as lib/gpt2_fixed.c's DIV_BITS: x / n = x round(2^s / n) >> s,
+                               * s = 16 + ceil(log2 n) */
+
+/* Clenshaw's recurrence of degree d: 2d - 1 rounds (the first step is public, the second a
+ * product by a public constant, then a product and a truncation per step). */
+#define MIMIR_SNL_CLENSHAW_ROUNDS(d) (2 * (d) - 1)
+/* exp: ltz, select, truncation of x/8, Clenshaw (degree 6), 3 squarings, the cut: L + 20. */
+#define MIMIR_SNL_EXP_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
+/* recip: ltz (if log2_max >= 2), 4 Newton steps of 2 products + 2 truncations: L + 16. */
+#define MIMIR_SNL_RECIP_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 16)
+/* rsqrt: ltz (if log2_max - log2_min >= 2), 4 Newton steps of 3 (product, truncation): L + 24 */
+#define MIMIR_SNL_RSQRT_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 24)
+/* gelu: ltz, product, ltz, one batched truncation, Clenshaw (degree 10), truncation to f bits
+ * (none if f = F), product: 2L + 23. */
+#define MIMIR_SNL_GELU_ROUNDS (2 * MIMIR_COMPARE_LTZ_ROUNDS + 4 + MIMIR_SNL_CLENSHAW_ROUNDS(10))
+/* softmax: mimir_spdz_max's rounds + exp + recip + product + truncation. */
+#define MIMIR_SNL_SOFTMAX_ROUNDS(max_rounds) \
+    ((max_rounds) + MIMIR_SNL_EXP_ROUNDS + MIMIR_SNL_RECIP_ROUNDS + 2)
+/* layernorm (2f > F): mean (1), square (1) and truncation (1), variance (1), rsqrt, scale (2),
+ * gain (2): rsqrt + 8 (one less when 2f <= F). */
+#define MIMIR_SNL_LAYERNORM_ROUNDS (MIMIR_SNL_RSQRT_ROUNDS + 8)
+
+/* out (F bits) = exp(x) for x (f bits) <= 0, as mimir_approx_exp. f <= F. */
 int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, mimir_err *err);
 
-/* out (F bits) = 1/x for x (F bits) in [1, 2^log2_max], as mimir_approx_recip. */
+/* out (F bits) = 1/x for x (F bits) in [1, 2^log2_max], as mimir_approx_recip.
+ * log2_max <= MIMIR_APPROX_RECIP_LOG2_MAX. */
 int mimir_snl_recip(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned log2_max,
                     mimir_err *err);
 
-/* out (F bits) = 1/sqrt(v) for v (F bits) in [2^log2_min, 2^log2_max], as mimir_approx_rsqrt. */
+/* out (F bits) = 1/sqrt(v) for v (F bits) in [2^log2_min, 2^log2_max], as mimir_approx_rsqrt,
+ * within MIMIR_APPROX_RSQRT_LOG2_MIN <= log2_min < log2_max <= MIMIR_APPROX_RSQRT_LOG2_MAX. */
 int mimir_snl_rsqrt(mimir_spdz *s, mimir_sv *out, const mimir_sv *v, int log2_min,
                     int log2_max, mimir_err *err);
 
-/* out (f bits) = GELU(x) (f bits), as mimir_approx_gelu. */
+/* out (f bits) = GELU(x) (f bits), as mimir_approx_gelu. f <= F. */
 int mimir_snl_gelu(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f,
                    mimir_err *err);
 
-/* Row-wise softmax of x (rows x len, f bits) into out (rows x len, f bits), as the plaintext
- * fixed-point reference does it (lib/gpt2_fixed.c): max-subtract (lib/compare.h mimir_spdz_max),
- * exp, sum, reciprocal of the sum, products. No logit is ever opened. */
+/* Row-wise softmax of x (rows x len, f bits) into out (rows x len, F bits: the probabilities
+ * at the internal precision, as lib/gpt2_fixed.c's softmax_fixed keeps them for the product
+ * with V), as the plaintext fixed-point reference does it: max-subtract (lib/compare.h
+ * mimir_spdz_max), exp, sum, reciprocal of the sum (mimir_snl_recip with recip_log2, the
+ * reference's 1 + ceil(log2 n_ctx)), products. No logit is ever opened. */
 int mimir_snl_softmax(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
-                      unsigned f, mimir_err *err);
+                      unsigned f, unsigned recip_log2, mimir_err *err);
 
 /* Row-wise LayerNorm of x (rows x d, f bits) with shared gain g and bias b (d elements each,
- * f bits) into out (rows x d, f bits), as lib/gpt2_fixed.c: mean, centred values, variance,
- * reciprocal square root (of variance + eps), scale, gain, bias. */
+ * f bits) into out (rows x d, f bits), as lib/gpt2_fixed.c: mean, centred values, variance
+ * (squares brought to F bits), reciprocal square root of variance + eps (eps: public, F bits,
+ * at least 1; eps_log2: rsqrt's lower range, floor(log2 ln_eps) clamped to
+ * MIMIR_APPROX_RSQRT_LOG2_MIN, as the reference computes them), scale, gain, bias. */
 int mimir_snl_layernorm(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const mimir_sv *g,
-                        const mimir_sv *b, size_t rows, size_t d, unsigned f, mimir_err *err);
+                        const mimir_sv *b, size_t rows, size_t d, unsigned f, mimir_r64 eps,
+                        int eps_log2, mimir_err *err);
 
 #endif
