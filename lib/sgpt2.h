@@ -34,7 +34,10 @@ typedef struct mimir_sgpt2 mimir_sgpt2;
 
 /* Loads this party's model shares (a kind-model share file, as mimir-share split writes into a
  * bundle directory) and inputs them into the engine (all three parties call it together).
- * cfg is the model's public shape (config.json of the bundle). */
+ * cfg is the model's public shape (config.json of the bundle). All weights go in ONE input call
+ * (ceil(n_params / MIMIR_SPDZ_INPUT_CHUNK) rounds); wte is also kept transposed (C, V) for the
+ * logits. On a plan-mode engine (lib/spdz.h mimir_spdz_new_plan) weights may be NULL: the
+ * matrices only a Beaver product reads are hollow, the rest zeros. */
 int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
                     mimir_sgpt2 **out, mimir_err *err);
 void mimir_sgpt2_free(mimir_sgpt2 *g);
@@ -44,11 +47,19 @@ void mimir_sgpt2_free(mimir_sgpt2 *g);
  * NULL, runs the logits and the secure argmax: next_onehot (vocab_size) and next_index (1) get
  * the greedy next token (allocated by the caller). A prompt token that is not the last one
  * passes NULL for both and skips the logits. logits (may be NULL; test builds and tests only)
- * receives the shared logits. */
+ * receives the shared logits (f bits). next_onehot, next_index and logits are allocated by the
+ * caller (mimir_sv_alloc with the engine's MAC setting) with vocab_size, 1 and vocab_size
+ * elements. MIMIR_EINPUT when the context (n_positions) is full. */
 int mimir_sgpt2_step(mimir_sgpt2 *g, const mimir_sv *token, mimir_sv *next_onehot,
                      mimir_sv *next_index, mimir_sv *logits, mimir_err *err);
 
 int mimir_sgpt2_pos(const mimir_sgpt2 *g);
+
+/* Steps of a generation of prompt_len prompt tokens and n_new new tokens: each prompt token is
+ * one step, the last one with the argmax (the first new token), then every new token but the
+ * last is fed back as one step with the argmax: prompt_len + n_new - 1 steps (prompt_len if
+ * n_new is 0, no argmax at all). mimir_sgpt2_plan counts exactly this loop. */
+int mimir_sgpt2_steps(int prompt_len, int n_new);
 
 /* Items a generation of prompt_len prompt tokens then n_new generated tokens consumes, by
  * running the step code in plan mode: counts[kind - 1] as lib/dealer.h counts them, plus the
