@@ -24,14 +24,28 @@
 #include "err.h"
 #include "spdz.h"
 
-#define MIMIR_COMPARE_LTZ_ROUNDS 8 /* 1 open + 6 prefix levels + 1 final product (63 bits) */
+#define MIMIR_COMPARE_LTZ_ROUNDS 7 /* 1 open + 6 prefix-product levels (64 entries: the 63
+                                     * bits of BitLT and the XOR with r_63 folded in; no final
+                                     * product, docs/drafts/compare.md) */
+#define MIMIR_COMPARE_LTZ_TRIPLES 192 /* Beaver triples per compared element (6 levels x 32) */
+#define MIMIR_COMPARE_SELECT_ROUNDS 1
+/* Rounds of one level of the max / argmax tree: a batched lt and one batched product. */
+#define MIMIR_COMPARE_TREE_LEVEL_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 1)
 
-/* out (allocated by the caller, x->n elements) = [x < 0] as shared 0/1 values. */
+/* out (allocated by the caller, x->n elements; may alias x) = [x < 0] as shared 0/1 values:
+ * the sign bit of x mod 2^64, exactly (for every x, as mimir_approx_lt(x, 0)). Takes x->n
+ * edaBits and MIMIR_COMPARE_LTZ_TRIPLES * x->n triples; MIMIR_COMPARE_LTZ_ROUNDS rounds (none
+ * for n = 0). The engine's source must give edaBits (MIMIR_EINPUT otherwise). */
 int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *err);
 
 /* out = [a < b] elementwise (= ltz(a - b)). */
 int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
                   mimir_err *err);
+
+/* out = [x < c] elementwise for public c (x->n words; = ltz(x - c), the comparisons of the
+ * nonlinear layers with public thresholds). Same rounds as ltz. */
+int mimir_spdz_lt_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const mimir_r128 *c,
+                         mimir_err *err);
 
 /* out = bit ? a : b = b + bit * (a - b) elementwise (one Beaver product, no truncation).
  * bit must hold 0/1 values. out may alias a or b. 1 round. */
@@ -39,14 +53,16 @@ int mimir_spdz_select(mimir_spdz *s, mimir_sv *out, const mimir_sv *bit, const m
                       const mimir_sv *b, mimir_err *err);
 
 /* Row-wise max of x (rows x len, row-major) into out (rows elements) by a comparison tree: one
- * batched lt + select per level, ceil(log2 len) levels (an odd element passes up unchanged). */
+ * batched lt + select per level, ceil(log2 len) levels (an odd element passes up unchanged),
+ * MIMIR_COMPARE_TREE_LEVEL_ROUNDS rounds each, all rows in the same calls. len >= 1. */
 int mimir_spdz_max(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
                    mimir_err *err);
 
 /* Argmax of each row of x (rows x len): onehot (rows x len) gets a shared one-hot vector of the
  * first maximal position (ties go to the lower index, as the plaintext reference's argmax), and
  * max (rows elements, may be NULL) the maximum. The one-hot is carried through the same tree:
- * at each level the winner's one-hot half is kept by products with the comparison bit. */
+ * at each level the winner's one-hot half is kept by products with the comparison bit, in the
+ * same batched product as the select (so the same rounds as mimir_spdz_max). */
 int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
                       size_t rows, size_t len, mimir_err *err);
 

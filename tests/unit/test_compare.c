@@ -1,0 +1,532 @@
+/*
+ * test_compare.c — secure comparisons (lib/compare.h): three parties (threads) over TLS on
+ * loopback, preprocessing (triples and edaBits) from the trusted dealer. ltz on edge values and
+ * random ones; lt equal to mimir_approx_lt on 1000 random pairs (full 64-bit values, wrapping
+ * included); lt_public; select equal to mimir_approx_select; row-wise max and argmax (lengths
+ * 1, 2, 3, 7, 96, 128, with ties: the one-hot marks the first maximum, as the plaintext
+ * argmax); round counts; the semi-honest mode gives the same results; a flipped word in an open
+ * of ltz (the masked c, or a Beaver difference of the prefix product) is caught by the check.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "approx.h"
+#include "cluster.h"
+#include "coin.h"
+#include "compare.h"
+#include "dealer.h"
+#include "mem.h"
+#include "net.h"
+#include "rss.h"
+#include "spdz.h"
+#include "cluster3.h"
+#include "tap.h"
+
+#define NLT 1000 /* random pairs for lt */
+#define ROWS 3   /* rows of each max / argmax batch */
+#define NFAULT 4
+
+static const size_t lens[] = {1, 2, 3, 7, 96, 128};
+#define NLEN (sizeof lens / sizeof lens[0])
+
+/* inputs */
+enum { IN_Z, IN_A, IN_B, IN_M0, NIN = IN_M0 + NLEN };
+/* outputs */
+enum { R_LTZ, R_LT, R_LTP, R_SEL, R_MAX0, R_OH0 = R_MAX0 + NLEN, R_AMAX0 = R_OH0 + NLEN,
+       NRES = R_AMAX0 + NLEN };
+/* round counts */
+enum { RD_LTZ, RD_LT, RD_SEL, RD_MAX0, RD_ARG0 = RD_MAX0 + NLEN, NRD = RD_ARG0 + NLEN };
+
+static const int64_t edge[] = {0, -1, 1, 2, -2, (int64_t)1 << 62, -((int64_t)1 << 62),
+                               ((int64_t)1 << 62) - 1, -((int64_t)1 << 62) + 1, INT64_MAX,
+                               -INT64_MAX, INT64_MIN, 65536, -65536, (int64_t)1 << 32,
+                               -((int64_t)1 << 32), ((int64_t)1 << 31) - 1};
+#define NEDGE (sizeof edge / sizeof edge[0])
+#define NZ (NEDGE + 300)
+
+static char dir[256];
+static size_t in_n[NIN];
+static struct {
+    mimir_r64 *plain;
+    mimir_r64 *comp[3];
+} in[NIN];
+static mimir_r128 thresholds[NLT];
+static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
+static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
+
+enum { SC_ALL, SC_FAULT };
+
+typedef struct party {
+    int self, scenario, semi;
+    const char *json;
+    mimir_spdz_fault fault;
+    int rc;
+    mimir_err err;
+    uint64_t rounds[NRD];
+    uint64_t triples, edabits;
+    size_t res_n[NRES];
+    mimir_r64 *res[NRES][2];
+} party;
+
+static party parties[3];
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != MIMIR_OK)                                                                \
+            goto out;                                                                              \
+    } while (0)
+
+static int alloc(mimir_spdz *s, mimir_sv *v, size_t n, mimir_err *err)
+{
+    return mimir_sv_alloc(v, n, mimir_spdz_macs(s), err);
+}
+
+static int output(party *me, mimir_spdz *s, int r, const mimir_sv *v, mimir_err *err)
+{
+    me->res_n[r] = v->n;
+    for (int k = 0; k < 2; k++)
+        me->res[r][k] = calloc(v->n ? v->n : 1, sizeof(mimir_r64));
+    mimir_r64 *const c[2] = {me->res[r][0], me->res[r][1]};
+    return mimir_spdz_output(s, v, c, err);
+}
+
+static int input(party *me, mimir_spdz *s, int k, mimir_sv *out, mimir_err *err)
+{
+    int i = me->self;
+    const mimir_r64 *const c[2] = {in[k].comp[i], in[k].comp[(i + 1) % 3]};
+    return mimir_spdz_input_shares(s, c, in_n[k], out, err);
+}
+
+static int all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    mimir_sv x[NIN], r[NRES];
+    memset(x, 0, sizeof x);
+    memset(r, 0, sizeof r);
+    for (int k = 0; k < NIN; k++)
+        TRY(input(me, s, k, &x[k], err));
+    uint64_t r0 = mimir_net_rounds(net);
+    TRY(alloc(s, &r[R_LTZ], NZ, err));
+    TRY(mimir_spdz_ltz(s, &r[R_LTZ], &x[IN_Z], err));
+    me->rounds[RD_LTZ] = mimir_net_rounds(net) - r0;
+    r0 = mimir_net_rounds(net);
+    TRY(alloc(s, &r[R_LT], NLT, err));
+    TRY(mimir_spdz_lt(s, &r[R_LT], &x[IN_A], &x[IN_B], err));
+    me->rounds[RD_LT] = mimir_net_rounds(net) - r0;
+    TRY(alloc(s, &r[R_LTP], NLT, err));
+    TRY(mimir_spdz_lt_public(s, &r[R_LTP], &x[IN_A], thresholds, err));
+    r0 = mimir_net_rounds(net);
+    TRY(alloc(s, &r[R_SEL], NLT, err));
+    TRY(mimir_spdz_select(s, &r[R_SEL], &r[R_LT], &x[IN_A], &x[IN_B], err));
+    me->rounds[RD_SEL] = mimir_net_rounds(net) - r0;
+    for (size_t l = 0; l < NLEN; l++) {
+        r0 = mimir_net_rounds(net);
+        TRY(alloc(s, &r[R_MAX0 + l], ROWS, err));
+        TRY(mimir_spdz_max(s, &r[R_MAX0 + l], &x[IN_M0 + l], ROWS, lens[l], err));
+        me->rounds[RD_MAX0 + l] = mimir_net_rounds(net) - r0;
+        r0 = mimir_net_rounds(net);
+        TRY(alloc(s, &r[R_OH0 + l], ROWS * lens[l], err));
+        TRY(alloc(s, &r[R_AMAX0 + l], ROWS, err));
+        TRY(mimir_spdz_argmax(s, &r[R_OH0 + l], &r[R_AMAX0 + l], &x[IN_M0 + l], ROWS, lens[l],
+                              err));
+        me->rounds[RD_ARG0 + l] = mimir_net_rounds(net) - r0;
+    }
+    for (int k = 0; k < NRES; k++)
+        TRY(output(me, s, k, &r[k], err));
+out:
+    for (int k = 0; k < NIN; k++)
+        mimir_sv_free(&x[k]);
+    for (int k = 0; k < NRES; k++)
+        mimir_sv_free(&r[k]);
+    return rc;
+}
+
+static int faulty(party *me, mimir_spdz *s, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    mimir_sv x = {0}, z = {0};
+    TRY(input(me, s, IN_A, &x, err));
+    TRY(alloc(s, &z, x.n, err));
+    TRY(mimir_spdz_ltz(s, &z, &x, err));
+    TRY(output(me, s, R_LTZ, &z, err));
+out:
+    mimir_sv_free(&x);
+    mimir_sv_free(&z);
+    return rc;
+}
+
+static void *party_main(void *arg)
+{
+    party *me = arg;
+    mimir_err_clear(&me->err);
+    mimir_cluster *cl = NULL;
+    mimir_net *net = NULL;
+    mimir_coin *coin = NULL;
+    mimir_dealer *dl = NULL;
+    mimir_spdz *s = NULL;
+    mimir_err *e = &me->err;
+    int rc = mimir_cluster_parse(me->json, strlen(me->json), "cluster.json", dir, me->self, &cl,
+                                 e);
+    if (rc == MIMIR_OK)
+        rc = mimir_net_open(cl, NULL, &net, e);
+    if (rc == MIMIR_OK) {
+        mimir_coin_opts o = {coin_seed[me->self], 0};
+        rc = mimir_coin_toss(net, &o, &coin, e);
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_dealer_new(dealer_seed, me->self, !me->semi, &dl, e);
+    if (rc == MIMIR_OK) {
+        mimir_r128 alpha[2];
+        mimir_dealer_alpha(dl, alpha);
+        mimir_spdz_opts so;
+        memset(&so, 0, sizeof so);
+        so.semi_honest = me->semi;
+        so.fault = me->fault;
+        rc = mimir_spdz_new(net, coin, mimir_dealer_prep(dl), alpha, &so, &s, e);
+        mimir_wipe(alpha, sizeof alpha);
+    }
+    if (rc == MIMIR_OK)
+        rc = me->scenario == SC_ALL ? all(me, s, net, e) : faulty(me, s, e);
+    if (rc == MIMIR_OK)
+        rc = mimir_net_close(net, e);
+    if (dl != NULL) {
+        uint64_t counts[MIMIR_PREP_KINDS];
+        mimir_dealer_counts(dl, counts);
+        me->triples = counts[MIMIR_PREP_TRIPLE - 1];
+        me->edabits = counts[MIMIR_PREP_EDABIT - 1];
+    }
+    me->rc = rc;
+    mimir_spdz_free(s);
+    mimir_dealer_free(dl);
+    mimir_coin_free(coin);
+    mimir_net_free(net);
+    mimir_cluster_free(cl);
+    return NULL;
+}
+
+static void reset_parties(void)
+{
+    for (int i = 0; i < 3; i++) {
+        for (int r = 0; r < NRES; r++)
+            for (int k = 0; k < 2; k++)
+                free(parties[i].res[r][k]);
+        memset(&parties[i], 0, sizeof parties[i]);
+    }
+}
+
+static void run(int scenario, int semi, int bad, mimir_spdz_fault f, int skip)
+{
+    static int runs;
+    char addr[3][200], tag[16], json[4096];
+    snprintf(tag, sizeof tag, "c%d.", ++runs);
+    cluster3_addresses(addr, "unix", dir, tag);
+    cluster3_json(json, sizeof json, "0123456789abcdef0123456789abcdef", addr);
+    reset_parties();
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        party *me = &parties[i];
+        me->self = i;
+        me->json = json;
+        me->scenario = scenario;
+        me->semi = semi;
+        if (i == bad)
+            me->fault = f;
+        else
+            me->fault.skip_copy_check = skip;
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, party_main, &parties[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* Joins result r; NULL if it cannot be joined. The caller frees. */
+static mimir_r64 *join(int r)
+{
+    mimir_rss_view v[3];
+    size_t n = parties[0].res_n[r];
+    for (int i = 0; i < 3; i++) {
+        v[i].party = i;
+        v[i].c[0] = parties[i].res[r][0];
+        v[i].c[1] = parties[i].res[r][1];
+        v[i].name = NULL;
+        if (v[i].c[0] == NULL || parties[i].res_n[r] != n)
+            return NULL;
+    }
+    mimir_r64 *x = calloc(n ? n : 1, sizeof *x);
+    mimir_err err;
+    if (mimir_rss_join(64, n, v, 3, x, &err) != MIMIR_OK) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static void expect(const char *what, int r, const mimir_r64 *want, size_t n)
+{
+    mimir_r64 *got = join(r);
+    size_t bad = 0, first = n;
+    for (size_t j = 0; got != NULL && j < n; j++)
+        if (got[j] != want[j]) {
+            bad++;
+            if (first == n)
+                first = j;
+        }
+    CHECK(got != NULL && parties[0].res_n[r] == n && bad == 0,
+          "%s: the joined output equals the plaintext (%zu of %zu differ%s)", what, bad, n,
+          first < n ? ", e.g. the first shown below" : "");
+    if (first < n)
+        printf("#   element %zu: got %llu, want %llu\n", first,
+               (unsigned long long)got[first], (unsigned long long)want[first]);
+    free(got);
+}
+
+/* The plaintext reference: the max by the chain of lib/gpt2_fixed.c's softmax, the argmax as
+ * gpt2_ref's (first strictly greater wins), as a one-hot. */
+static void plain_rows(size_t l, mimir_r64 *max, mimir_r64 *oh)
+{
+    const mimir_r64 *x = in[IN_M0 + l].plain;
+    size_t len = lens[l];
+    for (size_t r = 0; r < ROWS; r++) {
+        mimir_r64 m = x[r * len];
+        size_t best = 0;
+        for (size_t t = 1; t < len; t++) {
+            m = mimir_approx_select(mimir_approx_lt(m, x[r * len + t]), x[r * len + t], m);
+            if ((int64_t)x[r * len + t] > (int64_t)x[r * len + best])
+                best = t;
+        }
+        max[r] = m;
+        for (size_t t = 0; t < len; t++)
+            oh[r * len + t] = t == best;
+    }
+}
+
+static void check_all(const char *what, int semi)
+{
+    for (int i = 0; i < 3; i++)
+        if (!CHECK(parties[i].rc == MIMIR_OK, "%s: party %d succeeds (%s: %s)", what, i,
+                   parties[i].err.field, parties[i].err.msg))
+            return;
+    static mimir_r64 want[NLT];
+    char msg[200];
+    for (size_t j = 0; j < NZ; j++)
+        want[j] = mimir_approx_lt(in[IN_Z].plain[j], 0);
+    snprintf(msg, sizeof msg, "%s: ltz on %zu edge values and %zu random ones", what,
+             (size_t)NEDGE, (size_t)(NZ - NEDGE));
+    expect(msg, R_LTZ, want, NZ);
+    for (size_t j = 0; j < NLT; j++)
+        want[j] = mimir_approx_lt(in[IN_A].plain[j], in[IN_B].plain[j]);
+    snprintf(msg, sizeof msg, "%s: lt = mimir_approx_lt on %d random pairs", what, NLT);
+    expect(msg, R_LT, want, NLT);
+    size_t ones = 0;
+    for (size_t j = 0; j < NLT; j++)
+        ones += want[j];
+    CHECK(ones > NLT / 4 && ones < 3 * NLT / 4, "%s: both outcomes occur (%zu of %d)", what,
+          ones, NLT);
+    for (size_t j = 0; j < NLT; j++)
+        want[j] = mimir_approx_lt(in[IN_A].plain[j], (mimir_r64)thresholds[j]);
+    snprintf(msg, sizeof msg, "%s: lt_public = mimir_approx_lt against public thresholds", what);
+    expect(msg, R_LTP, want, NLT);
+    for (size_t j = 0; j < NLT; j++)
+        want[j] = mimir_approx_select(mimir_approx_lt(in[IN_A].plain[j], in[IN_B].plain[j]),
+                                      in[IN_A].plain[j], in[IN_B].plain[j]);
+    snprintf(msg, sizeof msg, "%s: select(lt(a, b), a, b) = mimir_approx_select", what);
+    expect(msg, R_SEL, want, NLT);
+    for (size_t l = 0; l < NLEN; l++) {
+        mimir_r64 mx[ROWS], oh[ROWS * 128];
+        plain_rows(l, mx, oh);
+        snprintf(msg, sizeof msg, "%s: max of %d rows of %zu", what, ROWS, lens[l]);
+        expect(msg, R_MAX0 + (int)l, mx, ROWS);
+        snprintf(msg, sizeof msg, "%s: argmax one-hot of %d rows of %zu (ties: lowest index)",
+                 what, ROWS, lens[l]);
+        expect(msg, R_OH0 + (int)l, oh, ROWS * lens[l]);
+        snprintf(msg, sizeof msg, "%s: argmax's max of %d rows of %zu", what, ROWS, lens[l]);
+        expect(msg, R_AMAX0 + (int)l, mx, ROWS);
+    }
+    /* rounds, the same for every party */
+    party *p = &parties[1];
+    int same = 1;
+    for (int i = 0; i < 3; i++)
+        same &= memcmp(parties[i].rounds, p->rounds, sizeof p->rounds) == 0;
+    CHECK(same, "%s: every party spends the same rounds", what);
+    CHECK(p->rounds[RD_LTZ] == MIMIR_COMPARE_LTZ_ROUNDS &&
+              p->rounds[RD_LT] == MIMIR_COMPARE_LTZ_ROUNDS,
+          "%s: ltz and lt take %d rounds whatever n (got %llu, %llu)", what,
+          MIMIR_COMPARE_LTZ_ROUNDS, (unsigned long long)p->rounds[RD_LTZ],
+          (unsigned long long)p->rounds[RD_LT]);
+    CHECK(p->rounds[RD_SEL] == MIMIR_COMPARE_SELECT_ROUNDS, "%s: select takes 1 round (got %llu)",
+          what, (unsigned long long)p->rounds[RD_SEL]);
+    int tree_ok = 1;
+    for (size_t l = 0; l < NLEN; l++) {
+        uint64_t levels = 0;
+        while (((size_t)1 << levels) < lens[l])
+            levels++;
+        uint64_t want_r = levels * MIMIR_COMPARE_TREE_LEVEL_ROUNDS;
+        tree_ok &= p->rounds[RD_MAX0 + l] == want_r && p->rounds[RD_ARG0 + l] == want_r;
+        if (p->rounds[RD_MAX0 + l] != want_r || p->rounds[RD_ARG0 + l] != want_r)
+            printf("#   len %zu: max %llu, argmax %llu rounds, want %llu\n", lens[l],
+                   (unsigned long long)p->rounds[RD_MAX0 + l],
+                   (unsigned long long)p->rounds[RD_ARG0 + l], (unsigned long long)want_r);
+    }
+    CHECK(tree_ok, "%s: max and argmax take ceil(log2 len) * %d rounds (len 1: none)", what,
+          MIMIR_COMPARE_TREE_LEVEL_ROUNDS);
+    /* edaBits: one per compared element */
+    uint64_t cmp = NZ + 2 * NLT;
+    for (size_t l = 0; l < NLEN; l++) {
+        uint64_t perrow = 0;
+        for (size_t m = lens[l]; m > 1; m = (m + 1) / 2)
+            perrow += m / 2;
+        cmp += 2 * ROWS * perrow;
+    }
+    CHECK(p->edabits == cmp, "%s: one edaBit per comparison (%llu, want %llu)", what,
+          (unsigned long long)p->edabits, (unsigned long long)cmp);
+    (void)semi;
+}
+
+static void check_fault(const char *what, int bad, const char *want)
+{
+    for (int i = 0; i < 3; i++) {
+        if (i == bad)
+            continue;
+        party *me = &parties[i];
+        CHECK(me->rc == MIMIR_ESECURITY && strstr(me->err.msg, want) != NULL,
+              "%s: honest party %d fails with MIMIR_ESECURITY: \"%s\" (got %d, %s: %s)", what,
+              i, want, me->rc, me->err.field, me->err.msg);
+    }
+}
+
+static void make_inputs(void)
+{
+    in_n[IN_Z] = NZ;
+    in_n[IN_A] = NLT;
+    in_n[IN_B] = NLT;
+    for (size_t l = 0; l < NLEN; l++)
+        in_n[IN_M0 + l] = ROWS * lens[l];
+    for (int k = 0; k < NIN; k++) {
+        in[k].plain = calloc(in_n[k], sizeof(mimir_r64));
+        for (int p = 0; p < 3; p++)
+            in[k].comp[p] = calloc(in_n[k], sizeof(mimir_r64));
+    }
+    for (size_t j = 0; j < NZ; j++) {
+        uint64_t v = rnd();
+        if (j % 3 == 1)
+            v = (uint64_t)((int64_t)v >> (rnd() % 63)); /* small magnitudes of both signs */
+        in[IN_Z].plain[j] = j < NEDGE ? (mimir_r64)edge[j] : v;
+    }
+    for (size_t j = 0; j < NLT; j++) {
+        uint64_t a = rnd(), b = rnd();
+        switch (j % 4) {
+        case 0: /* full 64-bit values: a - b may wrap, lt is the sign bit of a - b */
+            break;
+        case 1: /* fixed-point values in [-100, 100) with 16 bits */
+            a = (uint64_t)((int64_t)(a % (200u << 16)) - (100 << 16));
+            b = (uint64_t)((int64_t)(b % (200u << 16)) - (100 << 16));
+            break;
+        case 2: /* close values */
+            a = (uint64_t)((int64_t)(a % 2000) - 1000);
+            b = a + (rnd() % 3) - 1;
+            break;
+        default: /* equal */
+            b = a;
+        }
+        in[IN_A].plain[j] = a;
+        in[IN_B].plain[j] = b;
+        thresholds[j] = j % 2 ? (mimir_r128)(uint64_t)(((int64_t)rnd() >> 20)) : b;
+    }
+    /* max rows: small values with many ties, a row of all equal values, negatives */
+    for (size_t l = 0; l < NLEN; l++) {
+        size_t len = lens[l];
+        mimir_r64 *x = in[IN_M0 + l].plain;
+        for (size_t r = 0; r < ROWS; r++)
+            for (size_t t = 0; t < len; t++) {
+                int64_t v = r == 0   ? (int64_t)(rnd() % 5) - 3          /* ties */
+                            : r == 1 ? -7                                /* all equal */
+                                     : (int64_t)(rnd() >> 1) - ((int64_t)1 << 62);
+                x[r * len + t] = (mimir_r64)v;
+            }
+    }
+    mimir_drbg d;
+    uint8_t seed[32];
+    memset(seed, 9, sizeof seed);
+    mimir_drbg_from_seed(&d, seed, sizeof seed, "test-split");
+    mimir_rss_rng rng = mimir_rss_rng_drbg(&d);
+    for (int k = 0; k < NIN; k++) {
+        void *comp[3] = {in[k].comp[0], in[k].comp[1], in[k].comp[2]};
+        mimir_err err;
+        if (mimir_rss_split(64, in[k].plain, in_n[k], &rng, comp, &err) != MIMIR_OK)
+            fprintf(stderr, "split failed: %s\n", err.msg);
+    }
+    mimir_drbg_wipe(&d);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < MIMIR_COIN_SEED_BYTES; k++)
+            coin_seed[i][k] = (uint8_t)(17 * i + k);
+    for (int k = 0; k < MIMIR_DEALER_SEED_BYTES; k++)
+        dealer_seed[k] = (uint8_t)(100 + 3 * k);
+}
+
+static void test_bad_input(void)
+{
+    mimir_err err;
+    mimir_sv a = {0}, b = {0};
+    mimir_sv_alloc(&a, 3, 1, &err);
+    mimir_sv_alloc(&b, 4, 1, &err);
+    CHECK(mimir_spdz_ltz(NULL, &a, &b, &err) == MIMIR_EINPUT, "ltz without an engine: EINPUT");
+    CHECK(mimir_spdz_lt(NULL, &a, &a, &b, &err) == MIMIR_EINPUT,
+          "lt of different sizes: EINPUT");
+    CHECK(mimir_spdz_max(NULL, &a, &b, 2, 2, &err) == MIMIR_EINPUT, "max without an engine");
+    mimir_sv_free(&a);
+    mimir_sv_free(&b);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "tests/tmp/compare.XXXXXX");
+    if (cluster3_setup(dir, "test_compare") != 0)
+        return 1;
+    make_inputs();
+    mimir_spdz_fault none;
+    memset(&none, 0, sizeof none);
+
+    run(SC_ALL, 0, -1, none, 0);
+    check_all("malicious", 0);
+    printf("# triples taken by one party: %llu\n", (unsigned long long)parties[0].triples);
+    run(SC_ALL, 1, -1, none, 0);
+    check_all("semi-honest", 1);
+
+    /* a flipped word in the open of c (open #0 of the faulty party's engine after inputs, which
+     * open nothing) and in a Beaver open of the prefix product (open #3) */
+    static const struct {
+        uint64_t at;
+        unsigned bit;
+        int skip;
+        const char *what, *want;
+    } fc[] = {
+        {0, 5, 0, "open of c flipped (bit 5)", "replicated copy check"},
+        {0, 5, 1, "open of c flipped, copy check skipped", "MAC check failed"},
+        {3, 60, 1, "prefix-product open flipped, copy check skipped", "MAC check failed"},
+        {6, 100, 0, "last level's open flipped (bit 100)", "replicated copy check"},
+    };
+    for (size_t k = 0; k < sizeof fc / sizeof fc[0]; k++) {
+        /* with skip, no party runs the copy check (the faulty one neither: otherwise it could
+         * be first to see the honest parties' later opens diverge), so the MAC check alone
+         * must catch the error */
+        mimir_spdz_fault f = {MIMIR_SPDZ_FAULT_OPEN_FLIP, fc[k].at, fc[k].bit, fc[k].skip};
+        run(SC_FAULT, 0, 2, f, fc[k].skip);
+        check_fault(fc[k].what, 2, fc[k].want);
+    }
+    test_bad_input();
+    reset_parties();
+    return tap_done();
+}
