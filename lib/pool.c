@@ -148,6 +148,10 @@ static void item_lens(struct batch *b)
         b->len[0] = b->rows * b->inner;
         b->len[1] = b->inner * b->cols;
         b->len[2] = b->rows * b->cols;
+    } else if (b->kind == MIMIR_PREP_EDABIT) {
+        b->len[0] = 1; /* r */
+        b->len[1] = MIMIR_PREP_EDABIT_BITS; /* its bits */
+        b->len[2] = 0; /* no third vector */
     } else {
         b->len[0] = b->len[1] = b->len[2] = 1;
     }
@@ -460,8 +464,8 @@ static json_t *kind_obj(const uint64_t v[MIMIR_PREP_KINDS])
                      (json_int_t)v[1], "trunc", (json_int_t)v[2], "edabit", (json_int_t)v[3]);
 }
 
-/* What one item counts in the status (lib/pool.h): 1 for a triple or a truncation pair, all
- * three matrices' elements for a matrix triple. */
+/* What one item counts in the status (lib/pool.h): 1 for a triple, a truncation pair or an
+ * edaBit, all three matrices' elements for a matrix triple. */
 static uint64_t item_weight(const struct batch *b)
 {
     return b->kind == MIMIR_PREP_MATRIX ? item_elems(b) : 1;
@@ -624,7 +628,7 @@ static void encode_header(uint8_t h[HDR_BYTES], const mimir_pool *p, const struc
 static int check_shape(struct batch *b, int macs, const char **field)
 {
     uint64_t e, t;
-    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_TRUNC)
+    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_EDABIT)
         return *field = "kind", -1;
     if (b->count == 0)
         return *field = "count", -1;
@@ -1177,7 +1181,7 @@ static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mi
     encode_header(h, p, b);
     rc = aw_write(&w, h, HDR_BYTES, err);
     for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
-        for (int wd = 0; wd < words_of(p->macs) && rc == MIMIR_OK; wd++) {
+        for (int wd = 0; wd < words_of(p->macs) && rc == MIMIR_OK && b->len[k] > 0; wd++) {
             const mimir_r128 *src = wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2];
             rc = aw_write(&w, src, (size_t)(b->count * b->len[k]) * WORD_BYTES, err);
         }
@@ -1255,6 +1259,24 @@ int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const 
     return append(p, &bt, v, err);
 }
 
+int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *bits,
+                              mimir_err *err)
+{
+    uint64_t n = r != NULL ? r->n : 0;
+    if (n == 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "count", "an empty batch");
+    int rc = check_sv(p, r, n, "r", err);
+    if (rc == MIMIR_OK && n > UINT64_MAX / MIMIR_PREP_EDABIT_BITS)
+        rc = mimir_err_set(err, MIMIR_EINPUT, p->dir, "count", "too many edaBits");
+    if (rc == MIMIR_OK)
+        rc = check_sv(p, bits, n * MIMIR_PREP_EDABIT_BITS, "bits", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    struct batch bt = {.kind = MIMIR_PREP_EDABIT, .count = n};
+    const mimir_sv *const v[3] = {r, bits, NULL};
+    return append(p, &bt, v, err);
+}
+
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
                                 mimir_err *err)
 {
@@ -1289,7 +1311,7 @@ static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const 
     uint64_t base = HDR_BYTES;
     for (int k = 0; k < 3 && rc == MIMIR_OK; k++) {
         uint64_t arr = b->count * b->len[k] * WORD_BYTES; /* one word array of vector k */
-        for (int wd = 0; wd < W && rc == MIMIR_OK; wd++) {
+        for (int wd = 0; wd < W && rc == MIMIR_OK && b->len[k] > 0; wd++) {
             mimir_r128 *dst = (wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2]) + off[k];
             uint64_t at = base + (uint64_t)wd * arr + s->start * b->len[k] * WORD_BYTES;
             int r = pread_all(fd, dst, (size_t)(s->k * b->len[k] * WORD_BYTES), at);
@@ -1361,8 +1383,11 @@ static int take(mimir_pool *p, int kind, uint64_t n, uint64_t rows, uint64_t inn
         len[0] = rows * inner;
         len[1] = inner * cols;
         len[2] = rows * cols;
+    } else if (kind == MIMIR_PREP_EDABIT) {
+        len[1] = MIMIR_PREP_EDABIT_BITS;
+        len[2] = 0; /* out[2] is NULL */
     }
-    for (int k = 0; k < 3 && rc == MIMIR_OK; k++) {
+    for (int k = 0; k < 3 && rc == MIMIR_OK && len[k] > 0; k++) {
         rc = mimir_sv_alloc(out[k], (size_t)(n * len[k]), p->macs, err);
         if (rc != MIMIR_OK)
             for (int q = 0; q < k; q++)
@@ -1430,7 +1455,13 @@ static int prep_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_
     return take(ctx, MIMIR_PREP_TRUNC, n, 0, 0, 0, f, out, "truncation pairs", err);
 }
 
-static const mimir_prep_ops pool_ops = {prep_triples, prep_matrix, prep_trunc, NULL}; /* edaBits: not yet */
+static int prep_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
+{
+    mimir_sv *const out[3] = {r, bits, NULL};
+    return take(ctx, MIMIR_PREP_EDABIT, n, 0, 0, 0, 0, out, "edaBits", err);
+}
+
+static const mimir_prep_ops pool_ops = {prep_triples, prep_matrix, prep_trunc, prep_edabits};
 
 mimir_prep *mimir_pool_prep(mimir_pool *p)
 {

@@ -34,8 +34,8 @@
 
 typedef struct mimir_pool mimir_pool;
 
-/* Per-kind counters (index = enum mimir_prep_kind - 1), in elements: n for triples and
- * truncation pairs, rows*inner + inner*cols + rows*cols for a matrix triple. */
+/* Per-kind counters (index = enum mimir_prep_kind - 1), in elements: n for triples,
+ * truncation pairs and edaBits, rows*inner + inner*cols + rows*cols for a matrix triple. */
 typedef struct mimir_pool_status {
     int party;
     uint8_t session[16];
@@ -75,6 +75,9 @@ int mimir_pool_append_matrix(mimir_pool *p, size_t rows, size_t inner, size_t co
                              mimir_err *err);
 int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const mimir_sv *r_hi,
                             const mimir_sv *r_63, mimir_err *err);
+/* Appends n = r->n edaBits: r (n elements) and bits (64 n, lib/prep.h's layout). */
+int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *bits,
+                              mimir_err *err);
 
 /* Records a sacrifice outcome in stats.json (count elements sacrificed or failed). */
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
@@ -93,7 +96,7 @@ int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *er
  * (peek_status only checks headers and sizes). MIMIR_EINPUT naming the batch and "digest". */
 int mimir_pool_verify(const char *dir, mimir_err *err);
 
-/* Names of the kinds ("triple", "matrix", "trunc") by enum mimir_prep_kind; NULL if unknown. */
+/* Names of the kinds ("triple", "matrix", "trunc", "edabit") by enum mimir_prep_kind; NULL if unknown. */
 const char *mimir_pool_kind_name(int kind);
 
 #ifdef MIMIR_TEST_HOOKS

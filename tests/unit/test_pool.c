@@ -110,6 +110,22 @@ static int add_trunc(mimir_pool *p, unsigned tag, unsigned f, size_t n)
     return rc;
 }
 
+static int add_edabits(mimir_pool *p, unsigned tag, size_t n)
+{
+    mimir_sv v[2];
+    memset(v, 0, sizeof v);
+    mimir_err err;
+    int rc = mimir_sv_alloc(&v[0], n, 1, &err) | mimir_sv_alloc(&v[1], 64 * n, 1, &err);
+    if (rc == 0) {
+        fill(&v[0], tag, 0, 0);
+        fill(&v[1], tag, 1, 0);
+        rc = mimir_pool_append_edabits(p, &v[0], &v[1], &err);
+    }
+    mimir_sv_free(&v[0]);
+    mimir_sv_free(&v[1]);
+    return rc;
+}
+
 static void free3(mimir_sv v[3])
 {
     for (int k = 0; k < 3; k++)
@@ -207,6 +223,8 @@ static void test_round_trip(void)
     CHECK(add_trunc(p, 5, 16, 8) == 0, "append 8 truncation pairs for f=16");
     CHECK(add_trunc(p, 6, 12, 4) == 0, "append 4 truncation pairs for f=12");
     CHECK(add_trunc(p, 6, 0, 4) == MIMIR_EINPUT, "append refuses f=0");
+    CHECK(add_edabits(p, 7, 6) == 0, "append 6 edaBits (r and 64 bits each)");
+    CHECK(add_edabits(p, 7, 0) == MIMIR_EINPUT, "append refuses an empty edaBit batch");
 
     mimir_prep *prep = mimir_pool_prep(p);
     mimir_sv v[3];
@@ -256,6 +274,19 @@ static void test_round_trip(void)
     CHECK(rc == 0 && same(&v[1], 6, 1, 0, 1), "the refused request consumed nothing");
     free3(v);
 
+    rc = mimir_prep_edabits(prep, 4, &v[0], &v[1], &err);
+    CHECK(rc == 0 && v[0].n == 4 && v[1].n == 256 && v[2].n == 0 && same(&v[0], 7, 0, 0, 1) &&
+              same(&v[1], 7, 1, 0, 1),
+          "take 4 edaBits: r items 0..3 and bit elements 0..255 with their MAC words");
+    free3(v);
+    rc = mimir_prep_edabits(prep, 3, &v[0], &v[1], &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "no edaBits left (needed 3, have 2)") != NULL,
+          "running out of edaBits: %s", err.msg);
+    rc = mimir_prep_edabits(prep, 2, &v[0], &v[1], &err);
+    CHECK(rc == 0 && same(&v[0], 7, 0, 4, 1) && same(&v[1], 7, 1, 256, 1),
+          "the last 2 edaBits: r items 4..5, bit elements 256..383");
+    free3(v);
+
     rc = mimir_prep_triples(prep, 10, &v[0], &v[1], &v[2], &err);
     CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "no triples left (needed 10, have 3)") != NULL,
           "running out of triples: %s", err.msg);
@@ -270,7 +301,8 @@ static void test_round_trip(void)
               s.consumed[0] == 12 && s.remaining[0] == 3 && s.sacrificed[0] == 30 &&
               s.failed[0] == 2 && s.generated[1] == 2 * (6 + 12 + 8) + 27 &&
               s.remaining[1] == 0 && s.generated[2] == 12 && s.remaining[2] == 5 &&
-              s.batches == 7,
+              s.generated[3] == 6 && s.consumed[3] == 6 && s.remaining[3] == 0 &&
+              s.batches == 8,
           "status counts elements per kind");
 
     mimir_pool *q = NULL;
