@@ -1,0 +1,426 @@
+/*
+ * test_sgpt2.c — the secure GPT-2 step (lib/sgpt2.h) on the shipped tiny model: three parties
+ * (threads) over TLS on loopback Unix sockets, preprocessing from the trusted dealer (one seed
+ * for all three: a simulation). The model is split in memory into three model shares as
+ * mimir-share split does; the prompt "Once" (4 tokens) is given as client-split one-hot
+ * vectors; 4 new tokens are generated greedily, the chosen one-hot fed back as the next token.
+ *
+ * Checks: the secure greedy tokens equal lib/gpt2_fixed.c's greedy tokens, or where they differ
+ * the float reference's top-2 margin is below MARGIN_BOUND; the secure logits (output by the
+ * parties and joined, a test-only output) are within LOGIT_BOUND of the fixed-point logits at
+ * every sampled step; the one-hot and the index agree; the plan (plan-mode engine + counting
+ * source) equals what the dealer handed out in the real run, kind by kind; rounds per step are
+ * printed. Also: the plan JSON names every kind, bad inputs are refused.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+#include "coin.h"
+#include "dealer.h"
+#include "gpt2_fixed.h"
+#include "gpt2_ref.h"
+#include "mem.h"
+#include "model.h"
+#include "net.h"
+#include "prep.h"
+#include "rss.h"
+#include "sgpt2.h"
+#include "sharefile.h"
+#include "spdz.h"
+#include "cluster3.h"
+#include "tap.h"
+
+#define MODEL_DIR "models/tiny"
+#define P 4          /* prompt tokens */
+#define NEW 4        /* generated tokens */
+#define MAXV 4096
+/* Secure vs fixed-point logits: every truncation may add one unit (2^-f or 2^-F) and LayerNorm
+ * and softmax amplify them; measured max on this model about 2e-3 (printed below). */
+#define LOGIT_BOUND 0.02
+/* Secure vs float: LOGIT_BOUND + docs/numerics.md's fixed-vs-float bound (0.01); a token may
+ * differ only where the float top-2 margin is below twice that. */
+#define MARGIN_BOUND (2 * (LOGIT_BOUND + 0.01))
+
+static const int32_t prompt[P] = {48, 79, 68, 70}; /* "Once" in tokenizer.json */
+
+static char dir[256];
+static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
+static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
+static mimir_share *shares[3];
+static mimir_gpt2_config cfg;
+static mimir_r64 *tok_comp[P][3]; /* client split of the prompt's one-hot vectors */
+
+typedef struct party {
+    int self;
+    const char *json;
+    int rc;
+    mimir_err err;
+    uint64_t step_rounds[P + NEW];
+    uint64_t counts[MIMIR_PREP_KINDS];
+    /* per sampled step: output components of the index and the logits */
+    mimir_r64 idx[NEW][2];
+    mimir_r64 *lg[NEW][2];
+    mimir_r64 *oh[NEW][2];
+    double ms;
+} party;
+
+static party parties[3];
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != MIMIR_OK)                                                                \
+            goto out;                                                                              \
+    } while (0)
+
+static int generate(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
+{
+    int rc = MIMIR_OK, i = me->self, macs = mimir_spdz_macs(s);
+    size_t V = (size_t)cfg.vocab_size;
+    mimir_sgpt2 *g = NULL;
+    mimir_sv tok = {0}, nxt = {0}, idx = {0}, lg = {0};
+    TRY(mimir_sgpt2_new(s, &cfg, shares[i], &g, err));
+    TRY(mimir_sv_alloc(&nxt, V, macs, err));
+    TRY(mimir_sv_alloc(&idx, 1, macs, err));
+    TRY(mimir_sv_alloc(&lg, V, macs, err));
+    int steps = mimir_sgpt2_steps(P, NEW);
+    double t0 = now_ms();
+    for (int k = 0; k < steps; k++) {
+        if (k < P) {
+            mimir_sv_free(&tok);
+            const mimir_r64 *const c[2] = {tok_comp[k][i], tok_comp[k][(i + 1) % 3]};
+            TRY(mimir_spdz_input_shares(s, c, V, &tok, err));
+        }
+        int sample = k >= P - 1, j = k - (P - 1);
+        uint64_t r0 = mimir_net_rounds(net);
+        TRY(mimir_sgpt2_step(g, &tok, sample ? &nxt : NULL, sample ? &idx : NULL,
+                             sample ? &lg : NULL, err));
+        me->step_rounds[k] = mimir_net_rounds(net) - r0;
+        if (!sample)
+            continue;
+        for (int q = 0; q < 2; q++) {
+            me->lg[j][q] = calloc(V, sizeof(mimir_r64));
+            me->oh[j][q] = calloc(V, sizeof(mimir_r64));
+        }
+        mimir_r64 *const ci[2] = {&me->idx[j][0], &me->idx[j][1]};
+        mimir_r64 *const cl[2] = {me->lg[j][0], me->lg[j][1]};
+        mimir_r64 *const co[2] = {me->oh[j][0], me->oh[j][1]};
+        TRY(mimir_spdz_output(s, &idx, ci, err));
+        TRY(mimir_spdz_output(s, &lg, cl, err));
+        TRY(mimir_spdz_output(s, &nxt, co, err));
+        /* feed the chosen one-hot back (stays shared) */
+        mimir_sv t = tok;
+        tok = nxt;
+        nxt = t;
+    }
+    me->ms = now_ms() - t0;
+out:
+    mimir_sv_free(&tok);
+    mimir_sv_free(&nxt);
+    mimir_sv_free(&idx);
+    mimir_sv_free(&lg);
+    mimir_sgpt2_free(g);
+    return rc;
+}
+
+static void *party_main(void *arg)
+{
+    party *me = arg;
+    mimir_err_clear(&me->err);
+    mimir_cluster *cl = NULL;
+    mimir_net *net = NULL;
+    mimir_coin *coin = NULL;
+    mimir_dealer *dl = NULL;
+    mimir_spdz *s = NULL;
+    mimir_err *e = &me->err;
+    int rc = mimir_cluster_parse(me->json, strlen(me->json), "cluster.json", dir, me->self, &cl,
+                                 e);
+    if (rc == MIMIR_OK) {
+        mimir_net_opts no;
+        memset(&no, 0, sizeof no);
+        rc = mimir_net_open(cl, &no, &net, e);
+    }
+    if (rc == MIMIR_OK) {
+        mimir_coin_opts o = {coin_seed[me->self], 0};
+        rc = mimir_coin_toss(net, &o, &coin, e);
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_dealer_new(dealer_seed, me->self, 1, &dl, e);
+    if (rc == MIMIR_OK) {
+        mimir_r128 alpha[2];
+        mimir_dealer_alpha(dl, alpha);
+        rc = mimir_spdz_new(net, coin, mimir_dealer_prep(dl), alpha, NULL, &s, e);
+        mimir_wipe(alpha, sizeof alpha);
+    }
+    if (rc == MIMIR_OK)
+        rc = generate(me, s, net, e);
+    if (dl != NULL)
+        mimir_dealer_counts(dl, me->counts);
+    if (rc == MIMIR_OK)
+        rc = mimir_net_close(net, e);
+    me->rc = rc;
+    mimir_spdz_free(s);
+    mimir_dealer_free(dl);
+    mimir_coin_free(coin);
+    mimir_net_free(net);
+    mimir_cluster_free(cl);
+    return NULL;
+}
+
+/* ---- setup ----------------------------------------------------------------------------------- */
+
+static int fill_rand(void *ctx, uint8_t *buf, size_t n)
+{
+    (void)ctx;
+    static uint64_t st = 0x243f6a8885a308d3ull;
+    for (size_t k = 0; k < n; k++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        buf[k] = (uint8_t)st;
+    }
+    return 0;
+}
+
+/* The model split into three model shares in memory (as mimir-share split does). */
+static int split_model(const mimir_gpt2 *m, mimir_err *err)
+{
+    mimir_rss_rng rng = {fill_rand, NULL};
+    const char *const names[3] = {"p0", "p1", "p2"};
+    unsigned f = (unsigned)m->cfg.frac_bits;
+    int rc = mimir_share_split_new(MIMIR_SHARE_MODEL, 64, f, "{}", names, &rng, shares, err);
+    size_t nt = mimir_gpt2_tensor_count(&m->cfg), off = 0;
+    for (size_t i = 0; rc == MIMIR_OK && i < nt; i++) {
+        char name[256];
+        int nd;
+        uint64_t sh[2];
+        mimir_gpt2_tensor_info(&m->cfg, i, name, sizeof name, &nd, sh);
+        size_t n = (size_t)(nd == 2 ? sh[0] * sh[1] : sh[0]);
+        mimir_r64 *v = calloc(n, sizeof *v);
+        for (size_t k = 0; v != NULL && rc == MIMIR_OK && k < n; k++)
+            rc = mimir_fixed_encode(m->mem[off + k], f, &v[k], err);
+        if (rc == MIMIR_OK)
+            rc = mimir_share_split_add(shares, name, MIMIR_SHARE_F32, nd, sh, v, &rng, err);
+        free(v);
+        off += n;
+    }
+    return rc;
+}
+
+static int split_prompt(mimir_err *err)
+{
+    mimir_rss_rng rng = {fill_rand, NULL};
+    size_t V = (size_t)cfg.vocab_size;
+    mimir_r64 oh[MAXV];
+    for (int k = 0; k < P; k++) {
+        memset(oh, 0, sizeof oh);
+        oh[prompt[k]] = 1; /* an integer 0/1, not fixed point: the product needs no trunc */
+        void *c[3];
+        for (int q = 0; q < 3; q++)
+            c[q] = tok_comp[k][q] = calloc(V, sizeof(mimir_r64));
+        int rc = mimir_rss_split(64, oh, V, &rng, c, err);
+        if (rc != MIMIR_OK)
+            return rc;
+    }
+    return MIMIR_OK;
+}
+
+static int join(mimir_r64 *const c[3][2], size_t n, mimir_r64 *x)
+{
+    mimir_rss_view v[3];
+    for (int i = 0; i < 3; i++)
+        v[i] = (mimir_rss_view){i, {c[i][0], c[i][1]}, NULL};
+    mimir_err err;
+    return mimir_rss_join(64, n, v, 3, x, &err) == MIMIR_OK ? 0 : -1;
+}
+
+/* ---- checks ---------------------------------------------------------------------------------- */
+
+static void check_generation(const mimir_gpt2 *m)
+{
+    size_t V = (size_t)cfg.vocab_size;
+    mimir_err err;
+    mimir_gpt2_fixed *fx = NULL;
+    mimir_gpt2_ref *fl = NULL;
+    int ok = mimir_gpt2_fixed_new(m, &fx, &err) == MIMIR_OK &&
+             mimir_gpt2_ref_new(m, &fl, &err) == MIMIR_OK;
+    CHECK(ok, "the fixed-point and float references load (%s)", err.msg);
+    if (!ok)
+        return;
+    static double lfx[MAXV], lfl[MAXV], lsec[MAXV];
+    static mimir_r64 raw[MAXV], joined[MAXV], onehot[MAXV];
+    int32_t seq[P + NEW], fixed_tok[NEW];
+    memcpy(seq, prompt, sizeof prompt);
+    double max_err = 0, min_margin_diff = INFINITY;
+    int same = 0, explained = 0, onehot_ok = 1, logits_ok = 1;
+    int steps = mimir_sgpt2_steps(P, NEW);
+    /* the references are fed the secure sequence, so their logits compare step by step */
+    for (int k = 0; k < steps; k++) {
+        mimir_gpt2_fixed_step(fx, seq[k], lfx, raw, &err);
+        mimir_gpt2_ref_step(fl, seq[k], lfl, &err);
+        if (k < P - 1)
+            continue;
+        int j = k - (P - 1);
+        mimir_r64 *const ci[3][2] = {{&parties[0].idx[j][0], &parties[0].idx[j][1]},
+                                      {&parties[1].idx[j][0], &parties[1].idx[j][1]},
+                                      {&parties[2].idx[j][0], &parties[2].idx[j][1]}};
+        mimir_r64 *const cl[3][2] = {{parties[0].lg[j][0], parties[0].lg[j][1]},
+                                      {parties[1].lg[j][0], parties[1].lg[j][1]},
+                                      {parties[2].lg[j][0], parties[2].lg[j][1]}};
+        mimir_r64 *const co[3][2] = {{parties[0].oh[j][0], parties[0].oh[j][1]},
+                                      {parties[1].oh[j][0], parties[1].oh[j][1]},
+                                      {parties[2].oh[j][0], parties[2].oh[j][1]}};
+        mimir_r64 index = 0;
+        if (join(ci, 1, &index) != 0 || join(cl, V, joined) != 0 || join(co, V, onehot) != 0) {
+            logits_ok = 0;
+            break;
+        }
+        for (size_t v = 0; v < V; v++) {
+            lsec[v] = mimir_fixed_decode(joined[v], (unsigned)cfg.frac_bits);
+            double e = fabs(lsec[v] - lfx[v]);
+            max_err = e > max_err ? e : max_err;
+            onehot_ok &= onehot[v] == (v == (size_t)index);
+        }
+        int32_t sec = (int32_t)index;
+        fixed_tok[j] = mimir_gpt2_argmax(lfx, V);
+        if (index < V && sec == fixed_tok[j]) {
+            same++;
+        } else {
+            /* the float top-2 margin at this step */
+            int32_t a = mimir_gpt2_argmax(lfl, V);
+            double second = -INFINITY;
+            for (size_t v = 0; v < V; v++)
+                if ((int32_t)v != a && lfl[v] > second)
+                    second = lfl[v];
+            double margin = lfl[a] - second;
+            min_margin_diff = margin < min_margin_diff ? margin : min_margin_diff;
+            explained += margin < MARGIN_BOUND;
+        }
+        if (k + 1 < P + NEW)
+            seq[k + 1] = sec;
+    }
+    printf("# secure tokens:");
+    for (int j = 0; j < NEW; j++)
+        printf(" %d", seq[P + j]);
+    printf(" (fixed-point greedy on the same prefix:");
+    for (int j = 0; j < NEW; j++)
+        printf(" %d", fixed_tok[j]);
+    printf(")\n# max |secure - fixed| logit: %.3e\n", max_err);
+    CHECK(logits_ok, "the parties' index, logit and one-hot outputs join (replicated copies agree)");
+    CHECK(onehot_ok, "the next one-hot is the unit vector at the next index, at every step");
+    CHECK(same + explained == NEW,
+          "secure greedy tokens equal the fixed-point reference's (%d of %d), the others have a "
+          "float top-2 margin below %.3f (%d; smallest %.3g)", same, NEW, MARGIN_BOUND,
+          explained, min_margin_diff);
+    CHECK(same == NEW, "on this prompt all %d tokens agree exactly (%d)", NEW, same);
+    CHECK(max_err <= LOGIT_BOUND, "secure logits within %.3f of the fixed-point logits (max %.3e)",
+          LOGIT_BOUND, max_err);
+    mimir_gpt2_fixed_free(fx);
+    mimir_gpt2_ref_free(fl);
+}
+
+static void check_plan(void)
+{
+    uint64_t counts[MIMIR_PREP_KINDS];
+    char *json = NULL;
+    mimir_err err;
+    double t0 = now_ms();
+    int rc = mimir_sgpt2_plan(&cfg, P, NEW, counts, &json, &err);
+    double ms = now_ms() - t0;
+    CHECK(rc == MIMIR_OK, "mimir_sgpt2_plan runs (%d: %s: %s)", rc, err.field, err.msg);
+    if (rc != MIMIR_OK)
+        return;
+    static const char *const names[] = {"triple", "matrix", "trunc", "edabit"};
+    for (int k = 0; k < MIMIR_PREP_KINDS; k++)
+        CHECK(counts[k] == parties[0].counts[k] && counts[k] == parties[1].counts[k] &&
+                  counts[k] == parties[2].counts[k],
+              "plan: %s elements %llu equal the dealer's count after the real run (%llu)",
+              names[k], (unsigned long long)counts[k],
+              (unsigned long long)parties[0].counts[k]);
+    printf("# plan (%.0f ms): %s\n", ms, json);
+    CHECK(strncmp(json, "{\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":", 46) == 0 &&
+              strstr(json, "{\"kind\":\"matrix\",\"rows\":1,\"inner\":96,\"cols\":128,\"count\":7}") &&
+              strstr(json, "\"kind\":\"trunc\",\"f\":16,") &&
+              strstr(json, "\"kind\":\"trunc\",\"f\":24,") && strstr(json, "\"kind\":\"edabit\""),
+          "plan JSON in the deal --plan format: triples, the embedding's 1x96x128 matrix 7 times, "
+          "truncations by 16 and 24 bits, edaBits");
+    free(json);
+    rc = mimir_sgpt2_plan(&cfg, 0, NEW, counts, &json, &err);
+    CHECK(rc == MIMIR_EINPUT && json == NULL, "a plan for an empty prompt is refused (EINPUT)");
+    rc = mimir_sgpt2_plan(&cfg, cfg.n_ctx, 2, counts, &json, &err);
+    CHECK(rc == MIMIR_EINPUT, "a plan beyond the context is refused (EINPUT: %s)", err.msg);
+}
+
+int main(void)
+{
+    mimir_err err;
+    mimir_gpt2 *m = NULL;
+    if (mimir_gpt2_load(MODEL_DIR, &m, &err) != MIMIR_OK) {
+        mimir_err_print(stderr, "test_sgpt2", &err);
+        return 1;
+    }
+    cfg = m->cfg;
+    CHECK(cfg.vocab_size <= MAXV, "the tiny model's vocabulary fits the test (%d)",
+          cfg.vocab_size);
+    CHECK(split_model(m, &err) == MIMIR_OK && split_prompt(&err) == MIMIR_OK,
+          "model and prompt split in memory (%s)", err.msg);
+    for (size_t k = 0; k < sizeof dealer_seed; k++)
+        dealer_seed[k] = (uint8_t)(k * 7 + 1);
+    for (int i = 0; i < 3; i++)
+        for (size_t k = 0; k < MIMIR_COIN_SEED_BYTES; k++)
+            coin_seed[i][k] = (uint8_t)(i * 31 + k);
+    snprintf(dir, sizeof dir, "tests/tmp/sgpt2.XXXXXX");
+    if (cluster3_setup(dir, "test_sgpt2") != 0)
+        return 1;
+
+    char addr[3][200], json[4096];
+    cluster3_addresses(addr, "unix", dir, "g.");
+    cluster3_json(json, sizeof json, "00112233445566778899aabbccddeeff", addr);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        parties[i].self = i;
+        parties[i].json = json;
+        pthread_create(&th[i], NULL, party_main, &parties[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        CHECK(parties[i].rc == MIMIR_OK, "party %d: the generation runs (%d: %s: %s: %s)", i,
+              parties[i].rc, parties[i].err.file, parties[i].err.field, parties[i].err.msg);
+    int steps = mimir_sgpt2_steps(P, NEW);
+    printf("# rounds per step (party 0):");
+    for (int k = 0; k < steps; k++)
+        printf(" %llu", (unsigned long long)parties[0].step_rounds[k]);
+    printf("\n# %d steps in %.0f ms (%.0f ms per step, dealer included)\n", steps,
+           parties[0].ms, parties[0].ms / steps);
+    CHECK(parties[0].step_rounds[0] > 0 && parties[0].step_rounds[P] > parties[0].step_rounds[0],
+          "rounds per step counted: %llu without the logits, %llu with the argmax",
+          (unsigned long long)parties[0].step_rounds[0],
+          (unsigned long long)parties[0].step_rounds[P]);
+    if (parties[0].rc == MIMIR_OK && parties[1].rc == MIMIR_OK && parties[2].rc == MIMIR_OK)
+        check_generation(m);
+    check_plan();
+
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < NEW; j++)
+            for (int q = 0; q < 2; q++) {
+                free(parties[i].lg[j][q]);
+                free(parties[i].oh[j][q]);
+            }
+        mimir_share_free(shares[i]);
+    }
+    for (int k = 0; k < P; k++)
+        for (int q = 0; q < 3; q++)
+            free(tok_comp[k][q]);
+    mimir_gpt2_free(m);
+    return tap_done();
+}
