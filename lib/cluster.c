@@ -202,10 +202,44 @@ static const char *get_str(json_t *obj, const char *key)
     return json_is_string(j) ? json_string_value(j) : NULL;
 }
 
+/* The pin of a certificate: "cert" (a PEM file, hashed) and/or "sha256" (they must agree). */
+static int parse_pin(mimir_cluster_party *p, const char *cert, const char *pin, const char *name,
+                     const char *where, const char *basedir, const char *who, mimir_err *err)
+{
+    char field[2 * FIELD_BYTES];
+    snprintf(field, sizeof field, "%s.sha256", where);
+    uint8_t pinned[MIMIR_FPR_BYTES];
+    if (pin != NULL && unhex(pin, pinned, MIMIR_FPR_BYTES) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, name, field, "expected 64 hex digits");
+    if (cert == NULL && pin == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, name, where,
+                             "no \"cert\" and no \"sha256\": the %s's certificate is unpinned",
+                             who);
+    if (cert != NULL) {
+        p->cert_path = resolve(basedir, cert);
+        if (p->cert_path == NULL)
+            return mimir_err_set(err, MIMIR_ERUNTIME, name, where, "out of memory");
+        int rc = mimir_cluster_cert_fpr(p->cert_path, p->fpr, err);
+        if (rc != MIMIR_OK)
+            return rc;
+        if (pin != NULL && memcmp(pinned, p->fpr, MIMIR_FPR_BYTES) != 0) {
+            char hex[MIMIR_FPR_HEXBYTES];
+            mimir_cluster_fpr_hex(p->fpr, hex);
+            return mimir_err_set(err, MIMIR_EINPUT, name, field,
+                                 "does not match certificate %.200s (sha256 %s)", p->cert_path,
+                                 hex);
+        }
+    } else {
+        memcpy(p->fpr, pinned, MIMIR_FPR_BYTES);
+    }
+    return MIMIR_OK;
+}
+
 static int parse_party(mimir_cluster *c, json_t *jp, size_t pos, const char *name,
                        const char *basedir, int *seen, mimir_err *err)
 {
-    static const char *const keys[] = {"index", "address", "cert", "key", "sha256", NULL};
+    static const char *const keys[] = {"index", "address", "cert", "key", "sha256",
+                                       "client_address", NULL};
     char where[FIELD_BYTES], field[2 * FIELD_BYTES];
     snprintf(where, sizeof where, "parties[%zu]", pos);
     if (!json_is_object(jp))
@@ -241,29 +275,16 @@ static int parse_party(mimir_cluster *c, json_t *jp, size_t pos, const char *nam
     if (rc != MIMIR_OK)
         return rc;
 
-    snprintf(field, sizeof field, "%s.sha256", where);
-    uint8_t pinned[MIMIR_FPR_BYTES];
-    if (pin != NULL && unhex(pin, pinned, MIMIR_FPR_BYTES) != 0)
-        return mimir_err_set(err, MIMIR_EINPUT, name, field, "expected 64 hex digits");
-    if (cert == NULL && pin == NULL)
-        return mimir_err_set(err, MIMIR_EINPUT, name, where,
-                             "no \"cert\" and no \"sha256\": the party's certificate is unpinned");
-    if (cert != NULL) {
-        p->cert_path = resolve(basedir, cert);
-        if (p->cert_path == NULL)
-            return mimir_err_set(err, MIMIR_ERUNTIME, name, where, "out of memory");
-        rc = mimir_cluster_cert_fpr(p->cert_path, p->fpr, err);
+    if ((rc = parse_pin(p, cert, pin, name, where, basedir, "party", err)) != MIMIR_OK)
+        return rc;
+    json_t *jca = json_object_get(jp, "client_address");
+    if (jca != NULL) {
+        snprintf(field, sizeof field, "%s.client_address", where);
+        if (!json_is_string(jca))
+            return mimir_err_set(err, MIMIR_EINPUT, name, field, "expected a string");
+        rc = parse_address(&c->client_at[idx], json_string_value(jca), name, field, err);
         if (rc != MIMIR_OK)
             return rc;
-        if (pin != NULL && memcmp(pinned, p->fpr, MIMIR_FPR_BYTES) != 0) {
-            char hex[MIMIR_FPR_HEXBYTES];
-            mimir_cluster_fpr_hex(p->fpr, hex);
-            return mimir_err_set(err, MIMIR_EINPUT, name, field,
-                                 "does not match certificate %.200s (sha256 %s)", p->cert_path,
-                                 hex);
-        }
-    } else {
-        memcpy(p->fpr, pinned, MIMIR_FPR_BYTES);
     }
     if (key != NULL && (int)idx == c->self) {
         p->key_path = resolve(basedir, key);
@@ -309,12 +330,67 @@ static int parse_attestation(mimir_cluster *c, json_t *ja, const char *name,
     return MIMIR_OK;
 }
 
+/* "client": {"cert": FILE, "sha256": HEX, "key": FILE}: the client's pin (and, for the client
+ * itself, its key). */
+static int parse_client(mimir_cluster *c, json_t *jc, const char *name, const char *basedir,
+                        mimir_err *err)
+{
+    static const char *const keys[] = {"cert", "sha256", "key", NULL};
+    if (!json_is_object(jc))
+        return mimir_err_set(err, MIMIR_EINPUT, name, "client",
+                             "expected an object {\"cert\": FILE, \"sha256\": HEX}");
+    int rc = check_keys(jc, keys, name, "client", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    for (size_t i = 0; keys[i] != NULL; i++) {
+        json_t *j = json_object_get(jc, keys[i]);
+        if (j != NULL && !json_is_string(j)) {
+            char field[FIELD_BYTES];
+            snprintf(field, sizeof field, "client.%s", keys[i]);
+            return mimir_err_set(err, MIMIR_EINPUT, name, field, "expected a string");
+        }
+    }
+    c->has_client = 1;
+    rc = parse_pin(&c->client, get_str(jc, "cert"), get_str(jc, "sha256"), name, "client",
+                   basedir, "client", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    const char *key = get_str(jc, "key");
+    if (key != NULL && c->self == MIMIR_CLUSTER_CLIENT) {
+        c->client.key_path = resolve(basedir, key);
+        if (c->client.key_path == NULL)
+            return mimir_err_set(err, MIMIR_ERUNTIME, name, "client", "out of memory");
+    }
+    return MIMIR_OK;
+}
+
+/* Pins and addresses must be distinct across the parties and the client. */
+static int check_distinct(const mimir_cluster *c, const char *name, mimir_err *err)
+{
+    for (int i = 0; i < MIMIR_CLUSTER_PARTIES; i++) {
+        if (c->has_client && memcmp(c->party[i].fpr, c->client.fpr, MIMIR_FPR_BYTES) == 0)
+            return mimir_err_set(err, MIMIR_EINPUT, name, "client",
+                                 "the client has party %d's certificate, expected its own", i);
+        for (int j = 0; j < MIMIR_CLUSTER_PARTIES; j++) {
+            const char *ca = c->client_at[j].address;
+            if (ca != NULL && strcmp(c->party[i].address, ca) == 0)
+                return mimir_err_set(err, MIMIR_EINPUT, name, "parties",
+                                     "party %d's client_address is party %d's address", j, i);
+            if (j > i && ca != NULL && c->client_at[i].address != NULL &&
+                strcmp(c->client_at[i].address, ca) == 0)
+                return mimir_err_set(err, MIMIR_EINPUT, name, "parties",
+                                     "parties %d and %d have the same client_address", i, j);
+        }
+    }
+    return MIMIR_OK;
+}
+
 static int parse_top(mimir_cluster *c, json_t *root, const char *name, const char *basedir,
                      int self, mimir_err *err)
 {
     static const char *const keys[] = {"version", "session", "self", "parties",
                                        "connect_timeout_ms", "peer_timeout_ms",
-                                       "max_frame_bytes", "attestation", NULL};
+                                       "max_frame_bytes", "attestation", "client", NULL};
     if (!json_is_object(root))
         return mimir_err_set(err, MIMIR_EINPUT, name, "", "expected a JSON object");
     int rc = check_keys(root, keys, name, "", err);
@@ -332,7 +408,7 @@ static int parse_top(mimir_cluster *c, json_t *root, const char *name, const cha
     if (self >= MIMIR_CLUSTER_PARTIES)
         return mimir_err_set(err, MIMIR_EINPUT, name, "self", "party %d, expected 0..%d", self,
                              MIMIR_CLUSTER_PARTIES - 1);
-    if (self < 0) {
+    if (self < 0 && self != MIMIR_CLUSTER_CLIENT) {
         v = 0;
         if (json_object_get(root, "self") == NULL)
             return mimir_err_set(err, MIMIR_EINPUT, name, "self",
@@ -374,12 +450,30 @@ static int parse_top(mimir_cluster *c, json_t *root, const char *name, const cha
         if (rc != MIMIR_OK)
             return rc;
     }
-    mimir_cluster_party *me = &c->party[c->self];
+    json_t *jc = json_object_get(root, "client");
+    if (jc != NULL && (rc = parse_client(c, jc, name, basedir, err)) != MIMIR_OK)
+        return rc;
     char field[FIELD_BYTES];
-    snprintf(field, sizeof field, "parties[index=%d]", c->self);
-    if (me->cert_path == NULL || me->key_path == NULL)
-        return mimir_err_set(err, MIMIR_EINPUT, name, field,
-                             "the local party needs \"cert\" and \"key\"");
+    if (c->self == MIMIR_CLUSTER_CLIENT) {
+        if (!c->has_client || c->client.cert_path == NULL || c->client.key_path == NULL)
+            return mimir_err_set(err, MIMIR_EINPUT, name, "client",
+                                 "the client needs a \"client\" section with \"cert\" and "
+                                 "\"key\"");
+        for (int i = 0; i < MIMIR_CLUSTER_PARTIES; i++)
+            if (c->client_at[i].address == NULL) {
+                snprintf(field, sizeof field, "parties[index=%d].client_address", i);
+                return mimir_err_set(err, MIMIR_EINPUT, name, field,
+                                     "missing: where the party listens for the client");
+            }
+    } else {
+        mimir_cluster_party *me = &c->party[c->self];
+        snprintf(field, sizeof field, "parties[index=%d]", c->self);
+        if (me->cert_path == NULL || me->key_path == NULL)
+            return mimir_err_set(err, MIMIR_EINPUT, name, field,
+                                 "the local party needs \"cert\" and \"key\"");
+    }
+    if ((rc = check_distinct(c, name, err)) != MIMIR_OK)
+        return rc;
     for (int i = 0; i < MIMIR_CLUSTER_PARTIES; i++)
         for (int j = i + 1; j < MIMIR_CLUSTER_PARTIES; j++) {
             if (memcmp(c->party[i].fpr, c->party[j].fpr, MIMIR_FPR_BYTES) == 0)
@@ -449,8 +543,11 @@ void mimir_cluster_free(mimir_cluster *c)
 {
     if (c == NULL)
         return;
-    for (int i = 0; i < MIMIR_CLUSTER_PARTIES; i++) {
-        mimir_cluster_party *p = &c->party[i];
+    for (int i = 0; i < 2 * MIMIR_CLUSTER_PARTIES + 1; i++) {
+        mimir_cluster_party *p = i < MIMIR_CLUSTER_PARTIES ? &c->party[i]
+                                 : i < 2 * MIMIR_CLUSTER_PARTIES
+                                     ? &c->client_at[i - MIMIR_CLUSTER_PARTIES]
+                                     : &c->client;
         free(p->address);
         free(p->host);
         free(p->path);

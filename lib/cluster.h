@@ -19,6 +19,12 @@
  * local party. The three timing/size fields are optional (0 = use the defaults of lib/net.h).
  * Relative paths are relative to the directory of the cluster file.
  *
+ * The client section is optional (lib/client.h, docs/protocol.md "Client channel"): a party may
+ * carry "client_address" (where it listens for the client, same syntax as "address"), and the
+ * top-level "client": {"cert": FILE, "sha256": HEX, "key": FILE} pins the client's certificate
+ * ("cert" and/or "sha256", as for a party; "key" is read only by the client itself, i.e. when
+ * the file is loaded with self = MIMIR_CLUSTER_CLIENT). A party that serves a client needs both.
+ *
  * "attestation" is optional: when present, every peer's certificate must carry attestation
  * evidence that passes the policy file "policy" (lib/attest/admit.h, docs/attestation.md).
  * "at" (optional, RFC 3339) fixes the verification time, for tests and reproducible runs;
@@ -47,6 +53,7 @@
 #define MIMIR_CLUSTER_MAX_FILE (1 << 20) /* largest cluster file accepted */
 #define MIMIR_CLUSTER_MAX_CERT (1 << 16) /* largest PEM certificate or key file accepted */
 #define MIMIR_CLUSTER_MAX_TIMEOUT_MS 86400000u /* one day */
+#define MIMIR_CLUSTER_CLIENT (-2)        /* self for the client: no local party, client key */
 
 enum mimir_addr_kind { MIMIR_ADDR_TCP = 1, MIMIR_ADDR_UNIX = 2 };
 
@@ -73,10 +80,18 @@ typedef struct mimir_cluster {
     char *attest_policy_path;  /* "attestation.policy" resolved; NULL = no attestation section */
     char *attest_at;           /* "attestation.at" as written (RFC 3339), NULL = now */
     int attest_require;        /* "attestation.require" (default 1); 0 without the section */
+    /* Client section (all zero/NULL when absent). client_at[i] is party i's "client_address"
+     * (address fields only; address NULL = none); client holds the client's pin (fpr), its
+     * "cert" and, when self is MIMIR_CLUSTER_CLIENT, its "key". */
+    mimir_cluster_party client_at[MIMIR_CLUSTER_PARTIES];
+    int has_client;            /* the "client" section is present */
+    mimir_cluster_party client;
 } mimir_cluster;
 
-/* Loads the cluster file at path. self is the local party (0..2), or -1 to take it from the
- * file's "self". MIMIR_EINPUT on any bad field, MIMIR_ERUNTIME on I/O errors. */
+/* Loads the cluster file at path. self is the local party (0..2), -1 to take it from the
+ * file's "self", or MIMIR_CLUSTER_CLIENT for the client (no local party; the "client" section
+ * with "cert" and "key" and every party's "client_address" are then required). MIMIR_EINPUT
+ * on any bad field, MIMIR_ERUNTIME on I/O errors. */
 int mimir_cluster_load(const char *path, int self, mimir_cluster **out, mimir_err *err);
 
 /* Parses a cluster file held in memory; name is used in messages and basedir resolves relative
