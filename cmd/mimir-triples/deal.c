@@ -32,6 +32,8 @@
 #define DEFAULT_F 16
 #define DEFAULT_BATCH ((uint64_t)1 << 16)     /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 24)
+#define MAX_EDABITS ((uint64_t)1 << 36)      /* 64 bits each: 2^42 bit elements */
+#define EDABIT_BATCH_MAX ((uint64_t)1 << 18)  /* edaBits per batch file (65 elements each) */
 #define MAX_ENTRIES 1024                      /* --matrix / --trunc / plan items */
 #define PLAN_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
@@ -51,6 +53,7 @@ typedef struct deal_req {
     size_t nmat;
     tspec tr[MAX_ENTRIES];
     size_t ntr;
+    uint64_t edabits;
 } deal_req;
 
 static void help(void)
@@ -66,17 +69,21 @@ static void help(void)
         "      --matrix RxIxC[:K]  K (default 1) matrix triples of shape (R x I) * (I x C)\n"
         "                          (repeatable)\n"
         "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
+        "      --edabits N         N edaBits for comparisons (r and its 64 bits as shared\n"
+        "                          0/1 values; repeatable, added up)\n"
         "      --plan FILE         add the items of a JSON plan file (see mimir-triples(1)):\n"
         "                          {\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":N},\n"
         "                          {\"kind\":\"matrix\",\"rows\":R,\"inner\":I,\"cols\":C,\n"
-        "                          \"count\":K}, {\"kind\":\"trunc\",\"f\":F,\"count\":N}]}\n"
+        "                          \"count\":K}, {\"kind\":\"trunc\",\"f\":F,\"count\":N},\n"
+        "                          {\"kind\":\"edabit\",\"count\":N}]}\n"
         "      --session HEX       the session id (32 hex digits) the pools are bound to\n"
         "      --cluster FILE      take the session id from a cluster file's \"session\"\n"
         "                          (default: derived from --seed-file, else random)\n"
         "      --seed-file FILE    64 hex digits making the deal reproducible (default: 32\n"
         "                          random bytes from the OS, wiped after use)\n"
         "      --semi-honest       items without MAC words (speed comparison only)\n"
-        "      --batch N           triples / pairs per batch file (default %llu)\n"
+        "      --batch N           triples / pairs / edaBits per batch file (default %llu;\n"
+        "                          edaBits at most 262144)\n"
         "      --json              print a JSON summary to stdout\n"
         "      --progress          show a progress bar with rate and ETA on stderr\n"
         "      --no-progress       do not (default: shown when stderr is a terminal)\n"
@@ -265,6 +272,16 @@ static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_
         }
         return rc;
     }
+    if (strcmp(kind, "edabit") == 0) {
+        rc = plan_keys(it, tkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 0, MAX_EDABITS, 1, &n, path, i, err);
+        if (rc == MIMIR_OK && n > MAX_EDABITS - r->edabits)
+            rc = plan_fail(err, path, field, "too many edaBits in total");
+        if (rc == MIMIR_OK)
+            r->edabits += n;
+        return rc;
+    }
     if (strcmp(kind, "trunc") == 0) {
         uint64_t f = DEFAULT_F;
         rc = plan_keys(it, rkeys, path, i, err);
@@ -279,7 +296,8 @@ static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_
         }
         return rc;
     }
-    return plan_fail(err, path, field, "expected \"triple\", \"matrix\" or \"trunc\"");
+    return plan_fail(err, path, field,
+                     "expected \"triple\", \"matrix\", \"trunc\" or \"edabit\"");
 }
 
 static int read_plan(const char *path, deal_req *r, mimir_err *err)
@@ -455,6 +473,8 @@ static int append3(outputs *o, int kind, uint64_t rows, uint64_t inner, uint64_t
         else if (kind == MIMIR_PREP_MATRIX)
             rc = mimir_pool_append_matrix(o->pool[p], rows, inner, cols, &a[p], &b[p], &c[p],
                                           err);
+        else if (kind == MIMIR_PREP_EDABIT)
+            rc = mimir_pool_append_edabits(o->pool[p], &a[p], &b[p], err);
         else
             rc = mimir_pool_append_trunc(o->pool[p], f, &a[p], &b[p], &c[p], err);
     }
@@ -499,6 +519,16 @@ static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs 
             done += n;
             progress_show(pg, n, 0);
         }
+    }
+    uint64_t eb = batch < EDABIT_BATCH_MAX ? batch : EDABIT_BATCH_MAX;
+    for (uint64_t done = 0; done < r->edabits && rc == MIMIR_OK;) {
+        uint64_t n = r->edabits - done < eb ? r->edabits - done : eb;
+        memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
+        rc = mimir_dealer_edabits3(d, (size_t)n, a, b, err);
+        if (rc == MIMIR_OK)
+            rc = append3(o, MIMIR_PREP_EDABIT, 0, 0, 0, 0, a, b, c, err);
+        done += n;
+        progress_show(pg, n, 0);
     }
     return rc;
 }
@@ -567,12 +597,14 @@ static void print_json(const deal_req *r, const outputs *o, const char *session_
         telems += r->tr[i].count;
     }
     json_t *root = json_pack(
-        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o}, s:{s:I, s:I, s:I}, s:f}",
+        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o, s:I}, s:{s:I, s:I, s:I, s:I},"
+        " s:f}",
         "pools", o->final[0], o->final[1], o->final[2], "session", session_hex,
         "session_source", session_src, "created_by", "dealer", "macs", macs, "seed", seed_src,
-        "items", "triple", (json_int_t)r->triples, "matrix", mats, "trunc", trs, "elements",
-        "triple", (json_int_t)r->triples, "matrix", (json_int_t)melems, "trunc",
-        (json_int_t)telems, "seconds", secs);
+        "items", "triple", (json_int_t)r->triples, "matrix", mats, "trunc", trs, "edabit",
+        (json_int_t)r->edabits, "elements", "triple", (json_int_t)r->triples, "matrix",
+        (json_int_t)melems, "trunc", (json_int_t)telems, "edabit", (json_int_t)r->edabits,
+        "seconds", secs);
     if (root != NULL) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -590,12 +622,14 @@ typedef struct deal_opts {
 static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
 {
     enum { OPT_TRIPLES = 256, OPT_MATRIX, OPT_TRUNC, OPT_PLAN, OPT_SESSION, OPT_CLUSTER,
-           OPT_SEED_FILE, OPT_SEMI, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS };
+           OPT_SEED_FILE, OPT_SEMI, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS,
+           OPT_EDABITS };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'},
         {"triples", required_argument, 0, OPT_TRIPLES},
         {"matrix", required_argument, 0, OPT_MATRIX},
         {"trunc", required_argument, 0, OPT_TRUNC},
+        {"edabits", required_argument, 0, OPT_EDABITS},
         {"plan", required_argument, 0, OPT_PLAN},
         {"session", required_argument, 0, OPT_SESSION},
         {"cluster", required_argument, 0, OPT_CLUSTER},
@@ -623,6 +657,15 @@ static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
             break;
         case OPT_MATRIX: rc = parse_matrix(optarg, r); break;
         case OPT_TRUNC: rc = parse_trunc(optarg, r); break;
+        case OPT_EDABITS:
+            if (parse_u64(optarg, 0, MAX_EDABITS, &v) != 0)
+                return usage_fail(SUB, "--edabits %s: expected a count from 0 to %llu", optarg,
+                                  (unsigned long long)MAX_EDABITS);
+            if (v > MAX_EDABITS - r->edabits)
+                return usage_fail(SUB, "--edabits: more than %llu edaBits in total",
+                                  (unsigned long long)MAX_EDABITS);
+            r->edabits += v;
+            break;
         case OPT_PLAN: o->plan = optarg; break;
         case OPT_SESSION: o->session = optarg; break;
         case OPT_CLUSTER: o->cluster = optarg; break;
@@ -673,9 +716,10 @@ int deal_main(int argc, char **argv)
         free(r);
         return report(&err);
     }
-    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0) {
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0) {
         free(r);
-        return usage_fail(SUB, "nothing to deal: give --triples, --matrix, --trunc or --plan");
+        return usage_fail(SUB, "nothing to deal: give --triples, --matrix, --trunc, --edabits "
+                               "or --plan");
     }
 
     uint8_t session[SESSION_BYTES];
@@ -735,7 +779,7 @@ int deal_main(int argc, char **argv)
                                        r->mat[i].rows * r->mat[i].cols);
     for (size_t i = 0; i < r->ntr; i++)
         pg.total += r->tr[i].count;
-    pg.total += r->triples;
+    pg.total += r->triples + r->edabits;
     if (rc == MIMIR_OK)
         rc = deal_all(d, r, o.batch, &out, &pg, &err);
     if (rc == MIMIR_OK) {
@@ -760,10 +804,12 @@ int deal_main(int argc, char **argv)
     for (size_t i = 0; i < r->ntr; i++)
         nt += r->tr[i].count;
     fprintf(stderr,
-            "%s: dealt %llu triples, %llu matrix triples and %llu truncation pairs%s into %s, "
-            "%s, %s (session %s; made by a trusted dealer, which knew every item)\n",
+            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs and %llu "
+            "edaBits%s into %s, %s, %s (session %s; made by a trusted dealer, which knew every "
+            "item)\n",
             PROG, (unsigned long long)r->triples, (unsigned long long)nm,
-            (unsigned long long)nt, macs ? "" : " without MACs", out.final[0], out.final[1],
+            (unsigned long long)nt, (unsigned long long)r->edabits, macs ? "" : " without MACs",
+            out.final[0], out.final[1],
             out.final[2], hex);
     if (o.json)
         print_json(r, &out, hex, macs, o.seed_file ? "file" : "random", session_src, secs);

@@ -21,10 +21,11 @@ static const char *const states[N_STATES] = {"remaining", "consumed", "generated
 static void help(void)
 {
     printf("Usage: %s status [--json | --prom] [--no-verify] POOL\n\n"
-           "Prints, per item kind (triple, matrix, trunc), how many elements of POOL remain,\n"
-           "were consumed, generated, sacrificed and failed a sacrifice check. Elements: one per\n"
-           "triple or truncation pair; R*I + I*C + R*C per RxIxC matrix triple. The pool is not\n"
-           "locked, so this works while a party uses it. Every batch that still has items is\n"
+           "Prints, per item kind (triple, matrix, trunc, edabit), how many elements of POOL\n"
+           "remain, were consumed, generated, sacrificed and failed a sacrifice check. Elements:\n"
+           "one per triple, truncation pair or edaBit; R*I + I*C + R*C per RxIxC matrix triple.\n"
+           "The pool is not locked, so this works while a party uses it. Every batch that still\n"
+           "has items is "
            "checked against its SHA-256 digest first.\n\n"
            "Options:\n"
            "      --json        print a JSON object\n"
@@ -96,7 +97,7 @@ static void label(const char *s)
 static void print_prom(const char *dir, const mimir_pool_status *st, const char *hex)
 {
     printf("# HELP mimir_pool_items Preprocessed items of a Mimir triple pool, in elements "
-           "(1 per triple or truncation pair, all three matrices' elements per matrix "
+           "(1 per triple, truncation pair or edaBit, all three matrices' elements per matrix "
            "triple).\n");
     printf("# TYPE mimir_pool_items gauge\n");
     for (int k = 0; k < MIMIR_PREP_KINDS; k++)

@@ -46,9 +46,11 @@ jget() {
 
 @test "deal with flags makes three pools; status --json counts every kind" {
     run "$MT" deal --session $SESSION --triples 1000 --triples 24 --matrix 2x3x4:2 \
-        --matrix 1x8x5 --trunc 300 --trunc 50:12 --batch 256 -o "$T/x"
+        --matrix 1x8x5 --trunc 300 --trunc 50:12 --edabits 300 --edabits 30 --batch 256 \
+        -o "$T/x"
     assert_success
-    assert_output --partial "dealt 1024 triples, 3 matrix triples and 350 truncation pairs"
+    assert_output --partial \
+        "dealt 1024 triples, 3 matrix triples, 350 truncation pairs and 330 edaBits"
     assert_output --partial "trusted dealer, which knew every item"
     for p in 0 1 2; do
         [ -d "$T/x.p$p" ]
@@ -68,20 +70,24 @@ jget() {
         [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["remaining"]')" = 350 ]
         [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["sacrificed"]')" = 0 ]
         [ "$(jget "$T/s$p.json" 'j["kinds"]["trunc"]["failed"]')" = 0 ]
-        # 4 triple batches of <= 256, 3 matrix batches, 2 + 1 trunc batches
-        [ "$(jget "$T/s$p.json" 'j["batches"]')" = 10 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["edabit"]["remaining"]')" = 330 ]
+        [ "$(jget "$T/s$p.json" 'j["kinds"]["edabit"]["generated"]')" = 330 ]
+        # 4 triple batches of <= 256, 3 matrix batches, 2 + 1 trunc batches, 2 edaBit batches
+        [ "$(jget "$T/s$p.json" 'j["batches"]')" = 12 ]
     done
     [ -z "$(ls "$T" | grep tmp)" ]
 }
 
 @test "status prints a table by default and Prometheus text with --prom" {
-    "$MT" deal --session $SESSION --triples 10 --trunc 5:20 -o "$T/x" 2>/dev/null
+    "$MT" deal --session $SESSION --triples 10 --trunc 5:20 --edabits 7 -o "$T/x" 2>/dev/null
     run "$MT" status "$T/x.p1"
     assert_success
-    assert_output --partial "party 1, session $SESSION, MAC'd, created by dealer, 2 batches"
+    assert_output --partial "party 1, session $SESSION, MAC'd, created by dealer, 3 batches"
     assert_line --regexp '^kind +remaining +consumed +generated +sacrificed +failed$'
     assert_line --regexp '^triple +10 +0 +10 +0 +0$'
     assert_line --regexp '^trunc +5 +0 +5 +0 +0$'
+    assert_line --regexp '^matrix +0 +0 +0 +0 +0$'
+    assert_line --regexp '^edabit +7 +0 +7 +0 +0$'
     run "$MT" status --prom "$T/x.p1"
     assert_success
     assert_line "# TYPE mimir_pool_items gauge"
@@ -89,7 +95,9 @@ jget() {
     assert_line "mimir_pool_items{kind=\"triple\",state=\"remaining\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 10"
     assert_line "mimir_pool_items{kind=\"trunc\",state=\"generated\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 5"
     assert_line "mimir_pool_items{kind=\"matrix\",state=\"failed\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 0"
-    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 15 ]
+    assert_line "mimir_pool_items{kind=\"edabit\",state=\"remaining\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 7"
+    # 4 kinds x 5 states
+    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 20 ]
     assert_line "# TYPE mimir_pool_batches gauge"
 }
 
@@ -106,15 +114,17 @@ jget() {
   {"kind": "triple", "count": 100},
   {"kind": "matrix", "rows": 1, "inner": 4, "cols": 6, "count": 3},
   {"kind": "trunc", "f": 16, "count": 40},
+  {"kind": "edabit", "count": 9},
   {"kind": "triple", "count": 28}]}
 EOF
     run "$MT" deal --session $SESSION --plan "$T/plan.json" --json -o "$T/x"
     assert_success
-    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["items"]["triple"]==128, j; assert j["items"]["matrix"]==[{"rows":1,"inner":4,"cols":6,"count":3}], j; assert j["created_by"]=="dealer"' "$(printf '%s\n' "$output" | sed -n '/^{/,/^}/p')"
+    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["items"]["triple"]==128, j; assert j["items"]["matrix"]==[{"rows":1,"inner":4,"cols":6,"count":3}], j; assert j["created_by"]=="dealer"; assert j["items"]["edabit"]==9, j' "$(printf '%s\n' "$output" | sed -n '/^{/,/^}/p')"
     "$MT" status --json "$T/x.p2" > "$T/s.json"
     [ "$(jget "$T/s.json" 'j["kinds"]["triple"]["remaining"]')" = 128 ]
     [ "$(jget "$T/s.json" 'j["kinds"]["matrix"]["remaining"]')" = $((3 * (4 + 24 + 6))) ]
     [ "$(jget "$T/s.json" 'j["kinds"]["trunc"]["remaining"]')" = 40 ]
+    [ "$(jget "$T/s.json" 'j["kinds"]["edabit"]["remaining"]')" = 9 ]
 
     echo '{"version": 1, "items": [{"kind": "triple", "count": 5, "colour": 1}]}' > "$T/p1.json"
     run "$MT" deal --plan "$T/p1.json" -o "$T/y"
@@ -128,10 +138,15 @@ EOF
     run "$MT" deal --plan "$T/p3.json" -o "$T/y"
     assert_failure 2
     assert_output --partial "$T/p3.json: version: expected 1"
-    echo '{"version": 1, "items": [{"kind": "edabit", "count": 5}]}' > "$T/p4.json"
+    echo '{"version": 1, "items": [{"kind": "dabit", "count": 5}]}' > "$T/p4.json"
     run "$MT" deal --plan "$T/p4.json" -o "$T/y"
     assert_failure 2
-    assert_output --partial "items[0].kind: expected \"triple\", \"matrix\" or \"trunc\""
+    assert_output --partial \
+        "items[0].kind: expected \"triple\", \"matrix\", \"trunc\" or \"edabit\""
+    echo '{"version": 1, "items": [{"kind": "edabit", "f": 3, "count": 5}]}' > "$T/p4.json"
+    run "$MT" deal --plan "$T/p4.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "items[0].f: unknown key"
     echo '{"version": 1, "items": [' > "$T/p5.json"
     run "$MT" deal --plan "$T/p5.json" -o "$T/y"
     assert_failure 2
@@ -217,6 +232,12 @@ EOF
     run "$MT" deal --triples many -o "$T/x"
     assert_failure 2
     assert_output --partial "--triples many: expected a count"
+    run "$MT" deal --edabits -3 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--edabits -3: expected a count from 0 to"
+    run "$MT" deal --edabits 0 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "nothing to deal: give --triples, --matrix, --trunc, --edabits or --plan"
     run "$MT" deal --matrix 2x3 -o "$T/x"
     assert_failure 2
     assert_output --partial "--matrix 2x3: expected RxIxC[:COUNT]"
