@@ -1,0 +1,910 @@
+/*
+ * gen.c — distributed preprocessing (lib/gen.h; docs/drafts/gen.md has the account).
+ *
+ * Indices: party i holds components (i, i+1) of every sharing; prev = i-1, next = i+1 (mod 3).
+ * A replicated product (Araki, Furukawa, Lindell, Nof, Ohara, CCS 2016, section 2.2): party i
+ * computes w_i = x_i y_i + x_i y_{i+1} + x_{i+1} y_i + zeta_i with zeta a zero-sharing, so
+ * w_0 + w_1 + w_2 = x y; it keeps w_i and sends it to prev, which holds (w_{i-1}, w_i). The MAC
+ * of x is the same product with y = alpha (Dalskov, Escudero, Keller, PETS 2020, section 3).
+ * A corrupted party can only add an error to what it sends: an error on a product is caught by
+ * the sacrifice, an error on a MAC by the MAC check of the first open that uses the value.
+ *
+ * Pairwise randomness: at creation every party draws two 32-byte ChaCha20 keys from the coin's
+ * pairwise streams (key 0 from k_i, shared with prev; key 1 from k_{i+1}, shared with next);
+ * every draw uses a fresh nonce (a counter that advances identically at all parties), so the two
+ * holders of a component draw the same words. ChaCha20 is used instead of the coin's HMAC-DRBG
+ * because matrix triples draw hundreds of MB per party.
+ *
+ * Constant time: no branch or index depends on a share, a MAC word, alpha or a bit; branches
+ * depend on sizes, the party index and public opened values (the sacrifice's zero test).
+ */
+#include "gen.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "drbg.h"
+#include "mem.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#error "gen.c puts ring words on the wire in host order, which must be little-endian"
+#endif
+
+#define W 16                                       /* bytes of a 128-bit word */
+#define KEYB crypto_stream_chacha20_ietf_KEYBYTES  /* 32 */
+#define NONCEB crypto_stream_chacha20_ietf_NONCEBYTES
+#define ZCHUNK 4096                                /* words per zero-sharing chunk (64 KiB) */
+#define SAC_LABEL "gen-sacrifice"                  /* DRBG label of fixed toss seeds */
+#define NBITS MIMIR_PREP_EDABIT_BITS
+
+struct mimir_gen {
+    mimir_net *net;
+    mimir_coin *coin;
+    mimir_spdz *s;          /* opens and checks, Beaver products with the stock */
+    int self, prev, next;
+    int dead;               /* first fatal error: the generator refuses to go on */
+    mimir_r128 *alpha;      /* key memory: alpha_i, alpha_{i+1} */
+    uint8_t *keys;          /* key memory: ChaCha20 keys of components i and i+1 */
+    uint64_t ctr;           /* stream nonce counter */
+    mimir_drbg *seeds;      /* fixed toss seeds (NULL: from the OS) */
+    mimir_r128 *z0, *z1;    /* ZCHUNK words of scratch each */
+    uint8_t *sbuf, *rbuf;   /* reshare message buffers */
+    size_t bcap;
+    mimir_prep stock_prep;  /* the checked helper triples for the bit XORs */
+    mimir_prep pub_prep;    /* generates on demand */
+    mimir_sv stock[3];
+    size_t stock_used;
+    uint64_t n_tbatch, n_matrix, n_bits; /* event counters (test faults) */
+#ifdef MIMIR_TEST_HOOKS
+    mimir_gen_fault fault;
+#endif
+    mimir_gen_stats st;
+};
+
+/* Whether the test fault of kind fires at this event (never in release builds). */
+static int fault_at(const mimir_gen *g, int kind, uint64_t at)
+{
+#ifdef MIMIR_TEST_HOOKS
+    return g->fault.kind == kind && g->fault.at == at;
+#else
+    (void)g, (void)kind, (void)at;
+    return 0;
+#endif
+}
+#ifndef MIMIR_TEST_HOOKS
+#define MIMIR_GEN_FAULT_TRIPLE_C 1
+#define MIMIR_GEN_FAULT_MATRIX_C 2
+#define MIMIR_GEN_FAULT_BIT 3
+#endif
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int oom(mimir_err *err, const char *field)
+{
+    return mimir_err_set(err, MIMIR_ERUNTIME, NULL, field, "out of memory");
+}
+
+/* Net, coin and engine errors other than a refused argument stop the generator. */
+static int fatal(mimir_gen *g, int rc)
+{
+    if (rc != MIMIR_OK && rc != MIMIR_EINPUT && !g->dead)
+        g->dead = rc;
+    return rc;
+}
+
+static int alive(const mimir_gen *g, mimir_err *err)
+{
+    if (g == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "gen", "no generator, expected one");
+    if (g->dead)
+        return mimir_err_set(err, g->dead, NULL, "gen",
+                             "the generator stopped after an earlier failure");
+    return MIMIR_OK;
+}
+
+static mimir_r128 *arr(const mimir_sv *v, int q)
+{
+    return q < 2 ? v->x[q] : v->m[q - 2];
+}
+
+/* Elements off..off+n of v, sharing its memory (not to be freed). */
+static mimir_sv view(const mimir_sv *v, size_t off, size_t n)
+{
+    mimir_sv w;
+    memset(&w, 0, sizeof w);
+    w.n = n;
+    for (int k = 0; k < 2; k++) {
+        w.x[k] = v->x[k] + off;
+        w.m[k] = v->m[k] + off;
+    }
+    return w;
+}
+
+static int sv_copy(mimir_sv *dst, const mimir_sv *src, mimir_err *err)
+{
+    int rc = mimir_sv_alloc(dst, src->n, 1, err);
+    for (int q = 0; q < 4 && rc == MIMIR_OK; q++)
+        memcpy(arr(dst, q), arr(src, q), src->n * W);
+    return rc;
+}
+
+static void free_n(mimir_sv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mimir_sv_free(&v[i]);
+}
+
+static int alloc_n(mimir_sv *v, size_t count, size_t n, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    for (size_t i = 0; i < count; i++)
+        memset(&v[i], 0, sizeof v[i]);
+    for (size_t i = 0; i < count && rc == MIMIR_OK; i++)
+        rc = mimir_sv_alloc(&v[i], n, 1, err);
+    if (rc != MIMIR_OK)
+        free_n(v, count);
+    return rc;
+}
+
+/* ---- pairwise streams ------------------------------------------------------------------- */
+
+/* bytes of stream k (0: component i, 1: component i+1) under nonce ctr, from block ic. */
+static void stream(const mimir_gen *g, int k, uint64_t ctr, uint32_t ic, void *out,
+                   size_t bytes)
+{
+    uint8_t nonce[NONCEB];
+    memset(nonce, 0, sizeof nonce);
+    for (int b = 0; b < 8; b++)
+        nonce[b] = (uint8_t)(ctr >> (8 * b));
+    memset(out, 0, bytes);
+    crypto_stream_chacha20_ietf_xor_ic(out, out, bytes, nonce, ic, g->keys + (size_t)k * KEYB);
+}
+
+/* A random replicated sharing: components (x_i, x_{i+1}) of n words. */
+static void pw_rand(mimir_gen *g, mimir_r128 *x0, mimir_r128 *x1, size_t n)
+{
+    uint64_t c = g->ctr++;
+    stream(g, 0, c, 0, x0, n * W);
+    stream(g, 1, c, 0, x1, n * W);
+}
+
+/* Random bytes of both streams (u0 from component i's key, u1 from i+1's). */
+static void pw_bytes(mimir_gen *g, uint8_t *u0, uint8_t *u1, size_t bytes)
+{
+    uint64_t c = g->ctr++;
+    stream(g, 0, c, 0, u0, bytes);
+    stream(g, 1, c, 0, u1, bytes);
+}
+
+/* w = zeta_i, this party's part of a fresh zero sharing: F(k_i) - F(k_{i+1}). */
+static void pw_zero(mimir_gen *g, mimir_r128 *w, size_t n)
+{
+    uint64_t c = g->ctr++;
+    for (size_t off = 0; off < n; off += ZCHUNK) {
+        size_t k = n - off < ZCHUNK ? n - off : ZCHUNK;
+        uint32_t ic = (uint32_t)(off * W / 64);
+        stream(g, 0, c, ic, g->z0, k * W);
+        stream(g, 1, c, ic, g->z1, k * W);
+        for (size_t j = 0; j < k; j++)
+            w[off + j] = g->z0[j] - g->z1[j];
+    }
+}
+
+/* ---- replicated products and reshares --------------------------------------------------- */
+
+/* w = x_i y_i + x_i y_{i+1} + x_{i+1} y_i + zeta_i (n elements of x and y). */
+static void mul_local(mimir_gen *g, mimir_r128 *w, const mimir_sv *x, const mimir_sv *y)
+{
+    pw_zero(g, w, x->n);
+    const mimir_r128 *x0 = x->x[0], *x1 = x->x[1], *y0 = y->x[0], *y1 = y->x[1];
+    for (size_t j = 0; j < x->n; j++)
+        w[j] += x0[j] * (y0[j] + y1[j]) + x1[j] * y0[j];
+}
+
+/* m = alpha_i x_i + alpha_i x_{i+1} + alpha_{i+1} x_i + zeta_i: this party's MAC word. */
+static void mac_local(mimir_gen *g, const mimir_sv *x)
+{
+    mimir_r128 *m = x->m[0];
+    pw_zero(g, m, x->n);
+    const mimir_r128 a0 = g->alpha[0], a1 = g->alpha[1];
+    const mimir_r128 *x0 = x->x[0], *x1 = x->x[1];
+    for (size_t j = 0; j < x->n; j++)
+        m[j] += a0 * (x0[j] + x1[j]) + a1 * x0[j];
+}
+
+/* W (rows x cols) = X_i (Y_i + Y_{i+1}) + X_{i+1} Y_i + Zeta_i. */
+static int matmul_local(mimir_gen *g, mimir_r128 *w, const mimir_sv *x, const mimir_sv *y,
+                        size_t rows, size_t inner, size_t cols, mimir_err *err)
+{
+    size_t ic = inner * cols, rc = rows * cols;
+    mimir_r128 *t = mimir_secret_alloc(ic * W + 64), *u = mimir_secret_alloc(rc * W + 64);
+    if (t == NULL || u == NULL) {
+        mimir_secret_free(t);
+        mimir_secret_free(u);
+        return oom(err, "matrix");
+    }
+    mimir_r128_add(t, y->x[0], y->x[1], ic);
+    mimir_r128_matmul(w, x->x[0], t, rows, inner, cols);
+    mimir_r128_matmul(u, x->x[1], y->x[0], rows, inner, cols);
+    mimir_r128_add(w, w, u, rc);
+    pw_zero(g, u, rc);
+    mimir_r128_add(w, w, u, rc);
+    mimir_secret_free(t);
+    mimir_secret_free(u);
+    return MIMIR_OK;
+}
+
+/* A reshare segment: mine (this party's w_i, kept and sent to prev), theirs (w_{i+1} from
+ * next). */
+typedef struct seg {
+    mimir_r128 *mine, *theirs;
+    size_t n;
+} seg;
+
+static void walk(const seg *sg, size_t ns, size_t off, size_t k, mimir_r128 *buf, int pack)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < ns && done < k; i++) {
+        size_t n = sg[i].n;
+        if (off >= n) {
+            off -= n;
+            continue;
+        }
+        size_t take = n - off < k - done ? n - off : k - done;
+        if (pack)
+            memcpy(buf + done, sg[i].mine + off, take * W);
+        else
+            memcpy(sg[i].theirs + off, buf + done, take * W);
+        done += take;
+        off = 0;
+    }
+}
+
+/* The segments' reshare: one round per MIMIR_GEN_RESHARE_WORDS words (at least one). */
+static int reshare(mimir_gen *g, const seg *sg, size_t ns, mimir_err *err)
+{
+    size_t total = 0, off = 0;
+    for (size_t i = 0; i < ns; i++)
+        total += sg[i].n;
+    size_t need = (total < MIMIR_GEN_RESHARE_WORDS ? total : MIMIR_GEN_RESHARE_WORDS) * W;
+    if (need > g->bcap) {
+        mimir_secret_free(g->sbuf);
+        mimir_secret_free(g->rbuf);
+        g->sbuf = mimir_secret_alloc(need);
+        g->rbuf = mimir_secret_alloc(need);
+        g->bcap = need;
+        if (g->sbuf == NULL || g->rbuf == NULL) {
+            g->bcap = 0;
+            return oom(err, "reshare");
+        }
+    }
+    int rc = MIMIR_OK;
+    do {
+        size_t k = total - off < MIMIR_GEN_RESHARE_WORDS ? total - off : MIMIR_GEN_RESHARE_WORDS;
+        walk(sg, ns, off, k, (mimir_r128 *)g->sbuf, 1);
+        mimir_net_io io[MIMIR_NET_PARTIES];
+        memset(io, 0, sizeof io);
+        io[g->prev] = (mimir_net_io){1, g->sbuf, k * W, 0, NULL, 0};
+        io[g->next] = (mimir_net_io){0, NULL, 0, 1, g->rbuf, k * W};
+        rc = fatal(g, mimir_net_exchange(g->net, io, err));
+        if (rc == MIMIR_OK)
+            walk(sg, ns, off, k, (mimir_r128 *)g->rbuf, 0);
+        off += k;
+    } while (rc == MIMIR_OK && off < total);
+    mimir_wipe(g->sbuf, g->bcap);
+    mimir_wipe(g->rbuf, g->bcap);
+    return rc;
+}
+
+/* ---- the sacrifice ---------------------------------------------------------------------- */
+
+/* A fresh joint coin, tossed after the products are fixed. */
+static int toss(mimir_gen *g, mimir_coin **out, mimir_err *err)
+{
+    mimir_coin_opts o;
+    memset(&o, 0, sizeof o);
+    uint8_t seed[MIMIR_GEN_SEED_BYTES];
+    if (g->seeds != NULL) {
+        if (mimir_drbg_generate(g->seeds, seed, sizeof seed, NULL, 0) != MIMIR_OK)
+            return fatal(g, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "sacrifice",
+                                          "the seed generator failed"));
+        o.fixed_seed = seed;
+    }
+    int rc = fatal(g, mimir_coin_toss(g->net, &o, out, err));
+    mimir_wipe(seed, sizeof seed);
+    return rc;
+}
+
+static int sac_fail(mimir_gen *g, int kind, uint64_t elems, size_t bad, size_t total,
+                    const char *what, mimir_err *err)
+{
+    g->st.failed[kind - 1] += elems;
+    mimir_err_set(err, MIMIR_ESECURITY, NULL, "sacrifice",
+                  "sacrifice check failed: %zu of %zu %s are not products (a party tampered "
+                  "with its reshare); nothing was kept",
+                  bad, total, what);
+    mimir_net_abort(g->net, err);
+    g->dead = MIMIR_ESECURITY;
+    return MIMIR_ESECURITY;
+}
+
+/* Opens z (MAC-checked with everything pending) and counts its nonzero words. */
+static int open_zero(mimir_gen *g, const mimir_sv *z, mimir_r128 *zp, size_t *bad,
+                     mimir_err *err)
+{
+    const mimir_sv *v[1] = {z};
+    mimir_r128 *o[1] = {zp};
+    int rc = fatal(g, mimir_spdz_open(g->s, 1, v, o, err));
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_check(g->s, err));
+    *bad = 0;
+    for (size_t j = 0; rc == MIMIR_OK && j < z->n; j++)
+        *bad += zp[j] != 0; /* public: an opened, checked value */
+    return rc;
+}
+
+/* Checks the n triples (a, b, c) against (a2, b, c2): t from a fresh toss, rho = open(t a -
+ * a2), open(t c - c2 - rho b) = 0 (Furukawa et al. 2017; SPDZ2k's check over Z_2^128). */
+static int sacrifice_triples(mimir_gen *g, int kind, const mimir_sv *a, const mimir_sv *b,
+                             const mimir_sv *c, const mimir_sv *a2, const mimir_sv *c2,
+                             mimir_err *err)
+{
+    size_t n = a->n;
+    mimir_coin *tc = NULL;
+    mimir_sv t[3]; /* rho, z, tmp */
+    mimir_r128 *pub = mimir_secret_alloc(3 * n * W + 64);
+    mimir_r64 *t64 = mimir_secret_alloc(n * 8 + 64);
+    int rc = pub == NULL || t64 == NULL ? oom(err, "sacrifice") : alloc_n(t, 3, n, err);
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(pub);
+        mimir_secret_free(t64);
+        return rc;
+    }
+    mimir_r128 *tp = pub, *rhop = pub + n, *zp = pub + 2 * n;
+    rc = toss(g, &tc, err);
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_coin_public_r64(tc, t64, n, err));
+    for (size_t j = 0; rc == MIMIR_OK && j < n; j++)
+        tp[j] = t64[j];
+    mimir_spdz *s = g->s;
+    if (rc == MIMIR_OK && (rc = mimir_spdz_mul_public(s, &t[0], a, tp, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_sub(s, &t[0], &t[0], a2, err)) == MIMIR_OK) {
+        const mimir_sv *v[1] = {&t[0]};
+        mimir_r128 *o[1] = {rhop};
+        rc = fatal(g, mimir_spdz_open(s, 1, v, o, err));
+    }
+    if (rc == MIMIR_OK && (rc = mimir_spdz_mul_public(s, &t[1], c, tp, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_sub(s, &t[1], &t[1], c2, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_mul_public(s, &t[2], b, rhop, err)) == MIMIR_OK)
+        rc = mimir_spdz_sub(s, &t[1], &t[1], &t[2], err);
+    size_t bad = 0;
+    if (rc == MIMIR_OK)
+        rc = open_zero(g, &t[1], zp, &bad, err);
+    g->st.sacrifices += rc == MIMIR_OK;
+    if (rc == MIMIR_OK && bad != 0)
+        rc = sac_fail(g, kind, kind == MIMIR_PREP_TRIPLE ? n : n / MIMIR_GEN_TRIPLES_PER_BIT_ITEM,
+                      bad, n, "triples", err);
+    mimir_coin_free(tc);
+    free_n(t, 3);
+    mimir_secret_free(pub);
+    mimir_secret_free(t64);
+    return rc;
+}
+
+/* ---- triples ------------------------------------------------------------------------------ */
+
+/* n checked triples; kind is what they are made for (statistics). */
+static int make_triples(mimir_gen *g, int kind, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                        mimir_err *err)
+{
+    mimir_sv v[5]; /* a, b, c, a2, c2 */
+    int rc = alloc_n(v, 5, n, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    uint64_t at = g->n_tbatch++;
+    pw_rand(g, v[0].x[0], v[0].x[1], n); /* a */
+    pw_rand(g, v[1].x[0], v[1].x[1], n); /* b */
+    pw_rand(g, v[3].x[0], v[3].x[1], n); /* a2 */
+    /* round 1: c = a b, c2 = a2 b; the MACs of a, b, a2 */
+    mul_local(g, v[2].x[0], &v[0], &v[1]);
+    mul_local(g, v[4].x[0], &v[3], &v[1]);
+    if (fault_at(g, MIMIR_GEN_FAULT_TRIPLE_C, at) && n > 0)
+        v[2].x[0][0] += 1; /* TEST FAULT: an additive attack on c */
+    mac_local(g, &v[0]);
+    mac_local(g, &v[1]);
+    mac_local(g, &v[3]);
+    seg s1[5] = {{v[2].x[0], v[2].x[1], n}, {v[4].x[0], v[4].x[1], n},
+                 {v[0].m[0], v[0].m[1], n}, {v[1].m[0], v[1].m[1], n},
+                 {v[3].m[0], v[3].m[1], n}};
+    rc = reshare(g, s1, 5, err);
+    /* round 2: the MACs of c, c2 */
+    if (rc == MIMIR_OK) {
+        mac_local(g, &v[2]);
+        mac_local(g, &v[4]);
+        seg s2[2] = {{v[2].m[0], v[2].m[1], n}, {v[4].m[0], v[4].m[1], n}};
+        rc = reshare(g, s2, 2, err);
+    }
+    if (rc == MIMIR_OK)
+        rc = sacrifice_triples(g, kind, &v[0], &v[1], &v[2], &v[3], &v[4], err);
+    if (rc != MIMIR_OK) {
+        free_n(v, 5);
+        return rc;
+    }
+    *a = v[0], *b = v[1], *c = v[2];
+    free_n(v + 3, 2);
+    return MIMIR_OK;
+}
+
+int mimir_gen_triples(mimir_gen *g, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                      mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (a == NULL || b == NULL || c == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "triples", "no output vectors");
+    if ((rc = make_triples(g, MIMIR_PREP_TRIPLE, n, a, b, c, err)) != MIMIR_OK)
+        return rc;
+    g->st.generated[MIMIR_PREP_TRIPLE - 1] += n;
+    g->st.sacrificed[MIMIR_PREP_TRIPLE - 1] += n;
+    return MIMIR_OK;
+}
+
+/* ---- matrix triples ------------------------------------------------------------------------ */
+
+/* Checks (A, B, C) against (A2, B, C2), the halves of AA and CC: t scalar from a fresh toss,
+ * rho = open(t A - A2), open(t C - C2 - rho B) = 0. */
+static int sacrifice_matrix(mimir_gen *g, const mimir_sv *AA, const mimir_sv *B,
+                            const mimir_sv *CC, size_t rows, size_t inner, size_t cols,
+                            mimir_err *err)
+{
+    size_t ri = rows * inner, rc_ = rows * cols;
+    mimir_sv A = view(AA, 0, ri), A2 = view(AA, ri, ri), C = view(CC, 0, rc_);
+    mimir_sv C2 = view(CC, rc_, rc_), t[4]; /* rho, z, tmp */
+    memset(t, 0, sizeof t);
+    mimir_r128 *pub = mimir_secret_alloc((ri + rc_) * W + 64);
+    int rc = pub == NULL ? oom(err, "sacrifice") : MIMIR_OK;
+    if (rc == MIMIR_OK && (rc = mimir_sv_alloc(&t[0], ri, 1, err)) == MIMIR_OK)
+        rc = alloc_n(t + 1, 2, rc_, err);
+    mimir_coin *tc = NULL;
+    mimir_r64 t64 = 0;
+    if (rc == MIMIR_OK)
+        rc = toss(g, &tc, err);
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_coin_public_r64(tc, &t64, 1, err));
+    mimir_spdz *s = g->s;
+    mimir_r128 *rhop = pub, *zp = pub + ri;
+    if (rc == MIMIR_OK && (rc = mimir_spdz_scale(s, &t[0], &A, t64, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_sub(s, &t[0], &t[0], &A2, err)) == MIMIR_OK) {
+        const mimir_sv *v[1] = {&t[0]};
+        mimir_r128 *o[1] = {rhop};
+        rc = fatal(g, mimir_spdz_open(s, 1, v, o, err));
+    }
+    if (rc == MIMIR_OK &&
+        (rc = mimir_spdz_matmul_public_left(s, &t[2], rhop, B, rows, inner, cols, err)) ==
+            MIMIR_OK &&
+        (rc = mimir_spdz_scale(s, &t[1], &C, t64, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_sub(s, &t[1], &t[1], &C2, err)) == MIMIR_OK)
+        rc = mimir_spdz_sub(s, &t[1], &t[1], &t[2], err);
+    size_t bad = 0;
+    if (rc == MIMIR_OK)
+        rc = open_zero(g, &t[1], zp, &bad, err);
+    g->st.sacrifices += rc == MIMIR_OK;
+    if (rc == MIMIR_OK && bad != 0)
+        rc = sac_fail(g, MIMIR_PREP_MATRIX, ri + inner * cols + rc_, bad, rc_,
+                      "entries of a matrix triple", err);
+    mimir_coin_free(tc);
+    free_n(t, 3);
+    mimir_secret_free(pub);
+    return rc;
+}
+
+int mimir_gen_matrix(mimir_gen *g, size_t rows, size_t inner, size_t cols, mimir_sv *a,
+                     mimir_sv *b, mimir_sv *c, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (a == NULL || b == NULL || c == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "matrix", "no output vectors");
+    size_t ri, ic, rc_, r2;
+    if (rows == 0 || inner == 0 || cols == 0 || mimir_size_mul(rows, inner, &ri) != 0 ||
+        mimir_size_mul(inner, cols, &ic) != 0 || mimir_size_mul(rows, cols, &rc_) != 0 ||
+        mimir_size_mul(2 * rows, inner + cols, &r2) != 0 || r2 > ((size_t)1 << 40) ||
+        ic > ((size_t)1 << 40))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "matrix",
+                             "shape %zux%zux%zu, expected positive dimensions of a size that "
+                             "fits in memory", rows, inner, cols);
+    /* AA = [A; A2] (2 rows x inner), B, CC = [C; C2] = AA B */
+    mimir_sv AA, B, CC;
+    memset(&B, 0, sizeof B);
+    memset(&CC, 0, sizeof CC);
+    rc = mimir_sv_alloc(&AA, 2 * ri, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(&B, ic, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(&CC, 2 * rc_, 1, err);
+    uint64_t at = g->n_matrix++;
+    if (rc == MIMIR_OK) {
+        pw_rand(g, AA.x[0], AA.x[1], 2 * ri);
+        pw_rand(g, B.x[0], B.x[1], ic);
+        rc = matmul_local(g, CC.x[0], &AA, &B, 2 * rows, inner, cols, err);
+    }
+    if (rc == MIMIR_OK) {
+        if (fault_at(g, MIMIR_GEN_FAULT_MATRIX_C, at))
+            CC.x[0][0] += 1; /* TEST FAULT: an additive attack on C */
+        mac_local(g, &AA);
+        mac_local(g, &B);
+        seg s1[3] = {{CC.x[0], CC.x[1], 2 * rc_}, {AA.m[0], AA.m[1], 2 * ri},
+                     {B.m[0], B.m[1], ic}};
+        rc = reshare(g, s1, 3, err);
+    }
+    if (rc == MIMIR_OK) {
+        mac_local(g, &CC);
+        seg s2[1] = {{CC.m[0], CC.m[1], 2 * rc_}};
+        rc = reshare(g, s2, 1, err);
+    }
+    if (rc == MIMIR_OK)
+        rc = sacrifice_matrix(g, &AA, &B, &CC, rows, inner, cols, err);
+    memset(a, 0, sizeof *a);
+    memset(c, 0, sizeof *c);
+    if (rc == MIMIR_OK) {
+        mimir_sv A = view(&AA, 0, ri), C = view(&CC, 0, rc_);
+        rc = sv_copy(a, &A, err);
+        if (rc == MIMIR_OK)
+            rc = sv_copy(c, &C, err);
+    }
+    mimir_sv_free(&AA);
+    mimir_sv_free(&CC);
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(a);
+        mimir_sv_free(c);
+        mimir_sv_free(&B);
+        return rc;
+    }
+    *b = B;
+    g->st.generated[MIMIR_PREP_MATRIX - 1] += ri + ic + rc_;
+    g->st.sacrificed[MIMIR_PREP_MATRIX - 1] += ri + rc_;
+    return MIMIR_OK;
+}
+
+/* ---- random bits: edaBits and truncation pairs ---------------------------------------------- */
+
+/* The stock of helper triples the engine's Beaver products take (lib/prep.h source). */
+static int stock_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                         mimir_err *err)
+{
+    mimir_gen *g = ctx;
+    if (n > g->stock[0].n - g->stock_used)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "gen",
+                             "no helper triples left (needed %zu, have %zu)", n,
+                             g->stock[0].n - g->stock_used);
+    mimir_sv *out[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        mimir_sv v = view(&g->stock[i], g->stock_used, n);
+        int rc = sv_copy(out[i], &v, err);
+        if (rc != MIMIR_OK) {
+            for (int j = 0; j < i; j++)
+                mimir_sv_free(out[j]);
+            return rc;
+        }
+    }
+    g->stock_used += n;
+    return MIMIR_OK;
+}
+
+static const mimir_prep_ops stock_ops = {stock_triples, NULL, NULL, NULL};
+
+/* out = x + y - 2 x y = x XOR y for bits (one Beaver round). */
+static int xor_bits(mimir_gen *g, mimir_sv *out, const mimir_sv *x, const mimir_sv *y,
+                    mimir_err *err)
+{
+    mimir_sv p;
+    int rc = mimir_sv_alloc(&p, x->n, 1, err);
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_mul(g->s, &p, x, y, err));
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_add(g->s, out, x, y, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_scale(g->s, &p, &p, 2, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_sub(g->s, out, out, &p, err);
+    mimir_sv_free(&p);
+    return rc;
+}
+
+/* nb items: r (nb) and bits (64 nb, item-major), checked. kind: statistics. */
+static int make_bits(mimir_gen *g, int kind, size_t nb, mimir_sv *r, mimir_sv *bits,
+                     mimir_err *err)
+{
+    size_t nbits = nb * NBITS;
+    uint64_t at = g->n_bits++;
+    memset(r, 0, sizeof *r);
+    memset(bits, 0, sizeof *bits);
+    /* helper triples: two XOR layers of nbits products */
+    free_n(g->stock, 3);
+    g->stock_used = 0;
+    int rc = make_triples(g, kind, 2 * nbits, &g->stock[0], &g->stock[1], &g->stock[2], err);
+    if (rc != MIMIR_OK)
+        return rc;
+    /* b^(j) from pairwise stream j: component j of the j-th group of 3 nbits inputs */
+    uint8_t *u = mimir_secret_alloc(2 * (nbits / 8) + 64);
+    mimir_r64 *c0 = mimir_secret_alloc(3 * nbits * 8 + 64);
+    mimir_r64 *c1 = mimir_secret_alloc(3 * nbits * 8 + 64);
+    mimir_sv in, x, U;
+    memset(&in, 0, sizeof in);
+    memset(&x, 0, sizeof x);
+    memset(&U, 0, sizeof U);
+    if (u == NULL || c0 == NULL || c1 == NULL) {
+        rc = oom(err, "bits");
+        goto out;
+    }
+    pw_bytes(g, u, u + nbits / 8, nbits / 8);
+    if (fault_at(g, MIMIR_GEN_FAULT_BIT, at) && nbits > 0)
+        u[0] ^= 1; /* TEST FAULT: this party's copy of b^(i) differs from its co-holder's */
+    mimir_r64 *g0 = c0 + (size_t)g->self * nbits, *g1 = c1 + (size_t)g->next * nbits;
+    for (size_t e = 0; e < nbits; e++) {
+        g0[e] = (u[e / 8] >> (e % 8)) & 1;
+        g1[e] = (u[nbits / 8 + e / 8] >> (e % 8)) & 1;
+    }
+    const mimir_r64 *const cc[2] = {c0, c1};
+    rc = fatal(g, mimir_spdz_input_shares(g->s, cc, 3 * nbits, &in, err));
+    /* u: the upper 64 bits of r, random, MAC'd by one replicated product */
+    if (rc == MIMIR_OK && (rc = mimir_sv_alloc(&U, nb, 1, err)) == MIMIR_OK) {
+        pw_rand(g, U.x[0], U.x[1], nb);
+        for (size_t j = 0; j < nb; j++) {
+            U.x[0][j] <<= 64;
+            U.x[1][j] <<= 64;
+        }
+        mac_local(g, &U);
+        seg s1[1] = {{U.m[0], U.m[1], nb}};
+        rc = reshare(g, s1, 1, err);
+    }
+    /* b = (b^(0) XOR b^(1)) XOR b^(2) */
+    mimir_sv b0 = view(&in, 0, nbits), b1 = view(&in, nbits, nbits);
+    mimir_sv b2 = view(&in, 2 * nbits, nbits);
+    if (rc == MIMIR_OK && (rc = mimir_sv_alloc(&x, nbits, 1, err)) == MIMIR_OK &&
+        (rc = xor_bits(g, &x, &b0, &b1, err)) == MIMIR_OK &&
+        (rc = mimir_sv_alloc(bits, nbits, 1, err)) == MIMIR_OK)
+        rc = xor_bits(g, bits, &x, &b2, err);
+    /* r = sum_i 2^i b_i + 2^64 u: linear, on every component and MAC word */
+    if (rc == MIMIR_OK && (rc = mimir_sv_alloc(r, nb, 1, err)) == MIMIR_OK) {
+        for (int q = 0; q < 4; q++) {
+            const mimir_r128 *bq = arr(bits, q), *uq = arr(&U, q);
+            mimir_r128 *rq = arr(r, q);
+            for (size_t j = 0; j < nb; j++) {
+                mimir_r128 acc = uq[j];
+                for (int i = 0; i < NBITS; i++)
+                    acc += bq[j * NBITS + (size_t)i] << i;
+                rq[j] = acc;
+            }
+        }
+    }
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_check(g->s, err));
+out:
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(r);
+        mimir_sv_free(bits);
+    }
+    mimir_sv_free(&in);
+    mimir_sv_free(&x);
+    mimir_sv_free(&U);
+    mimir_secret_free(u);
+    mimir_secret_free(c0);
+    mimir_secret_free(c1);
+    free_n(g->stock, 3);
+    g->stock_used = 0;
+    return rc;
+}
+
+/* Copies elements of src into dst at off (all four arrays). */
+static void put(mimir_sv *dst, size_t off, const mimir_sv *src)
+{
+    for (int q = 0; q < 4; q++)
+        memcpy(arr(dst, q) + off, arr(src, q), src->n * W);
+}
+
+int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (r == NULL || bits == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "edabits", "no output vectors");
+    if (n > ((size_t)1 << 36))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "edabits", "too many (%zu)", n);
+    memset(bits, 0, sizeof *bits);
+    rc = mimir_sv_alloc(r, n, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(bits, n * NBITS, 1, err);
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_GEN_BITS_BATCH) {
+        size_t nb = n - off < MIMIR_GEN_BITS_BATCH ? n - off : MIMIR_GEN_BITS_BATCH;
+        mimir_sv rr, bb;
+        rc = make_bits(g, MIMIR_PREP_EDABIT, nb, &rr, &bb, err);
+        if (rc == MIMIR_OK) {
+            put(r, off, &rr);
+            put(bits, off * NBITS, &bb);
+            mimir_sv_free(&rr);
+            mimir_sv_free(&bb);
+        }
+    }
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(r);
+        mimir_sv_free(bits);
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_EDABIT - 1] += n;
+    g->st.sacrificed[MIMIR_PREP_EDABIT - 1] += 4 * (uint64_t)n * NBITS;
+    return MIMIR_OK;
+}
+
+int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
+                    mimir_sv *r_63, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (r == NULL || r_hi == NULL || r_63 == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "trunc", "no output vectors");
+    if (f < 1 || f > 63)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "f", "%u bits, expected 1 to 63", f);
+    if (n > ((size_t)1 << 36))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "trunc", "too many (%zu)", n);
+    mimir_sv *outs[3] = {r, r_hi, r_63};
+    for (int i = 0; i < 3; i++)
+        memset(outs[i], 0, sizeof *outs[i]);
+    for (int i = 0; i < 3 && rc == MIMIR_OK; i++)
+        rc = mimir_sv_alloc(outs[i], n, 1, err);
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_GEN_BITS_BATCH) {
+        size_t nb = n - off < MIMIR_GEN_BITS_BATCH ? n - off : MIMIR_GEN_BITS_BATCH;
+        mimir_sv rr, bb;
+        rc = make_bits(g, MIMIR_PREP_TRUNC, nb, &rr, &bb, err);
+        if (rc != MIMIR_OK)
+            break;
+        put(r, off, &rr);
+        /* r_hi = sum_{i=f}^{62} 2^(i-f) b_i, r_63 = b_63: linear */
+        for (int q = 0; q < 4; q++) {
+            const mimir_r128 *bq = arr(&bb, q);
+            mimir_r128 *hq = arr(r_hi, q) + off, *tq = arr(r_63, q) + off;
+            for (size_t j = 0; j < nb; j++) {
+                mimir_r128 acc = 0;
+                for (unsigned i = f; i < 63; i++)
+                    acc += bq[j * NBITS + i] << (i - f);
+                hq[j] = acc;
+                tq[j] = bq[j * NBITS + 63];
+            }
+        }
+        mimir_sv_free(&rr);
+        mimir_sv_free(&bb);
+    }
+    if (rc != MIMIR_OK) {
+        for (int i = 0; i < 3; i++)
+            mimir_sv_free(outs[i]);
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_TRUNC - 1] += n;
+    g->st.sacrificed[MIMIR_PREP_TRUNC - 1] += 4 * (uint64_t)n * NBITS;
+    return MIMIR_OK;
+}
+
+/* ---- the on-demand source and the generator's life ------------------------------------------ */
+
+static int op_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                      mimir_err *err)
+{
+    return mimir_gen_triples(ctx, n, a, b, c, err);
+}
+static int op_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
+                     mimir_sv *b, mimir_sv *c, mimir_err *err)
+{
+    return mimir_gen_matrix(ctx, rows, inner, cols, a, b, c, err);
+}
+static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
+                    mimir_sv *r_63, mimir_err *err)
+{
+    return mimir_gen_trunc(ctx, n, f, r, r_hi, r_63, err);
+}
+static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
+{
+    return mimir_gen_edabits(ctx, n, r, bits, err);
+}
+static const mimir_prep_ops gen_ops = {op_triples, op_matrix, op_trunc, op_edabits};
+
+mimir_prep *mimir_gen_prep(mimir_gen *g)
+{
+    return g == NULL ? NULL : &g->pub_prep;
+}
+
+void mimir_gen_alpha(const mimir_gen *g, mimir_r128 alpha[2])
+{
+    alpha[0] = g->alpha[0];
+    alpha[1] = g->alpha[1];
+}
+
+void mimir_gen_get_stats(const mimir_gen *g, mimir_gen_stats *st)
+{
+    *st = g->st;
+}
+
+void mimir_gen_free(mimir_gen *g)
+{
+    if (g == NULL)
+        return;
+    mimir_spdz_free(g->s);
+    free_n(g->stock, 3);
+    mimir_key_free(g->alpha);
+    mimir_key_free(g->keys);
+    if (g->seeds != NULL)
+        mimir_drbg_wipe(g->seeds);
+    mimir_key_free(g->seeds);
+    mimir_secret_free(g->z0);
+    mimir_secret_free(g->z1);
+    mimir_secret_free(g->sbuf);
+    mimir_secret_free(g->rbuf);
+    mimir_wipe(g, sizeof *g);
+    mimir_secret_free(g);
+}
+
+int mimir_gen_new(mimir_net *net, mimir_coin *coin, const mimir_r128 alpha[2],
+                  const mimir_gen_opts *opts, mimir_gen **out, mimir_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (net == NULL || coin == NULL || out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "gen", "no net, coin or output");
+    if (mimir_mem_init() != 0)
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "gen", "cannot initialise libsodium");
+    mimir_gen *g = mimir_secret_alloc(sizeof *g);
+    if (g == NULL)
+        return oom(err, "gen");
+    g->net = net;
+    g->coin = coin;
+    g->self = mimir_net_self(net);
+    g->prev = mimir_net_prev(g->self);
+    g->next = mimir_net_next(g->self);
+#ifdef MIMIR_TEST_HOOKS
+    if (opts != NULL)
+        g->fault = opts->fault;
+#endif
+    g->alpha = mimir_key_alloc(2 * W);
+    g->keys = mimir_key_alloc(2 * KEYB);
+    g->z0 = mimir_secret_alloc(ZCHUNK * W);
+    g->z1 = mimir_secret_alloc(ZCHUNK * W);
+    int rc = g->alpha == NULL || g->keys == NULL || g->z0 == NULL || g->z1 == NULL
+                 ? oom(err, "gen")
+                 : MIMIR_OK;
+    if (rc == MIMIR_OK && opts != NULL && opts->fixed_seed != NULL) {
+        g->seeds = mimir_key_alloc(sizeof *g->seeds);
+        if (g->seeds == NULL)
+            rc = oom(err, "gen");
+        else if (mimir_drbg_from_seed(g->seeds, opts->fixed_seed, MIMIR_GEN_SEED_BYTES,
+                                      SAC_LABEL) != MIMIR_OK)
+            rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "gen", "cannot seed the generator");
+    }
+    if (rc == MIMIR_OK && alpha != NULL)
+        memcpy(g->alpha, alpha, 2 * W);
+    else if (rc == MIMIR_OK)
+        rc = mimir_spdz_keygen(coin, g->alpha, err);
+    /* the two stream keys: 2 words of component i's pairwise stream, 2 of component i+1's */
+    mimir_r128 k[4];
+    if (rc == MIMIR_OK)
+        rc = mimir_coin_rand_r128(coin, &k[0], &k[2], 2, err);
+    if (rc == MIMIR_OK) {
+        memcpy(g->keys, &k[0], KEYB);
+        memcpy(g->keys + KEYB, &k[2], KEYB);
+    }
+    mimir_wipe(k, sizeof k);
+    g->stock_prep = (mimir_prep){&stock_ops, g};
+    g->pub_prep = (mimir_prep){&gen_ops, g};
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_new(net, coin, &g->stock_prep, g->alpha, NULL, &g->s, err);
+    if (rc != MIMIR_OK) {
+        mimir_gen_free(g);
+        return rc;
+    }
+    *out = g;
+    return MIMIR_OK;
+}

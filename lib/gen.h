@@ -1,0 +1,116 @@
+/*
+ * gen.h — distributed preprocessing: the three parties generate MAC'd replicated triples,
+ * matrix triples, truncation pairs and edaBits together, with no trusted party
+ * (docs/drafts/gen.md; `mimir-triples generate`).
+ *
+ * Sources: replicated multiplication with a zero-sharing reshare and triple verification by
+ * sacrifice from Araki, Furukawa, Lindell, Nof, Ohara (CCS 2016) and Furukawa, Lindell, Nof,
+ * Weinstein (Eurocrypt 2017); MACs in Z_2^(64+64) and the sacrifice's soundness over Z_2^k from
+ * SPDZ2k (Cramer, Damgård, Escudero, Scholl, Xing, CRYPTO 2018); the replicated "SPDZ-wise"
+ * setting from Dalskov, Escudero, Keller (PETS 2020); edaBits from Escudero, Ghosh, Keller,
+ * Rachuri, Scholl (CRYPTO 2020).
+ *
+ * What it promises (one corrupted party of three, malicious with abort): every item a call
+ * returns has passed its check before the call returns —
+ *  - triples (a, b, c) and matrix triples (A, B, C): each is checked against a partner sharing
+ *    B ((a', b, c') / (A', B, C')) with a public t in Z_2^64 from a coin toss run after the
+ *    products are fixed: rho = open(t a - a'), then open(t c - c' - rho b) must be 0 in
+ *    Z_2^128, MAC-checked (mimir_spdz_check). A product with an error e != 0 mod 2^64 passes
+ *    with probability at most 2^-64 (docs/drafts/gen.md). A failure is MIMIR_ESECURITY
+ *    "sacrifice check failed: ...", the net is aborted and the generator refuses further work;
+ *  - truncation pairs and edaBits: each bit is b0 XOR b1 XOR b2, b_j drawn from pairwise seed j
+ *    and input as a replicated value whose two copies are cross-checked (so it is a bit), the
+ *    XORs by Beaver products with triples verified in the same call; r = sum 2^i b_i + 2^64 u.
+ * Values (a, b, A, B, r's bits, u) come from ChaCha20 streams keyed by the coin's pairwise seeds;
+ * MACs alpha * x are computed by replicated multiplication; the engine (lib/spdz.h) does the
+ * opens and checks. All three parties make the same calls with the same sizes in the same order.
+ */
+#ifndef MIMIR_GEN_H
+#define MIMIR_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coin.h"
+#include "err.h"
+#include "net.h"
+#include "prep.h"
+#include "spdz.h"
+
+#define MIMIR_GEN_SEED_BYTES 32                 /* opts.fixed_seed */
+#define MIMIR_GEN_RESHARE_WORDS ((size_t)1 << 22) /* 128-bit words per reshare round (64 MiB) */
+#define MIMIR_GEN_BITS_BATCH 2048               /* edaBits / truncation pairs per internal
+                                                 * batch (bounds memory) */
+#define MIMIR_GEN_TRIPLES_PER_BIT_ITEM 128      /* helper triples per edaBit / trunc pair */
+#define MIMIR_GEN_TRIPLE_ROUNDS 10 /* rounds of one mimir_gen_triples / mimir_gen_matrix call:
+                                    * 2 (products, MACs) + 2 (coin toss) + 2 (opens) + 4 (check) */
+
+#ifdef MIMIR_TEST_HOOKS
+/* TEST FAULTS (test build only): the local party deviates at the at-th (0-based) event. */
+enum mimir_gen_fault_kind {
+    MIMIR_GEN_FAULT_NONE = 0,
+    MIMIR_GEN_FAULT_TRIPLE_C, /* in triple batch #at (helper batches count), add 1 to the
+                               * first word of its c reshare: c = a b + 1 */
+    MIMIR_GEN_FAULT_MATRIX_C, /* in matrix triple #at, add 1 to the first word of its C
+                               * reshare */
+    MIMIR_GEN_FAULT_BIT,      /* in bit batch #at, flip its copy of its first pairwise bit */
+};
+typedef struct mimir_gen_fault {
+    int kind; /* enum mimir_gen_fault_kind */
+    uint64_t at;
+} mimir_gen_fault;
+#endif
+
+typedef struct mimir_gen_opts {
+    /* NULL: the sacrifice coin tosses draw their seeds from the OS. Otherwise
+     * MIMIR_GEN_SEED_BYTES bytes that make them reproducible (as lib/coin.h's fixed_seed). */
+    const uint8_t *fixed_seed;
+#ifdef MIMIR_TEST_HOOKS
+    mimir_gen_fault fault;
+#endif
+} mimir_gen_opts;
+
+/* Counters per enum mimir_prep_kind (index kind - 1), in elements as lib/pool.h counts them.
+ * sacrificed: elements consumed to check the kind (partners a', c'; A', C'; for truncation
+ * pairs and edaBits the helper triples and their partners, 2 * 128 per item). */
+typedef struct mimir_gen_stats {
+    uint64_t generated[MIMIR_PREP_KINDS];
+    uint64_t sacrificed[MIMIR_PREP_KINDS];
+    uint64_t failed[MIMIR_PREP_KINDS]; /* elements of batches whose sacrifice failed */
+    uint64_t sacrifices;               /* sacrifice checks run */
+} mimir_gen_stats;
+
+typedef struct mimir_gen mimir_gen;
+
+/* A generator on net with coin (both must outlive it). alpha: this party's MAC key components
+ * (e.g. an existing pool's), or NULL to draw a fresh key with mimir_spdz_keygen. Draws its
+ * pairwise stream keys from coin (no communication). opts may be NULL. */
+int mimir_gen_new(mimir_net *net, mimir_coin *coin, const mimir_r128 alpha[2],
+                  const mimir_gen_opts *opts, mimir_gen **out, mimir_err *err);
+/* Wipes and frees. NULL is a no-op. */
+void mimir_gen_free(mimir_gen *g);
+
+/* The party's MAC key components (alpha_i, alpha_{i+1}). */
+void mimir_gen_alpha(const mimir_gen *g, mimir_r128 alpha[2]);
+void mimir_gen_get_stats(const mimir_gen *g, mimir_gen_stats *st);
+
+/* n checked scalar triples (a, b, c allocated by the call, with MACs). MIMIR_GEN_TRIPLE_ROUNDS
+ * rounds (more if n exceeds MIMIR_GEN_RESHARE_WORDS / 5). */
+int mimir_gen_triples(mimir_gen *g, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
+                      mimir_err *err);
+/* One checked matrix triple A (rows x inner), B (inner x cols), C = A B. MIMIR_GEN_TRIPLE_ROUNDS
+ * rounds (more for matrices beyond MIMIR_GEN_RESHARE_WORDS words). */
+int mimir_gen_matrix(mimir_gen *g, size_t rows, size_t inner, size_t cols, mimir_sv *a,
+                     mimir_sv *b, mimir_sv *c, mimir_err *err);
+/* n truncation pairs for f bits (1..63), as lib/prep.h defines them. */
+int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
+                    mimir_sv *r_63, mimir_err *err);
+/* n edaBits: r (n) and bits (n * MIMIR_PREP_EDABIT_BITS, lib/prep.h's layout). Per
+ * MIMIR_GEN_BITS_BATCH items: a triple call, 1 input round, 1 MAC round, 2 products, a check
+ * (18 rounds). */
+int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
+
+/* A preprocessing source that generates what is asked on demand (valid while g lives). */
+mimir_prep *mimir_gen_prep(mimir_gen *g);
+
+#endif

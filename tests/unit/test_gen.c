@@ -1,0 +1,350 @@
+/*
+ * test_gen.c — distributed preprocessing (lib/gen.h): three parties as threads over TLS on
+ * loopback generate triples, a matrix triple, truncation pairs and edaBits; the items joined
+ * here satisfy c = a b, C = A B, the truncation and edaBit relations (bits are 0/1, r mod 2^64
+ * = sum 2^i b_i) and every MAC is alpha times its value; every replicated copy agrees; the
+ * on-demand source feeds the engine's mul; fixed seeds reproduce a run; round counts. Faults
+ * (test build hooks): a party that adds 1 to its c or C reshare makes the sacrifice fail with
+ * MIMIR_ESECURITY at every party; a party that inputs another bit than its co-holder is caught
+ * by the input copy check.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "coin.h"
+#include "gen.h"
+#include "mem.h"
+#include "net.h"
+#include "cluster3.h"
+#include "tap.h"
+
+#define NT 1000         /* triples */
+#define MR 3            /* matrix triple shape */
+#define MI 5
+#define MC 4
+#define NTR 40          /* truncation pairs */
+#define TF 16
+#define NE 30           /* edaBits */
+#define NMUL 8          /* products through the on-demand source */
+
+enum { IT_A, IT_B, IT_C, IT_MA, IT_MB, IT_MC, IT_R, IT_RHI, IT_R63, IT_ER, IT_EB, NIT };
+
+typedef struct party {
+    int self;
+    const char *json;
+    int scenario; /* 0: everything, 1: triples only (faults, reproducibility) */
+    int fixed;
+    mimir_gen_fault fault;
+    int rc;
+    mimir_err err;
+    mimir_r128 alpha[2];
+    mimir_sv it[NIT];
+    mimir_r64 out[2][NMUL];
+    uint64_t triple_rounds;
+    mimir_gen_stats st;
+} party;
+
+static char dir[256];
+static party P[3];
+static const mimir_r64 mul_x[NMUL] = {3, (mimir_r64)-4, 1ull << 40, 0, 7, 1, 123456789, 99};
+static const mimir_r64 mul_y[NMUL] = {5, 6, 1ull << 20, 9, (mimir_r64)-7, 1, 987654321, 0};
+
+#define TRY(x)                                                                                 \
+    do {                                                                                       \
+        if ((rc = (x)) != MIMIR_OK)                                                            \
+            goto out;                                                                          \
+    } while (0)
+
+static int scenario(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g)
+{
+    mimir_err *e = &me->err;
+    int rc;
+    mimir_spdz *s = NULL;
+    mimir_sv x = {0}, y = {0}, z = {0};
+    uint64_t r0 = mimir_net_rounds(net);
+    TRY(mimir_gen_triples(g, NT, &me->it[IT_A], &me->it[IT_B], &me->it[IT_C], e));
+    me->triple_rounds = mimir_net_rounds(net) - r0;
+    if (me->scenario == 1)
+        goto out;
+    TRY(mimir_gen_matrix(g, MR, MI, MC, &me->it[IT_MA], &me->it[IT_MB], &me->it[IT_MC], e));
+    TRY(mimir_gen_trunc(g, NTR, TF, &me->it[IT_R], &me->it[IT_RHI], &me->it[IT_R63], e));
+    TRY(mimir_gen_edabits(g, NE, &me->it[IT_ER], &me->it[IT_EB], e));
+    /* the on-demand source behind an engine: x * y with fresh checked triples */
+    TRY(mimir_spdz_new(net, coin, mimir_gen_prep(g), me->alpha, NULL, &s, e));
+    TRY(mimir_spdz_input_party(s, 0, me->self == 0 ? mul_x : NULL, NMUL, &x, e));
+    TRY(mimir_spdz_input_party(s, 1, me->self == 1 ? mul_y : NULL, NMUL, &y, e));
+    TRY(mimir_sv_alloc(&z, NMUL, 1, e));
+    TRY(mimir_spdz_mul(s, &z, &x, &y, e));
+    mimir_r64 *oc[2] = {me->out[0], me->out[1]};
+    TRY(mimir_spdz_output(s, &z, oc, e));
+out:
+    mimir_sv_free(&x);
+    mimir_sv_free(&y);
+    mimir_sv_free(&z);
+    mimir_spdz_free(s);
+    return rc;
+}
+
+static void *party_main(void *arg)
+{
+    party *me = arg;
+    mimir_err_clear(&me->err);
+    mimir_cluster *cl = NULL;
+    mimir_net *net = NULL;
+    mimir_coin *coin = NULL;
+    mimir_gen *g = NULL;
+    mimir_err *e = &me->err;
+    uint8_t seed[32];
+    memset(seed, 0x40 + me->self, sizeof seed);
+    int rc = mimir_cluster_parse(me->json, strlen(me->json), "cluster.json", dir, me->self, &cl,
+                                 e);
+    if (rc == MIMIR_OK)
+        rc = mimir_net_open(cl, NULL, &net, e);
+    if (rc == MIMIR_OK) {
+        mimir_coin_opts o = {me->fixed ? seed : NULL, 0};
+        rc = mimir_coin_toss(net, &o, &coin, e);
+    }
+    if (rc == MIMIR_OK) {
+        mimir_gen_opts go;
+        memset(&go, 0, sizeof go);
+        go.fixed_seed = me->fixed ? seed : NULL;
+        go.fault = me->fault;
+        rc = mimir_gen_new(net, coin, NULL, &go, &g, e);
+    }
+    if (rc == MIMIR_OK) {
+        mimir_gen_alpha(g, me->alpha);
+        rc = scenario(me, net, coin, g);
+        mimir_gen_get_stats(g, &me->st);
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_net_close(net, e);
+    me->rc = rc;
+    mimir_gen_free(g);
+    mimir_coin_free(coin);
+    mimir_net_free(net);
+    mimir_cluster_free(cl);
+    return NULL;
+}
+
+static void reset(void)
+{
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < NIT; k++)
+            mimir_sv_free(&P[i].it[k]);
+        memset(&P[i], 0, sizeof P[i]);
+    }
+}
+
+static void run(int scen, int fixed, int bad, mimir_gen_fault f)
+{
+    static int runs;
+    char addr[3][200], tag[16], json[4096];
+    snprintf(tag, sizeof tag, "g%d.", ++runs);
+    cluster3_addresses(addr, runs % 2 ? "unix" : "tcp", dir, tag);
+    cluster3_json(json, sizeof json, "00112233445566778899aabbccddeeff", addr);
+    reset();
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        P[i].self = i;
+        P[i].json = json;
+        P[i].scenario = scen;
+        P[i].fixed = fixed;
+        if (i == bad)
+            P[i].fault = f;
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, party_main, &P[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* ---- joining ------------------------------------------------------------------------------ */
+
+/* Value and MAC of element j of item k; 0 if the replicated copies disagree anywhere. */
+static int joined(int k, size_t j, mimir_r128 *x, mimir_r128 *m)
+{
+    *x = *m = 0;
+    int ok = 1;
+    for (int p = 0; p < 3; p++) {
+        const mimir_sv *v = &P[p].it[k], *w = &P[(p + 1) % 3].it[k];
+        *x += v->x[0][j];
+        *m += v->m[0][j];
+        ok &= v->x[1][j] == w->x[0][j] && v->m[1][j] == w->m[0][j];
+    }
+    return ok;
+}
+
+static mimir_r128 alpha(void)
+{
+    return P[0].alpha[0] + P[1].alpha[0] + P[2].alpha[0];
+}
+
+/* Joins all n elements of item k into x; counts copy and MAC mismatches. */
+static mimir_r128 *join_item(int k, size_t n, size_t *bad_copy, size_t *bad_mac)
+{
+    mimir_r128 *x = calloc(n ? n : 1, sizeof *x), al = alpha(), m;
+    for (int p = 0; p < 3; p++)
+        if (P[p].it[k].n != n || P[p].it[k].x[0] == NULL) {
+            *bad_copy = n + 1;
+            return x;
+        }
+    for (size_t j = 0; j < n; j++) {
+        *bad_copy += !joined(k, j, &x[j], &m);
+        *bad_mac += m != al * x[j];
+    }
+    return x;
+}
+
+static int all_rc(int code)
+{
+    return P[0].rc == code && P[1].rc == code && P[2].rc == code;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_items(void)
+{
+    mimir_gen_fault none = {0, 0};
+    run(0, 0, -1, none);
+    CHECK(all_rc(MIMIR_OK), "generation: every party succeeds (rc %d %d %d: %s)", P[0].rc,
+          P[1].rc, P[2].rc, P[0].err.msg);
+    if (!all_rc(MIMIR_OK))
+        return;
+    CHECK(alpha() != 0, "a MAC key was drawn");
+    CHECK(P[0].triple_rounds == MIMIR_GEN_TRIPLE_ROUNDS,
+          "a triple batch spends %d rounds (spent %llu)", MIMIR_GEN_TRIPLE_ROUNDS,
+          (unsigned long long)P[0].triple_rounds);
+
+    size_t bc = 0, bm = 0, bad = 0;
+    mimir_r128 *a = join_item(IT_A, NT, &bc, &bm), *b = join_item(IT_B, NT, &bc, &bm);
+    mimir_r128 *c = join_item(IT_C, NT, &bc, &bm);
+    for (size_t j = 0; j < NT; j++)
+        bad += c[j] != a[j] * b[j];
+    CHECK(bc == 0 && bm == 0, "triples: copies agree and MACs are alpha * value (%zu, %zu bad)",
+          bc, bm);
+    CHECK(bad == 0, "triples: c = a b mod 2^128 for all %d (%zu differ)", NT, bad);
+    CHECK((uint64_t)(a[0] >> 64) != 0 || (uint64_t)(a[1] >> 64) != 0,
+          "triples: a is drawn from all of Z_2^128");
+    free(a), free(b), free(c);
+
+    bc = bm = bad = 0;
+    a = join_item(IT_MA, MR * MI, &bc, &bm);
+    b = join_item(IT_MB, MI * MC, &bc, &bm);
+    c = join_item(IT_MC, MR * MC, &bc, &bm);
+    for (size_t r = 0; r < MR; r++)
+        for (size_t q = 0; q < MC; q++) {
+            mimir_r128 acc = 0;
+            for (size_t i = 0; i < MI; i++)
+                acc += a[r * MI + i] * b[i * MC + q];
+            bad += c[r * MC + q] != acc;
+        }
+    CHECK(bc == 0 && bm == 0, "matrix triple: copies agree and MACs hold (%zu, %zu bad)", bc,
+          bm);
+    CHECK(bad == 0, "matrix triple: C = A B for %dx%dx%d (%zu differ)", MR, MI, MC, bad);
+    free(a), free(b), free(c);
+
+    bc = bm = bad = 0;
+    mimir_r128 *r = join_item(IT_R, NTR, &bc, &bm), *hi = join_item(IT_RHI, NTR, &bc, &bm);
+    mimir_r128 *r63 = join_item(IT_R63, NTR, &bc, &bm);
+    size_t high = 0;
+    for (size_t j = 0; j < NTR; j++) {
+        uint64_t lo = (uint64_t)r[j];
+        bad += hi[j] != (mimir_r128)((lo & ~(1ull << 63)) >> TF) || r63[j] != (lo >> 63);
+        high += (uint64_t)(r[j] >> 64) != 0;
+    }
+    CHECK(bc == 0 && bm == 0, "truncation pairs: copies agree and MACs hold (%zu, %zu bad)",
+          bc, bm);
+    CHECK(bad == 0, "truncation pairs: r_hi = (r mod 2^63) >> %d and r_63 = bit 63 (%zu bad)",
+          TF, bad);
+    CHECK(high > NTR / 2, "truncation pairs: r has random upper bits (%zu of %d)", high, NTR);
+    free(r), free(hi), free(r63);
+
+    bc = bm = bad = 0;
+    size_t notbit = 0, ones = 0;
+    r = join_item(IT_ER, NE, &bc, &bm);
+    mimir_r128 *bits = join_item(IT_EB, NE * MIMIR_PREP_EDABIT_BITS, &bc, &bm);
+    for (size_t j = 0; j < NE; j++) {
+        uint64_t sum = 0;
+        for (int i = 0; i < MIMIR_PREP_EDABIT_BITS; i++) {
+            mimir_r128 bt = bits[j * MIMIR_PREP_EDABIT_BITS + (size_t)i];
+            notbit += bt > 1;
+            ones += bt == 1;
+            sum += (uint64_t)bt << i;
+        }
+        bad += sum != (uint64_t)r[j];
+    }
+    CHECK(bc == 0 && bm == 0, "edaBits: copies agree and MACs hold (%zu, %zu bad)", bc, bm);
+    CHECK(notbit == 0, "edaBits: every bit is 0 or 1 (%zu are not)", notbit);
+    CHECK(bad == 0, "edaBits: r mod 2^64 = sum 2^i b_i (%zu differ)", bad);
+    CHECK(ones > NE * 64 * 4 / 10 && ones < NE * 64 * 6 / 10,
+          "edaBits: about half the bits are 1 (%zu of %d)", ones, NE * 64);
+    free(r), free(bits);
+
+    bad = 0;
+    for (size_t j = 0; j < NMUL; j++) {
+        mimir_r64 v = P[0].out[0][j] + P[1].out[0][j] + P[2].out[0][j];
+        bad += v != mul_x[j] * mul_y[j];
+    }
+    CHECK(bad == 0, "the on-demand source's triples serve mimir_spdz_mul (%zu wrong)", bad);
+    CHECK(P[1].st.generated[MIMIR_PREP_TRIPLE - 1] == NT + NMUL &&
+              P[1].st.sacrificed[MIMIR_PREP_TRIPLE - 1] == NT + NMUL &&
+              P[1].st.generated[MIMIR_PREP_MATRIX - 1] == MR * MI + MI * MC + MR * MC &&
+              P[1].st.generated[MIMIR_PREP_TRUNC - 1] == NTR &&
+              P[1].st.generated[MIMIR_PREP_EDABIT - 1] == NE && P[1].st.sacrifices == 5,
+          "statistics count generated and sacrificed elements (sacrifices %llu)",
+          (unsigned long long)P[1].st.sacrifices);
+}
+
+static void test_reproducible(void)
+{
+    mimir_gen_fault none = {0, 0};
+    run(1, 1, -1, none);
+    mimir_r128 first[2] = {P[2].it[IT_C].x[0][0], P[2].it[IT_A].m[1][NT - 1]};
+    int ok1 = all_rc(MIMIR_OK);
+    run(1, 1, -1, none);
+    CHECK(ok1 && all_rc(MIMIR_OK) && first[0] == P[2].it[IT_C].x[0][0] &&
+              first[1] == P[2].it[IT_A].m[1][NT - 1],
+          "fixed seeds reproduce the generated shares");
+}
+
+static void expect_abort(const char *what, int bad, mimir_gen_fault f, const char *msg)
+{
+    run(f.kind == MIMIR_GEN_FAULT_TRIPLE_C && f.at == 0 ? 1 : 0, 0, bad, f);
+    int ok = 1;
+    for (int p = 0; p < 3; p++)
+        if (p != bad)
+            ok &= P[p].rc == MIMIR_ESECURITY && strstr(P[p].err.msg, msg) != NULL;
+    CHECK(ok, "%s: both honest parties stop with code 1 and \"%s\" (rc %d %d %d: %s / %s)", what,
+          msg, P[0].rc, P[1].rc, P[2].rc, P[(bad + 1) % 3].err.msg, P[(bad + 2) % 3].err.msg);
+    CHECK(P[bad].rc != MIMIR_OK, "%s: the cheating party does not succeed either", what);
+}
+
+int main(void)
+{
+    if (mimir_mem_init() != 0)
+        return 1;
+    snprintf(dir, sizeof dir, "tests/tmp/gen.XXXXXX");
+    if (cluster3_setup(dir, "test_gen") != 0)
+        return 1;
+    mimir_err err;
+    mimir_gen *g = (mimir_gen *)1;
+    CHECK(mimir_gen_new(NULL, NULL, NULL, NULL, &g, &err) == MIMIR_EINPUT && g == NULL,
+          "mimir_gen_new without a net is MIMIR_EINPUT");
+    mimir_gen_free(NULL);
+
+    test_items();
+    test_reproducible();
+    expect_abort("c = ab + 1 in party 1's reshare", 1,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_TRIPLE_C, 0}, "sacrifice check failed");
+    expect_abort("C = AB + 1 in party 0's reshare", 0,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_MATRIX_C, 0}, "sacrifice check failed");
+    expect_abort("party 2 inputs another bit", 2, (mimir_gen_fault){MIMIR_GEN_FAULT_BIT, 0},
+                 "inconsistent replicated copies");
+    expect_abort("a helper triple of the bits is tampered with", 1,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_TRIPLE_C, 2}, "sacrifice check failed");
+    reset();
+    return tap_done();
+}
