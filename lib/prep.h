@@ -78,13 +78,14 @@ static inline int mimir_prep_edabits(mimir_prep *p, size_t n, mimir_sv *r, mimir
 
 /* --- The counting source (lib/prep_count.c) ------------------------------------------------ */
 
-/* A source that hands out zeroed items of the right sizes and records what was taken: counts
- * per kind as lib/dealer.h counts them (elements for triples, truncation pairs and edaBits;
+/* A source that hands out items of the right sizes and records what was taken: counts per
+ * kind as lib/dealer.h counts them (elements for triples, truncation pairs and edaBits;
  * rows*inner + inner*cols + rows*cols per matrix triple), the matrix shapes and truncation bit
- * counts with how many of each (in order of first use). Matrix items are HOLLOW (n set, word
- * pointers NULL: matrix triples of a large model would not fit in memory) and must go only to
- * a plan-mode engine (lib/spdz.h mimir_spdz_new_plan); the other kinds are real zeroed vectors
- * (with MAC words when macs is 1), since comparisons read edaBits' words directly. */
+ * counts with how many of each (in order of first use). Triples, matrix triples and truncation
+ * pairs are HOLLOW (n set, word pointers NULL: only the engine reads them, and those of a large
+ * model would not fit in memory or take long to zero) and must go only to a plan-mode engine
+ * (lib/spdz.h mimir_spdz_new_plan); edaBits are real zeroed vectors (with MAC words when macs
+ * is 1), since comparisons (lib/compare.c) read their words directly. */
 typedef struct mimir_prep_count mimir_prep_count;
 
 int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err);

@@ -75,12 +75,12 @@ static int op_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c
                       mimir_err *err)
 {
     mimir_prep_count *c = ctx;
-    mimir_sv *v[3] = {a, b, c_};
-    const size_t sz[3] = {n, n, n};
-    int rc = zeros(c, err, 3, v, sz);
-    if (rc == MIMIR_OK)
-        c->counts[MIMIR_PREP_TRIPLE - 1] += n;
-    return rc;
+    (void)err;
+    hollow(a, n);
+    hollow(b, n);
+    hollow(c_, n);
+    c->counts[MIMIR_PREP_TRIPLE - 1] += n;
+    return MIMIR_OK;
 }
 
 static int op_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
@@ -123,11 +123,9 @@ static int op_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi
             return rc;
         c->tr[c->ntr++] = (tspec){f, 0};
     }
-    mimir_sv *v[3] = {r, r_hi, r_63};
-    const size_t sz[3] = {n, n, n};
-    int rc = zeros(c, err, 3, v, sz);
-    if (rc != MIMIR_OK)
-        return rc;
+    hollow(r, n);
+    hollow(r_hi, n);
+    hollow(r_63, n);
     c->tr[i].count += n;
     c->counts[MIMIR_PREP_TRUNC - 1] += n;
     return MIMIR_OK;
