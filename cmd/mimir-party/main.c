@@ -1,6 +1,7 @@
 /*
  * mimir-party — one compute party of a Mimir cluster. One subcommand per file, like
- * wireguard-tools' wg: this table is the usage text.
+ * wireguard-tools' wg: this table is the usage text. With options and no subcommand
+ * (`mimir-party --party I --cluster FILE ...`) it serves a generation (serve.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,8 @@ static const struct {
     int (*fn)(int argc, char **argv);
     const char *desc;
 } subcommands[] = {
+    {"serve", serve_main,
+     "serve one secure generation to a client (the default: mimir-party --party I ...)"},
     {"compute", compute_main,
      "with two peers, compute on secret-shared tensors (add, mul, matmul, trunc)"},
     {"transcript-check", transcript_check_main,
@@ -22,7 +25,8 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: %s <command> [options] [arguments]\n\nCommands:\n", PROG);
+    fprintf(f, "Usage: %s [serve] --party I --cluster FILE --model-shares DIR --pool DIR\n"
+            "       %s <command> [options] [arguments]\n\nCommands:\n", PROG, PROG);
     for (size_t i = 0; i < N_SUB; i++)
         fprintf(f, "  %-17s %s\n", subcommands[i].name, subcommands[i].desc);
     fprintf(f, "\nRun '%s <command> --help' for a command's options; see mimir-party(1).\n", PROG);
@@ -43,10 +47,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* options first and no subcommand: the default form, serve */
+    if (argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] != '\0')
+        return serve_main(argc, argv);
     for (size_t i = 0; i < N_SUB; i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "%s: '%s' is not a command, expected compute or transcript-check\n", PROG,
+    fprintf(stderr, "%s: '%s' is not a command, expected serve, compute or transcript-check\n", PROG,
             argv[1]);
     usage(stderr);
     return 2;

@@ -6,5 +6,6 @@
 
 int compute_main(int argc, char **argv);          /* compute.c */
 int transcript_check_main(int argc, char **argv); /* transcript.c */
+int serve_main(int argc, char **argv);            /* serve.c: also the default form */
 
 #endif
