@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "approx.h"
 #include "cluster.h"
@@ -56,7 +57,8 @@ static mimir_r128 thresholds[NLT];
 static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
 static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
 
-enum { SC_ALL, SC_FAULT };
+enum { SC_ALL, SC_FAULT, SC_BENCH };
+#define BENCH_VOCAB 50257 /* GPT-2's vocabulary: the argmax of one generation step */
 
 typedef struct party {
     int self, scenario, semi;
@@ -66,6 +68,8 @@ typedef struct party {
     mimir_err err;
     uint64_t rounds[NRD];
     uint64_t triples, edabits;
+    double bench_ms;
+    uint64_t bench_rounds;
     size_t res_n[NRES];
     mimir_r64 *res[NRES][2];
 } party;
@@ -82,10 +86,10 @@ static uint64_t rnd(void)
     return rng_state = x;
 }
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != MIMIR_OK)                                                                \
-            goto out;                                                                              \
+#define TRY(x)                                                                                 \
+    do {                                                                                       \
+        if ((rc = (x)) != MIMIR_OK)                                                            \
+            goto out;                                                                          \
     } while (0)
 
 static int alloc(mimir_spdz *s, mimir_sv *v, size_t n, mimir_err *err)
@@ -167,6 +171,28 @@ out:
     return rc;
 }
 
+static int bench(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    mimir_sv x = {0}, oh = {0}, mx = {0};
+    TRY(alloc(s, &x, BENCH_VOCAB, err));
+    TRY(alloc(s, &oh, BENCH_VOCAB, err));
+    TRY(alloc(s, &mx, 1, err));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t r0 = mimir_net_rounds(net);
+    TRY(mimir_spdz_argmax(s, &oh, &mx, &x, 1, BENCH_VOCAB, err));
+    TRY(mimir_spdz_check(s, err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    me->bench_rounds = mimir_net_rounds(net) - r0;
+    me->bench_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+out:
+    mimir_sv_free(&x);
+    mimir_sv_free(&oh);
+    mimir_sv_free(&mx);
+    return rc;
+}
+
 static void *party_main(void *arg)
 {
     party *me = arg;
@@ -198,7 +224,9 @@ static void *party_main(void *arg)
         mimir_wipe(alpha, sizeof alpha);
     }
     if (rc == MIMIR_OK)
-        rc = me->scenario == SC_ALL ? all(me, s, net, e) : faulty(me, s, e);
+        rc = me->scenario == SC_ALL     ? all(me, s, net, e)
+             : me->scenario == SC_BENCH ? bench(me, s, net, e)
+                                        : faulty(me, s, e);
     if (rc == MIMIR_OK)
         rc = mimir_net_close(net, e);
     if (dl != NULL) {
@@ -527,6 +555,16 @@ int main(void)
         check_fault(fc[k].what, 2, fc[k].want);
     }
     test_bad_input();
+    const char *b = getenv("MIMIR_COMPARE_BENCH");
+    if (b != NULL && strcmp(b, "1") == 0) {
+        run(SC_BENCH, 0, -1, none, 0);
+        CHECK(parties[0].rc == MIMIR_OK, "bench: argmax of 1 x %d (%s)", BENCH_VOCAB,
+              parties[0].err.msg);
+        printf("# argmax 1 x %d with the dealer, three threads on one machine: %.0f ms, "
+               "%llu rounds (check included), %llu triples, %llu edaBits per party\n",
+               BENCH_VOCAB, parties[0].bench_ms, (unsigned long long)parties[0].bench_rounds,
+               (unsigned long long)parties[0].triples, (unsigned long long)parties[0].edabits);
+    }
     reset_parties();
     return tap_done();
 }
