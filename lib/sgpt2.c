@@ -579,7 +579,7 @@ int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,
         (rc = alloc(g, &nxt, V, err)) == MIMIR_OK)
         rc = alloc(g, &idx, 1, err);
     for (int k = 0; rc == MIMIR_OK && k < steps; k++) {
-        int sample = k >= prompt_len - 1; /* the last prompt token and every fed-back one */
+        int sample = n_new > 0 && k >= prompt_len - 1; /* the last prompt token, fed-back ones */
         rc = mimir_sgpt2_step(g, &tok, sample ? &nxt : NULL, sample ? &idx : NULL, NULL, err);
     }
     if (rc == MIMIR_OK && counts != NULL)

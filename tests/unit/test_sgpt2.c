@@ -354,6 +354,14 @@ static void check_plan(void)
           "plan JSON in the deal --plan format: triples, the embedding's 1x96x128 matrix 7 times, "
           "truncations by 16 and 24 bits, edaBits");
     free(json);
+    uint64_t c0[MIMIR_PREP_KINDS], c1[MIMIR_PREP_KINDS];
+    int r0 = mimir_sgpt2_plan(&cfg, 1, 0, c0, NULL, &err);
+    int r1 = mimir_sgpt2_plan(&cfg, 1, 1, c1, NULL, &err);
+    CHECK(r0 == MIMIR_OK && r1 == MIMIR_OK && c0[MIMIR_PREP_EDABIT - 1] < c1[MIMIR_PREP_EDABIT - 1] &&
+              c0[MIMIR_PREP_MATRIX - 1] < c1[MIMIR_PREP_MATRIX - 1],
+          "a step without new tokens skips the logits and the argmax (edaBits %llu < %llu)",
+          (unsigned long long)c0[MIMIR_PREP_EDABIT - 1],
+          (unsigned long long)c1[MIMIR_PREP_EDABIT - 1]);
     rc = mimir_sgpt2_plan(&cfg, 0, NEW, counts, &json, &err);
     CHECK(rc == MIMIR_EINPUT && json == NULL, "a plan for an empty prompt is refused (EINPUT)");
     rc = mimir_sgpt2_plan(&cfg, cfg.n_ctx, 2, counts, &json, &err);
