@@ -38,10 +38,10 @@ static const double gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
 
 /* ---- helpers: shares as arrays (local, linear, no communication) ---------------------------- */
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != MIMIR_OK)                                                                \
-            goto out;                                                                              \
+#define TRY(x)                                                                                    \
+    do {                                                                                          \
+        if ((rc = (x)) != MIMIR_OK)                                                               \
+            goto out;                                                                             \
     } while (0)
 
 /* A public ring constant as a 128-bit word, sign-extended (only the low 64 bits are the value) */
@@ -174,7 +174,7 @@ static int check_vec(const mimir_spdz *s, const mimir_sv *out, const mimir_sv *x
     return MIMIR_OK;
 }
 
-/* ---- Clenshaw --------------------------------------------------------------------------------- */
+/* ---- Clenshaw ------------------------------------------------------------------------------- */
 
 /* out = sum_k c_k T_k(t) (F bits) by b_k = c_k + mul(2t, b_(k+1), F) - b_(k+2), as approx.c's
  * clenshaw: b_deg = c_deg is public (its product with b_(deg+1) = 0 is exactly 0), the next
@@ -214,7 +214,7 @@ out:
     return rc;
 }
 
-/* ---- exp ---------------------------------------------------------------------------------------- */
+/* ---- exp ------------------------------------------------------------------------------------ */
 
 int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, mimir_err *err)
 {
@@ -469,7 +469,7 @@ out:
     return rc;
 }
 
-/* ---- softmax ---------------------------------------------------------------------------------- */
+/* ---- softmax -------------------------------------------------------------------------------- */
 
 int mimir_snl_softmax(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
                       unsigned f, unsigned recip_log2, mimir_err *err)
