@@ -64,7 +64,7 @@ struct mimir_spdz {
     mimir_transcript *tr;
     int self, prev, next, macs;
     int dead;                  /* first fatal error code (engine refuses to talk after it) */
-    int plan;                  /* plan mode: no net, no coin, no arithmetic (mimir_spdz_new_plan) */
+    int plan;                  /* plan mode (mimir_spdz_new_plan): no net, coin, arithmetic */
     mimir_r128 *alpha;         /* key memory: alpha_i, alpha_{i+1} */
 #ifdef MIMIR_TEST_HOOKS
     mimir_spdz_fault fault;

@@ -78,10 +78,10 @@ static double now_ms(void)
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((rc = (x)) != MIMIR_OK)                                                                \
-            goto out;                                                                              \
+#define TRY(x)                                                                                 \
+    do {                                                                                       \
+        if ((rc = (x)) != MIMIR_OK)                                                            \
+            goto out;                                                                          \
     } while (0)
 
 static int generate(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
@@ -178,7 +178,7 @@ static void *party_main(void *arg)
     return NULL;
 }
 
-/* ---- setup ----------------------------------------------------------------------------------- */
+/* ---- setup ------------------------------------------------------------------------------ */
 
 static int fill_rand(void *ctx, uint8_t *buf, size_t n)
 {
@@ -243,7 +243,7 @@ static int join(mimir_r64 *const c[3][2], size_t n, mimir_r64 *x)
     return mimir_rss_join(64, n, v, 3, x, &err) == MIMIR_OK ? 0 : -1;
 }
 
-/* ---- checks ---------------------------------------------------------------------------------- */
+/* ---- checks ----------------------------------------------------------------------------- */
 
 static void check_generation(const mimir_gpt2 *m)
 {
@@ -315,7 +315,8 @@ static void check_generation(const mimir_gpt2 *m)
     for (int j = 0; j < NEW; j++)
         printf(" %d", fixed_tok[j]);
     printf(")\n# max |secure - fixed| logit: %.3e\n", max_err);
-    CHECK(logits_ok, "the parties' index, logit and one-hot outputs join (replicated copies agree)");
+    CHECK(logits_ok,
+          "the parties' index, logit and one-hot outputs join (replicated copies agree)");
     CHECK(onehot_ok, "the next one-hot is the unit vector at the next index, at every step");
     CHECK(same + explained == NEW,
           "secure greedy tokens equal the fixed-point reference's (%d of %d), the others have a "
@@ -348,7 +349,8 @@ static void check_plan(void)
               (unsigned long long)parties[0].counts[k]);
     printf("# plan (%.0f ms): %s\n", ms, json);
     CHECK(strncmp(json, "{\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":", 46) == 0 &&
-              strstr(json, "{\"kind\":\"matrix\",\"rows\":1,\"inner\":96,\"cols\":128,\"count\":7}") &&
+              strstr(json, "{\"kind\":\"matrix\",\"rows\":1,\"inner\":96,\"cols\":128,"
+                           "\"count\":7}") &&
               strstr(json, "\"kind\":\"trunc\",\"f\":16,") &&
               strstr(json, "\"kind\":\"trunc\",\"f\":24,") && strstr(json, "\"kind\":\"edabit\""),
           "plan JSON in the deal --plan format: triples, the embedding's 1x96x128 matrix 7 times, "
@@ -357,7 +359,8 @@ static void check_plan(void)
     uint64_t c0[MIMIR_PREP_KINDS], c1[MIMIR_PREP_KINDS];
     int r0 = mimir_sgpt2_plan(&cfg, 1, 0, c0, NULL, &err);
     int r1 = mimir_sgpt2_plan(&cfg, 1, 1, c1, NULL, &err);
-    CHECK(r0 == MIMIR_OK && r1 == MIMIR_OK && c0[MIMIR_PREP_EDABIT - 1] < c1[MIMIR_PREP_EDABIT - 1] &&
+    CHECK(r0 == MIMIR_OK && r1 == MIMIR_OK &&
+              c0[MIMIR_PREP_EDABIT - 1] < c1[MIMIR_PREP_EDABIT - 1] &&
               c0[MIMIR_PREP_MATRIX - 1] < c1[MIMIR_PREP_MATRIX - 1],
           "a step without new tokens skips the logits and the argmax (edaBits %llu < %llu)",
           (unsigned long long)c0[MIMIR_PREP_EDABIT - 1],
