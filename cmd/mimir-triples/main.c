@@ -14,6 +14,8 @@ static const struct {
     const char *desc;
 } subcommands[] = {
     {"deal", deal_main, "make all three parties' pools with a trusted dealer (it knows them)"},
+    {"generate", generate_main,
+     "generate this party's pool with the other two parties (no trusted party; sacrifice)"},
     {"status", status_main, "a pool's remaining, consumed, generated, sacrificed, failed counts"},
 };
 #define N_SUB (sizeof subcommands / sizeof subcommands[0])
@@ -45,7 +47,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_SUB; i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "%s: '%s' is not a command, expected deal or status\n", PROG, argv[1]);
+    fprintf(stderr, "%s: '%s' is not a command, expected deal, generate or status\n", PROG,
+            argv[1]);
     usage(stderr);
     return 2;
 }

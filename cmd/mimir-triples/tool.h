@@ -12,6 +12,7 @@
 #define PROG "mimir-triples"
 
 int deal_main(int argc, char **argv);
+int generate_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 
 /* Prints the error record as one line to stderr; returns its code (the exit code). */

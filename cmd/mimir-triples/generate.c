@@ -1,0 +1,812 @@
+/*
+ * mimir-triples generate: one of the three parties generates, together with the other two and
+ * with no trusted party, the preprocessed items a plan needs (lib/gen.h), each checked by
+ * sacrifice, and writes its own pool (created_by "parties"). A new pool is put in place only when
+ * the whole run succeeded; an existing pool of the same party and session (made by generate) gets
+ * the new batches appended, each once verified, and its stats.json counts a failed sacrifice.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "coin.h"
+#include "gen.h"
+#include "hex.h"
+#include "io.h"
+#include "mem.h"
+#include "net.h"
+#include "pool.h"
+#include "tool.h"
+
+#define SUB "generate"
+#define MAX_COUNT ((uint64_t)1 << 40)
+#define MAX_DIM ((uint64_t)1 << 24)
+#define MAX_MATRIX_ELEMS ((uint64_t)1 << 28)
+#define MAX_MATRIX_COUNT ((uint64_t)1 << 20)
+#define MAX_F 63
+#define DEFAULT_F 16
+#define DEFAULT_BATCH ((uint64_t)1 << 16) /* triples / pairs per batch file */
+#define MAX_BATCH ((uint64_t)1 << 22)
+#define BITS_BATCH ((uint64_t)1 << 12)    /* edaBits / truncation pairs per batch file (at most) */
+#define MAX_ENTRIES 1024
+#define PLAN_MAX_BYTES (1 << 20)
+#define SEED_FILE_MAX 256
+#define PROGRESS_EVERY_NS 200000000LL
+#define MODE_NEW 1
+#define MODE_APPEND 2
+
+typedef struct mshape {
+    uint64_t rows, inner, cols, count;
+} mshape;
+typedef struct tspec {
+    unsigned f;
+    uint64_t count;
+} tspec;
+typedef struct req {
+    uint64_t triples, edabits;
+    mshape mat[MAX_ENTRIES];
+    size_t nmat;
+    tspec tr[MAX_ENTRIES];
+    size_t ntr;
+} req;
+
+typedef struct gopts {
+    int party;
+    const char *cluster, *seed_file, *plan, *output;
+    int json, progress;
+    uint64_t batch;
+#ifdef MIMIR_TEST_HOOKS
+    mimir_gen_fault fault;
+#endif
+} gopts;
+
+static void help(void)
+{
+    printf(
+        "Usage: %s generate --party I --cluster FILE [options] -o POOLDIR\n\n"
+        "Party I generates, with the other two parties of the cluster and no trusted party,\n"
+        "MAC'd preprocessed items checked by sacrifice, and writes its own pool POOLDIR\n"
+        "(created_by \"parties\"). Run the same command at all three parties. A new POOLDIR is\n"
+        "put in place only if the whole run succeeds; an existing one (made by generate, same\n"
+        "party and session) gets the new batches appended.\n\n"
+        "Options:\n"
+        "      --party I           this party's index (0, 1 or 2)\n"
+        "      --cluster FILE      the cluster file (addresses, certificates, session id)\n"
+        "  -o, --output POOLDIR    the party's pool directory\n"
+        "      --triples N         N scalar Beaver triples (repeatable, added up)\n"
+        "      --matrix RxIxC[:K]  K (default 1) matrix triples of shape (R x I) * (I x C)\n"
+        "                          (repeatable)\n"
+        "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
+        "      --edabits N         N edaBits for comparisons (repeatable, added up)\n"
+        "      --plan FILE         add the items of a JSON plan file (as for deal; see\n"
+        "                          mimir-triples(1)); the three parties need the same plan\n"
+        "      --seed-file FILE    64 hex digits: a fixed coin-toss seed for a reproducible run\n"
+        "                          (the items are only as secret as the three seeds)\n"
+        "      --batch N           triples / pairs per batch file (default %llu)\n"
+        "      --json              print a JSON summary to stdout\n"
+        "      --progress          show a progress bar with rate and ETA on stderr\n"
+        "      --no-progress       do not (default: shown when stderr is a terminal)\n"
+#ifdef MIMIR_TEST_HOOKS
+        "      --test-fault KIND:AT  TEST BUILD: deviate (triple-c, matrix-c, bit) at event AT\n"
+#endif
+        "  -h, --help              show this help\n\n"
+        "Exit status: 0 done, 1 a sacrifice or MAC check failed (nothing of the failed batch is\n"
+        "written), 2 bad usage or input, 3 runtime failure (I/O, a peer gone).\n",
+        PROG, DEFAULT_F, (unsigned long long)DEFAULT_BATCH);
+}
+
+/* --- item specifications (the same syntax as deal) ----------------------------------------- */
+
+static int add_count(uint64_t *total, uint64_t n, const char *what)
+{
+    if (n > MAX_COUNT - *total)
+        return usage_fail(SUB, "%s: more than %llu in total", what,
+                          (unsigned long long)MAX_COUNT);
+    *total += n;
+    return 0;
+}
+
+static int check_matrix(const mshape *m, char *why, size_t cap)
+{
+    if (m->rows < 1 || m->rows > MAX_DIM || m->inner < 1 || m->inner > MAX_DIM ||
+        m->cols < 1 || m->cols > MAX_DIM) {
+        snprintf(why, cap, "every dimension must be from 1 to %llu",
+                 (unsigned long long)MAX_DIM);
+        return -1;
+    }
+    if (m->rows * m->inner > MAX_MATRIX_ELEMS || m->inner * m->cols > MAX_MATRIX_ELEMS ||
+        m->rows * m->cols > MAX_MATRIX_ELEMS) {
+        snprintf(why, cap, "a matrix of more than %llu elements",
+                 (unsigned long long)MAX_MATRIX_ELEMS);
+        return -1;
+    }
+    if (m->count < 1 || m->count > MAX_MATRIX_COUNT) {
+        snprintf(why, cap, "count must be from 1 to %llu", (unsigned long long)MAX_MATRIX_COUNT);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_matrix(const char *s, req *r)
+{
+    char buf[128], why[128];
+    if (strlen(s) >= sizeof buf)
+        return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
+    snprintf(buf, sizeof buf, "%s", s);
+    mshape m = {0, 0, 0, 1};
+    char *colon = strchr(buf, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        if (parse_u64(colon + 1, 1, MAX_MATRIX_COUNT, &m.count) != 0)
+            return usage_fail(SUB, "--matrix %s: COUNT must be from 1 to %llu", s,
+                              (unsigned long long)MAX_MATRIX_COUNT);
+    }
+    char *x1 = strchr(buf, 'x'), *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
+    if (x1 == NULL || x2 == NULL)
+        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT], e.g. 1x768x3072:12", s);
+    *x1 = *x2 = '\0';
+    if (parse_u64(buf, 1, MAX_DIM, &m.rows) != 0 || parse_u64(x1 + 1, 1, MAX_DIM, &m.inner) ||
+        parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
+        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
+                          "%llu", s, (unsigned long long)MAX_DIM);
+    if (check_matrix(&m, why, sizeof why) != 0)
+        return usage_fail(SUB, "--matrix %s: %s", s, why);
+    if (r->nmat == MAX_ENTRIES)
+        return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
+    r->mat[r->nmat++] = m;
+    return 0;
+}
+
+static int parse_trunc(const char *s, req *r)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return usage_fail(SUB, "--trunc %.40s...: too long, expected N[:F]", s);
+    snprintf(buf, sizeof buf, "%s", s);
+    uint64_t f = DEFAULT_F, n;
+    char *colon = strchr(buf, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        if (parse_u64(colon + 1, 1, MAX_F, &f) != 0)
+            return usage_fail(SUB, "--trunc %s: F must be from 1 to %d", s, MAX_F);
+    }
+    if (parse_u64(buf, 1, MAX_COUNT, &n) != 0)
+        return usage_fail(SUB, "--trunc %s: N must be from 1 to %llu", s,
+                          (unsigned long long)MAX_COUNT);
+    if (r->ntr == MAX_ENTRIES)
+        return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
+    r->tr[r->ntr++] = (tspec){(unsigned)f, n};
+    return 0;
+}
+
+/* --- the plan file (deal's format) --------------------------------------------------------- */
+
+static int plan_uint(json_t *o, const char *key, uint64_t min, uint64_t max, int required,
+                     uint64_t *v, const char *path, size_t i, mimir_err *err)
+{
+    char field[64];
+    snprintf(field, sizeof field, "items[%zu].%s", i, key);
+    json_t *j = json_object_get(o, key);
+    if (j == NULL)
+        return required ? mimir_err_set(err, MIMIR_EINPUT, path, field, "missing") : MIMIR_OK;
+    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)min ||
+        (uint64_t)json_integer_value(j) > max)
+        return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                             "expected an integer from %llu to %llu", (unsigned long long)min,
+                             (unsigned long long)max);
+    *v = (uint64_t)json_integer_value(j);
+    return MIMIR_OK;
+}
+
+static int plan_keys(json_t *o, const char *const *keys, const char *path, size_t i,
+                     mimir_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        int known = 0;
+        for (size_t j = 0; keys[j] != NULL; j++)
+            known |= strcmp(k, keys[j]) == 0;
+        if (!known) {
+            char field[128];
+            if (i == SIZE_MAX)
+                snprintf(field, sizeof field, "%.100s", k);
+            else
+                snprintf(field, sizeof field, "items[%zu].%.80s", i, k);
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "unknown key");
+        }
+    }
+    return MIMIR_OK;
+}
+
+static int plan_item(json_t *it, size_t i, const char *path, req *r, mimir_err *err)
+{
+    static const char *const tkeys[] = {"kind", "count", NULL};
+    static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
+    static const char *const rkeys[] = {"kind", "f", "count", NULL};
+    char field[64];
+    snprintf(field, sizeof field, "items[%zu].kind", i);
+    if (!json_is_object(it))
+        return mimir_err_set(err, MIMIR_EINPUT, path, field + 0,
+                             "expected an object with \"kind\"");
+    json_t *k = json_object_get(it, "kind");
+    const char *kind = json_is_string(k) ? json_string_value(k) : "";
+    uint64_t n = 0;
+    int rc;
+    if (strcmp(kind, "triple") == 0 || strcmp(kind, "edabit") == 0) {
+        uint64_t *total = kind[0] == 't' ? &r->triples : &r->edabits;
+        if ((rc = plan_keys(it, tkeys, path, i, err)) == MIMIR_OK &&
+            (rc = plan_uint(it, "count", 0, MAX_COUNT, 1, &n, path, i, err)) == MIMIR_OK &&
+            n > MAX_COUNT - *total)
+            rc = mimir_err_set(err, MIMIR_EINPUT, path, field, "too many items in total");
+        if (rc == MIMIR_OK)
+            *total += n;
+        return rc;
+    }
+    if (strcmp(kind, "matrix") == 0) {
+        mshape m = {0, 0, 0, 0};
+        char why[128];
+        if ((rc = plan_keys(it, mkeys, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &m.rows, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &m.count, path, i, err)) !=
+                MIMIR_OK)
+            return rc;
+        if (m.count == 0)
+            return MIMIR_OK;
+        if (check_matrix(&m, why, sizeof why) != 0)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "%s", why);
+        if (r->nmat == MAX_ENTRIES)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many matrix entries");
+        r->mat[r->nmat++] = m;
+        return MIMIR_OK;
+    }
+    if (strcmp(kind, "trunc") == 0) {
+        uint64_t f = DEFAULT_F;
+        if ((rc = plan_keys(it, rkeys, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "f", 1, MAX_F, 0, &f, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "count", 0, MAX_COUNT, 1, &n, path, i, err)) != MIMIR_OK)
+            return rc;
+        if (n == 0)
+            return MIMIR_OK;
+        if (r->ntr == MAX_ENTRIES)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many trunc entries");
+        r->tr[r->ntr++] = (tspec){(unsigned)f, n};
+        return MIMIR_OK;
+    }
+    return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                         "expected \"triple\", \"matrix\", \"trunc\" or \"edabit\"");
+}
+
+static int read_plan(const char *path, req *r, mimir_err *err)
+{
+    static const char *const keys[] = {"version", "items", NULL};
+    uint8_t *buf;
+    size_t len;
+    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (root == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
+                             je.text, je.line);
+    if (!json_is_object(root))
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, NULL,
+                           "expected a JSON object {\"version\":1,\"items\":[...]}");
+    if (rc == MIMIR_OK)
+        rc = plan_keys(root, keys, path, SIZE_MAX, err);
+    json_t *v = json_object_get(root, "version"), *items = json_object_get(root, "items");
+    if (rc == MIMIR_OK && (!json_is_integer(v) || json_integer_value(v) != 1))
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "version", "expected 1");
+    if (rc == MIMIR_OK && !json_is_array(items))
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "items", "expected an array of items");
+    for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
+        rc = plan_item(json_array_get(items, i), i, path, r, err);
+    json_decref(root);
+    return rc;
+}
+
+/* Exactly 64 hex digits, optionally followed by one newline. */
+static int read_seed_file(const char *path, uint8_t *seed, mimir_err *err)
+{
+    uint8_t *buf;
+    size_t len, got = 0;
+    int rc = mimir_read_file(path, SEED_FILE_MAX, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    size_t n = len;
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    if (n != 2 * MIMIR_COIN_SEED_BYTES ||
+        mimir_hex_decode((const char *)buf, n, seed, MIMIR_COIN_SEED_BYTES, &got, NULL) != 0 ||
+        got != MIMIR_COIN_SEED_BYTES)
+        rc = mimir_err_set(err, MIMIR_EINPUT, path, "seed",
+                           "expected %d hex digits and an optional newline",
+                           2 * MIMIR_COIN_SEED_BYTES);
+    mimir_wipe(buf, len);
+    free(buf);
+    return rc;
+}
+
+/* --- progress ------------------------------------------------------------------------------ */
+
+typedef struct progress {
+    int on, party;
+    uint64_t total, done;
+    long long t0, last;
+} progress;
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void progress_show(progress *pg, uint64_t add, int final)
+{
+    pg->done += add;
+    if (!pg->on)
+        return;
+    long long t = now_ns();
+    if (!final && t - pg->last < PROGRESS_EVERY_NS)
+        return;
+    pg->last = t;
+    double el = (double)(t - pg->t0) / 1e9;
+    double frac = pg->total ? (double)pg->done / (double)pg->total : 1.0;
+    double rate = el > 0 ? (double)pg->done / el : 0;
+    double eta = rate > 0 ? (double)(pg->total - pg->done) / rate : 0;
+    char bar[31];
+    int fill = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s: party %d: generating [%s] %3d%%  %.3g M elements/s  ETA %d:%02d ",
+            PROG, pg->party, bar, (int)(frac * 100), rate / 1e6, (int)eta / 60, (int)eta % 60);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* --- generating ---------------------------------------------------------------------------- */
+
+typedef struct run {
+    mimir_gen *g;
+    mimir_pool *pool;
+    progress pg;
+} run;
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void free3(mimir_sv *a, mimir_sv *b, mimir_sv *c)
+{
+    mimir_sv_free(a);
+    mimir_sv_free(b);
+    mimir_sv_free(c);
+}
+
+/* Everything the request asks for, batch by batch: each batch is checked, then appended. */
+static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
+{
+    mimir_sv a, b, c;
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < r->triples && rc == MIMIR_OK;) {
+        uint64_t n = min64(r->triples - done, batch);
+        rc = mimir_gen_triples(R->g, (size_t)n, &a, &b, &c, err);
+        if (rc == MIMIR_OK) {
+            rc = mimir_pool_append_triples(R->pool, &a, &b, &c, err);
+            free3(&a, &b, &c);
+        }
+        done += n;
+        progress_show(&R->pg, n, 0);
+    }
+    for (size_t i = 0; i < r->nmat && rc == MIMIR_OK; i++) {
+        const mshape *m = &r->mat[i];
+        for (uint64_t k = 0; k < m->count && rc == MIMIR_OK; k++) {
+            rc = mimir_gen_matrix(R->g, m->rows, m->inner, m->cols, &a, &b, &c, err);
+            if (rc == MIMIR_OK) {
+                rc = mimir_pool_append_matrix(R->pool, m->rows, m->inner, m->cols, &a, &b, &c,
+                                              err);
+                free3(&a, &b, &c);
+            }
+            progress_show(&R->pg, m->rows * m->inner + m->inner * m->cols + m->rows * m->cols,
+                          0);
+        }
+    }
+    uint64_t bb = min64(batch, BITS_BATCH);
+    for (size_t i = 0; i < r->ntr && rc == MIMIR_OK; i++) {
+        for (uint64_t done = 0; done < r->tr[i].count && rc == MIMIR_OK;) {
+            uint64_t n = min64(r->tr[i].count - done, bb);
+            rc = mimir_gen_trunc(R->g, (size_t)n, r->tr[i].f, &a, &b, &c, err);
+            if (rc == MIMIR_OK) {
+                rc = mimir_pool_append_trunc(R->pool, r->tr[i].f, &a, &b, &c, err);
+                free3(&a, &b, &c);
+            }
+            done += n;
+            progress_show(&R->pg, n, 0);
+        }
+    }
+    for (uint64_t done = 0; done < r->edabits && rc == MIMIR_OK;) {
+        uint64_t n = min64(r->edabits - done, bb);
+        rc = mimir_gen_edabits(R->g, (size_t)n, &a, &b, err);
+        if (rc == MIMIR_OK) {
+            rc = mimir_pool_append_edabits(R->pool, &a, &b, err);
+            mimir_sv_free(&a);
+            mimir_sv_free(&b);
+        }
+        done += n;
+        progress_show(&R->pg, n, 0);
+    }
+    return rc;
+}
+
+/* Records what the generator sacrificed (and what failed) in the pool's stats.json. */
+static int record(run *R, mimir_err *err)
+{
+    mimir_gen_stats st;
+    mimir_gen_get_stats(R->g, &st);
+    int rc = MIMIR_OK;
+    for (int k = 1; k <= MIMIR_PREP_KINDS && rc == MIMIR_OK; k++)
+        if (st.sacrificed[k - 1] != 0 || st.failed[k - 1] != 0)
+            rc = mimir_pool_record_sacrifice(R->pool, k, st.sacrificed[k - 1],
+                                             st.failed[k - 1], err);
+    return rc;
+}
+
+/* One round: every party says whether it creates or appends; all must agree. */
+static int agree_mode(mimir_net *net, int self, uint8_t mode, mimir_err *err)
+{
+    uint8_t got[3] = {0, 0, 0};
+    mimir_net_io io[MIMIR_NET_PARTIES];
+    memset(io, 0, sizeof io);
+    for (int p = 0; p < 3; p++)
+        if (p != self)
+            io[p] = (mimir_net_io){1, &mode, 1, 1, &got[p], 1};
+    int rc = mimir_net_exchange(net, io, err);
+    for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+        if (p != self && got[p] != mode) {
+            char who[16];
+            snprintf(who, sizeof who, "party %d", p);
+            rc = mimir_err_set(err, MIMIR_EINPUT, who, "-o",
+                               "%s an existing pool but this party %s; expected the same at all "
+                               "three (all new pools, or all existing ones)",
+                               got[p] == MODE_APPEND ? "appends to" : "does not append to",
+                               mode == MODE_APPEND ? "appends" : "creates a new one");
+            mimir_net_abort(net, err);
+        }
+    return rc;
+}
+
+static void print_json(const gopts *o, const req *r, const mimir_gen_stats *st,
+                       const char *session_hex, int appended, mimir_net *net, double secs)
+{
+    json_t *mats = json_array(), *trs = json_array(), *gen = json_object(),
+           *sac = json_object();
+    for (size_t i = 0; i < r->nmat; i++)
+        json_array_append_new(mats, json_pack("{s:I, s:I, s:I, s:I}", "rows",
+                                              (json_int_t)r->mat[i].rows, "inner",
+                                              (json_int_t)r->mat[i].inner, "cols",
+                                              (json_int_t)r->mat[i].cols, "count",
+                                              (json_int_t)r->mat[i].count));
+    for (size_t i = 0; i < r->ntr; i++)
+        json_array_append_new(trs, json_pack("{s:i, s:I}", "f", (int)r->tr[i].f, "count",
+                                             (json_int_t)r->tr[i].count));
+    for (int k = 1; k <= MIMIR_PREP_KINDS; k++) {
+        json_object_set_new(gen, mimir_pool_kind_name(k),
+                            json_integer((json_int_t)st->generated[k - 1]));
+        json_object_set_new(sac, mimir_pool_kind_name(k),
+                            json_integer((json_int_t)st->sacrificed[k - 1]));
+    }
+    uint64_t sent = 0, recv = 0;
+    for (int p = 0; p < 3; p++) {
+        if (p == o->party)
+            continue;
+        mimir_net_stats ns;
+        mimir_net_get_stats(net, p, &ns);
+        sent += ns.bytes_sent;
+        recv += ns.bytes_received;
+    }
+    json_t *root = json_pack(
+        "{s:s, s:i, s:s, s:s, s:b, s:b, s:{s:I, s:o, s:o, s:I}, s:o, s:o, s:I, s:I, s:I, "
+        "s:I, s:f}",
+        "pool", o->output, "party", o->party, "session", session_hex, "created_by", "parties",
+        "appended", appended, "seed", o->seed_file != NULL, "items", "triple",
+        (json_int_t)r->triples, "matrix", mats, "trunc", trs, "edabit", (json_int_t)r->edabits,
+        "generated", gen, "sacrificed", sac, "sacrifices", (json_int_t)st->sacrifices, "rounds",
+        (json_int_t)mimir_net_rounds(net), "bytes_sent", (json_int_t)sent, "bytes_received",
+        (json_int_t)recv, "seconds", secs);
+    if (root != NULL) {
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    json_decref(root);
+}
+
+/* --- arguments ----------------------------------------------------------------------------- */
+
+#ifdef MIMIR_TEST_HOOKS
+static int parse_fault(const char *s, mimir_gen_fault *f)
+{
+    static const struct {
+        const char *name;
+        int kind;
+    } kinds[] = {{"triple-c", MIMIR_GEN_FAULT_TRIPLE_C},
+                 {"matrix-c", MIMIR_GEN_FAULT_MATRIX_C},
+                 {"bit", MIMIR_GEN_FAULT_BIT}};
+    const char *colon = strchr(s, ':');
+    if (colon == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strlen(kinds[i].name) == (size_t)(colon - s) &&
+            strncmp(s, kinds[i].name, (size_t)(colon - s)) == 0) {
+            f->kind = kinds[i].kind;
+            return parse_u64(colon + 1, 0, UINT32_MAX, &f->at);
+        }
+    return -1;
+}
+#endif
+
+static int parse_args(int argc, char **argv, gopts *o, req *r)
+{
+    enum { OPT_PARTY = 256, OPT_CLUSTER, OPT_TRIPLES, OPT_MATRIX, OPT_TRUNC, OPT_EDABITS,
+           OPT_PLAN, OPT_SEED_FILE, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS,
+           OPT_FAULT };
+    static const struct option lo[] = {
+        {"party", required_argument, 0, OPT_PARTY},
+        {"cluster", required_argument, 0, OPT_CLUSTER},
+        {"output", required_argument, 0, 'o'},
+        {"triples", required_argument, 0, OPT_TRIPLES},
+        {"matrix", required_argument, 0, OPT_MATRIX},
+        {"trunc", required_argument, 0, OPT_TRUNC},
+        {"edabits", required_argument, 0, OPT_EDABITS},
+        {"plan", required_argument, 0, OPT_PLAN},
+        {"seed-file", required_argument, 0, OPT_SEED_FILE},
+        {"batch", required_argument, 0, OPT_BATCH},
+        {"json", no_argument, 0, OPT_JSON},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"no-progress", no_argument, 0, OPT_NO_PROGRESS},
+#ifdef MIMIR_TEST_HOOKS
+        {"test-fault", required_argument, 0, OPT_FAULT},
+#endif
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    uint64_t v;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case OPT_PARTY:
+            if (parse_u64(optarg, 0, 2, &v) != 0)
+                return usage_fail(SUB, "--party %s: expected 0, 1 or 2", optarg);
+            o->party = (int)v;
+            break;
+        case OPT_CLUSTER: o->cluster = optarg; break;
+        case 'o': o->output = optarg; break;
+        case OPT_TRIPLES:
+        case OPT_EDABITS:
+            if (parse_u64(optarg, 0, MAX_COUNT, &v) != 0)
+                return usage_fail(SUB, "%s %s: expected a count from 0 to %llu",
+                                  c == OPT_TRIPLES ? "--triples" : "--edabits", optarg,
+                                  (unsigned long long)MAX_COUNT);
+            rc = add_count(c == OPT_TRIPLES ? &r->triples : &r->edabits, v,
+                           c == OPT_TRIPLES ? "--triples" : "--edabits");
+            break;
+        case OPT_MATRIX: rc = parse_matrix(optarg, r); break;
+        case OPT_TRUNC: rc = parse_trunc(optarg, r); break;
+        case OPT_PLAN: o->plan = optarg; break;
+        case OPT_SEED_FILE: o->seed_file = optarg; break;
+        case OPT_BATCH:
+            if (parse_u64(optarg, 1, MAX_BATCH, &o->batch) != 0)
+                return usage_fail(SUB, "--batch %s: expected a count from 1 to %llu", optarg,
+                                  (unsigned long long)MAX_BATCH);
+            break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_NO_PROGRESS: o->progress = 0; break;
+#ifdef MIMIR_TEST_HOOKS
+        case OPT_FAULT:
+            if (parse_fault(optarg, &o->fault) != 0)
+                return usage_fail(SUB, "--test-fault %s: expected triple-c, matrix-c or bit, "
+                                  "':' and a count", optarg);
+            break;
+#endif
+        case 'h': help(); return -1;
+        case ':': return usage_fail(SUB, "%s needs an argument", argv[optind - 1]);
+        default: return usage_fail(SUB, "unknown option %s", argv[optind - 1]);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_fail(SUB, "unexpected argument '%s'", argv[optind]);
+    if (o->party < 0)
+        return usage_fail(SUB, "no party, expected --party I (0, 1 or 2)");
+    if (o->cluster == NULL)
+        return usage_fail(SUB, "no cluster file, expected --cluster FILE");
+    if (o->output == NULL || o->output[0] == '\0')
+        return usage_fail(SUB, "no pool directory, expected -o POOLDIR");
+    if (strlen(o->output) > 3000)
+        return usage_fail(SUB, "-o: the path is too long");
+    return 0;
+}
+
+/* --- main ---------------------------------------------------------------------------------- */
+
+/* The existing pool at dir (append mode): same party and session, made by generate. */
+static int open_existing(const gopts *o, const mimir_cluster *cl, mimir_pool **pool,
+                         mimir_err *err)
+{
+    int rc = mimir_pool_open(o->output, o->party, cl->session, pool, err);
+    mimir_pool_status st;
+    if (rc == MIMIR_OK)
+        rc = mimir_pool_get_status(*pool, &st, err);
+    if (rc == MIMIR_OK && strcmp(st.created_by, "parties") != 0)
+        rc = mimir_err_set(err, MIMIR_EINPUT, o->output, "created_by",
+                           "\"%s\", expected a pool made by generate (\"parties\"): items the "
+                           "parties generate are not appended to a dealer's pool",
+                           st.created_by);
+    if (rc == MIMIR_OK && !mimir_pool_macs(*pool))
+        rc = mimir_err_set(err, MIMIR_EINPUT, o->output, "macs",
+                           "a pool without MACs, expected one with MACs");
+    return rc;
+}
+
+static int generate(const gopts *o, const req *r, mimir_err *err)
+{
+    mimir_cluster *cl = NULL;
+    mimir_net *net = NULL;
+    mimir_coin *coin = NULL;
+    char *tmp = NULL;
+    uint8_t *seed = NULL;
+    run R;
+    memset(&R, 0, sizeof R);
+    struct stat sb;
+    int appending = stat(o->output, &sb) == 0;
+    int rc = mimir_cluster_load(o->cluster, o->party, &cl, err);
+    if (rc == MIMIR_OK && o->seed_file != NULL) {
+        seed = mimir_key_alloc(MIMIR_COIN_SEED_BYTES);
+        rc = seed == NULL ? mimir_err_set(err, MIMIR_ERUNTIME, NULL, NULL, "out of memory")
+                          : read_seed_file(o->seed_file, seed, err);
+    }
+    mimir_r128 alpha[2];
+    if (rc == MIMIR_OK && appending) {
+        rc = open_existing(o, cl, &R.pool, err);
+        if (rc == MIMIR_OK)
+            mimir_pool_alpha(R.pool, alpha);
+    } else if (rc == MIMIR_OK) {
+        rc = mimir_dir_begin(o->output, &tmp, err);
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_net_open(cl, NULL, &net, err);
+    if (rc == MIMIR_OK)
+        rc = agree_mode(net, o->party, appending ? MODE_APPEND : MODE_NEW, err);
+    if (rc == MIMIR_OK) {
+        mimir_coin_opts co = {seed, 0};
+        rc = mimir_coin_toss(net, &co, &coin, err);
+    }
+    if (rc == MIMIR_OK) {
+        mimir_gen_opts go;
+        memset(&go, 0, sizeof go);
+        go.fixed_seed = seed;
+#ifdef MIMIR_TEST_HOOKS
+        go.fault = o->fault;
+#endif
+        rc = mimir_gen_new(net, coin, appending ? alpha : NULL, &go, &R.g, err);
+    }
+    mimir_wipe(alpha, sizeof alpha);
+    if (rc == MIMIR_OK && !appending) {
+        mimir_gen_alpha(R.g, alpha);
+        rc = mimir_pool_create(tmp, o->party, cl->session, alpha, 1, "parties", err);
+        mimir_wipe(alpha, sizeof alpha);
+        if (rc == MIMIR_OK)
+            rc = mimir_pool_open(tmp, o->party, cl->session, &R.pool, err);
+    }
+    R.pg.on = o->progress == 1 || (o->progress == -1 && isatty(STDERR_FILENO));
+    R.pg.party = o->party;
+    R.pg.t0 = R.pg.last = now_ns();
+    R.pg.total = r->triples + r->edabits;
+    for (size_t i = 0; i < r->nmat; i++)
+        R.pg.total += r->mat[i].count * (r->mat[i].rows * r->mat[i].inner +
+                                         r->mat[i].inner * r->mat[i].cols +
+                                         r->mat[i].rows * r->mat[i].cols);
+    for (size_t i = 0; i < r->ntr; i++)
+        R.pg.total += r->tr[i].count;
+    if (rc == MIMIR_OK)
+        rc = generate_all(&R, r, o->batch, err);
+    if (R.pg.on)
+        progress_show(&R.pg, 0, 1);
+    if (R.pool != NULL && R.g != NULL && (rc == MIMIR_OK || appending)) {
+        mimir_err e2;
+        int rc2 = record(&R, rc == MIMIR_OK ? err : &e2);
+        if (rc == MIMIR_OK)
+            rc = rc2;
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_net_close(net, err);
+    mimir_gen_stats st;
+    memset(&st, 0, sizeof st);
+    if (R.g != NULL)
+        mimir_gen_get_stats(R.g, &st);
+    mimir_pool_close(R.pool);
+    if (rc == MIMIR_OK && tmp != NULL)
+        rc = mimir_dir_commit(tmp, o->output, err);
+    if (rc != MIMIR_OK && tmp != NULL)
+        mimir_dir_abort(tmp);
+    double secs = (double)(now_ns() - R.pg.t0) / 1e9;
+    if (rc == MIMIR_OK) {
+        char hex[2 * MIMIR_SESSION_BYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, cl->session, MIMIR_SESSION_BYTES);
+        uint64_t nm = 0, nt = 0;
+        for (size_t i = 0; i < r->nmat; i++)
+            nm += r->mat[i].count;
+        for (size_t i = 0; i < r->ntr; i++)
+            nt += r->tr[i].count;
+        fprintf(stderr,
+                "%s: party %d: generated %llu triples, %llu matrix triples, %llu truncation "
+                "pairs and %llu edaBits into %s (session %s; made by the three parties, each "
+                "checked by sacrifice, %llu checks)\n",
+                PROG, o->party, (unsigned long long)r->triples, (unsigned long long)nm,
+                (unsigned long long)nt, (unsigned long long)r->edabits, o->output, hex,
+                (unsigned long long)st.sacrifices);
+        if (o->json)
+            print_json(o, r, &st, hex, appending, net, secs);
+    }
+    free(tmp);
+    mimir_gen_free(R.g);
+    mimir_coin_free(coin);
+    mimir_net_free(net);
+    mimir_cluster_free(cl);
+    mimir_key_free(seed);
+    return rc;
+}
+
+int generate_main(int argc, char **argv)
+{
+    gopts o;
+    memset(&o, 0, sizeof o);
+    o.party = -1;
+    o.progress = -1;
+    o.batch = DEFAULT_BATCH;
+    req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        return MIMIR_ERUNTIME;
+    }
+    int rc = parse_args(argc, argv, &o, r);
+    if (rc != 0) {
+        free(r);
+        return rc < 0 ? 0 : rc;
+    }
+    mimir_err err;
+    mimir_err_clear(&err);
+    if (o.plan != NULL && (rc = read_plan(o.plan, r, &err)) != MIMIR_OK) {
+        free(r);
+        return report(&err);
+    }
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0) {
+        free(r);
+        return usage_fail(SUB, "nothing to generate: give --triples, --matrix, --trunc, "
+                          "--edabits or --plan");
+    }
+    rc = generate(&o, r, &err);
+    free(r);
+    return rc == MIMIR_OK ? 0 : report(&err);
+}
