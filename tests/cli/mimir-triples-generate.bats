@@ -244,3 +244,23 @@ print("matmul ok")' "$D/m.npy"
     run cat "$D/err.0"
     assert_output --partial "sacrifice check failed"
 }
+
+@test "test build: a failed sacrifice appends nothing to an existing pool and is counted" {
+    [ -x "$HOOKS" ] || skip "tests/bin/mimir-triples-hooks is not built"
+    cluster unix
+    gen3 --triples 20
+    all_ok
+    for i in 0 1 2; do
+        f=()
+        [ $i = 2 ] && f=(--test-fault triple-c:0)
+        start $i "$HOOKS" generate --party $i --cluster "$D/c.json" -o "$D/pool.p$i" \
+            --triples 30 "${f[@]}"
+    done
+    wait
+    for i in 0 1 2; do [ "$(rc $i)" = 1 ]; done
+    for i in 0 1; do
+        run "$TRIPLES" status --json "$D/pool.p$i"
+        assert_output --regexp '"triple": *\{[^}]*"generated": *20'
+        assert_output --regexp '"triple": *\{[^}]*"failed": *30'
+    done
+}
