@@ -13,7 +13,7 @@
 
 /* P(u) ~ exp(u) on [-2, 0], t = u + 1: `scripts/exp-coeffs` (minimax, max abs error 1.2e-6).
  * exp(x) = P(x / 8)^8 on [-16, 0]. */
-static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
+const double mimir_approx_exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
     0.46575960759365087,   0.41582083069942571,    0.099877553788439988,
     0.016310615545139597,  0.002013860495664611,   0.00019973092147367131,
     1.6619740550856302e-05,
@@ -21,7 +21,7 @@ static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
 
 /* h(u) = gelu(u) - u / 2 on [0, 4], t = u / 2 - 1: `scripts/exp-coeffs --func gelu`
  * (minimax, max abs error 2.905e-06). */
-static const double gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
+const double mimir_approx_gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
     0.94770382283609855, 1.0562861766467382, 0.024511018332524403, -0.051647167145557761,
     0.029725226731410367, -0.0058631495778084909, -0.0018617100246528901, 0.0012760666407704946,
     -0.00014575416867571543, -8.8531116081428917e-05, 3.3696347792518727e-05,
@@ -70,7 +70,7 @@ mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f)
     mimir_r64 t = mimir_approx_mul(xc, mimir_approx_const(1.0 / (1 << MIMIR_APPROX_EXP_SQUARINGS),
                                                           F), f) +
                   mimir_approx_const(1.0, F);
-    mimir_r64 y = clenshaw(exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t); // exp(x / 8)
+    mimir_r64 y = clenshaw(mimir_approx_exp_coeffs, MIMIR_APPROX_EXP_DEGREE, t); // exp(x / 8)
     for (int i = 0; i < MIMIR_APPROX_EXP_SQUARINGS; i++)
         y = mimir_approx_mul(y, y, F); // exp(x / 4), exp(x / 2), exp(x)
     return y - below * y;             // exactly 0 below -16
@@ -126,7 +126,7 @@ mimir_r64 mimir_approx_gelu(mimir_r64 x, unsigned f)
     mimir_r64 in = mimir_approx_lt(u, mimir_approx_const(MIMIR_APPROX_GELU_BOUND, f));
     // t = u / 2 - 1 in [-1, 1] at F bits (u < 4 where it matters)
     mimir_r64 t = mimir_fixed_trunc(u << (F - f), 1) - mimir_approx_const(1.0, F);
-    mimir_r64 h = mimir_fixed_trunc(clenshaw(gelu_coeffs, MIMIR_APPROX_GELU_DEGREE, t), F - f);
+    mimir_r64 h = mimir_fixed_trunc(clenshaw(mimir_approx_gelu_coeffs, MIMIR_APPROX_GELU_DEGREE, t), F - f);
     // gelu = relu + in (h(u) - u / 2)
     return relu + in * (h - mimir_fixed_trunc(u, 1));
 }

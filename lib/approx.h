@@ -29,6 +29,12 @@
 #define MIMIR_APPROX_RSQRT_LOG2_MIN (-20)
 #define MIMIR_APPROX_RSQRT_LOG2_MAX 26
 
+/* The polynomials' Chebyshev coefficients (scripts/exp-coeffs), shared with the secure twins in
+ * lib/snl.c so the two paths cannot drift: exp's P on [-2, 0] in t = u + 1, and GELU's h on
+ * [0, 4] in t = u / 2 - 1. */
+extern const double mimir_approx_exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1];
+extern const double mimir_approx_gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1];
+
 /* The public constant x with s fractional bits: round(x * 2^s). */
 mimir_r64 mimir_approx_const(double x, unsigned s);
 

@@ -21,20 +21,8 @@
 
 #define F MIMIR_APPROX_FRAC_BITS
 
-/* lib/approx.c's coefficient tables (static there), copied digit for digit: P(u) ~ exp(u) on
- * [-2, 0] with t = u + 1, and h(u) = gelu(u) - u/2 on [0, 4] with t = u/2 - 1, Chebyshev basis
- * (scripts/exp-coeffs). tests/unit/test_snl.c compares every result with lib/approx.c's, so a
- * drift between the two copies fails the test. */
-static const double exp_coeffs[MIMIR_APPROX_EXP_DEGREE + 1] = {
-    0.46575960759365087,   0.41582083069942571,    0.099877553788439988,
-    0.016310615545139597,  0.002013860495664611,   0.00019973092147367131,
-    1.6619740550856302e-05,
-};
-static const double gelu_coeffs[MIMIR_APPROX_GELU_DEGREE + 1] = {
-    0.94770382283609855, 1.0562861766467382, 0.024511018332524403, -0.051647167145557761,
-    0.029725226731410367, -0.0058631495778084909, -0.0018617100246528901, 0.0012760666407704946,
-    -0.00014575416867571543, -8.8531116081428917e-05, 3.3696347792518727e-05,
-};
+/* The polynomial coefficients are lib/approx.c's own tables (mimir_approx_exp_coeffs,
+ * mimir_approx_gelu_coeffs): one copy for both paths. */
 
 /* ---- helpers: shares as arrays (local, linear, no communication) ---------------------------- */
 
@@ -246,7 +234,7 @@ int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, m
                  mimir_approx_const(1.0 / (1 << MIMIR_APPROX_EXP_SQUARINGS), F), f, err));
     TRY(add_const(s, &t, &t, mimir_approx_const(1.0, F), err));
     // y = P(x / 8), then three squarings: exp(x / 4), exp(x / 2), exp(x)
-    TRY(clenshaw(s, &y, exp_coeffs, MIMIR_APPROX_EXP_DEGREE, &t, err));
+    TRY(clenshaw(s, &y, mimir_approx_exp_coeffs, MIMIR_APPROX_EXP_DEGREE, &t, err));
     for (int i = 0; i < MIMIR_APPROX_EXP_SQUARINGS; i++)
         TRY(mul_tr(s, &y, &y, &y, F, err));
     // out = y - below y: exactly 0 below -16
@@ -451,7 +439,7 @@ int mimir_snl_gelu(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f,
     sv_copy(&u, 0, &two, 0, n); // u now holds t
     TRY(add_const(s, &u, &u, (mimir_r64)0 - mimir_approx_const(1.0, F), err));
     // h = trunc(P(t), F - f): h(|x|) = gelu(|x|) - |x| / 2 at f bits
-    TRY(clenshaw(s, &h, gelu_coeffs, MIMIR_APPROX_GELU_DEGREE, &u, err));
+    TRY(clenshaw(s, &h, mimir_approx_gelu_coeffs, MIMIR_APPROX_GELU_DEGREE, &u, err));
     TRY(trunc_bits(s, &h, &h, F - f, err));
     // out = relu + in (h - u / 2)
     sv_copy(&nx, 0, &two, n, n); // u / 2
