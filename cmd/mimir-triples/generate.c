@@ -468,27 +468,63 @@ static int record(run *R, mimir_err *err)
     return rc;
 }
 
-/* One round: every party says whether it creates or appends; all must agree. */
-static int agree_mode(mimir_net *net, int self, uint8_t mode, mimir_err *err)
+/* SHA-256 of the request and batch size as little-endian words: the three must agree. */
+static void req_digest(const req *r, uint64_t batch, uint8_t out[crypto_hash_sha256_BYTES])
 {
-    uint8_t got[3] = {0, 0, 0};
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    uint64_t w[4] = {r->triples, r->edabits, batch, (uint64_t)r->nmat << 32 | r->ntr};
+    crypto_hash_sha256_update(&h, (const uint8_t *)w, sizeof w);
+    for (size_t i = 0; i < r->nmat; i++) {
+        uint64_t m[4] = {r->mat[i].rows, r->mat[i].inner, r->mat[i].cols, r->mat[i].count};
+        crypto_hash_sha256_update(&h, (const uint8_t *)m, sizeof m);
+    }
+    for (size_t i = 0; i < r->ntr; i++) {
+        uint64_t t[2] = {r->tr[i].f, r->tr[i].count};
+        crypto_hash_sha256_update(&h, (const uint8_t *)t, sizeof t);
+    }
+    crypto_hash_sha256_final(&h, out);
+}
+
+/* One round: every party says whether it creates or appends and what it will generate (a
+ * digest of the request); all must agree, else nothing is generated (MIMIR_EINPUT, the net
+ * closed). */
+static int agree(mimir_net *net, int self, uint8_t mode, const req *r, uint64_t batch,
+                 mimir_err *err)
+{
+    enum { DB = crypto_hash_sha256_BYTES };
+    uint8_t mine[1 + DB], got[3][1 + DB];
+    mine[0] = mode;
+    req_digest(r, batch, mine + 1);
     mimir_net_io io[MIMIR_NET_PARTIES];
     memset(io, 0, sizeof io);
     for (int p = 0; p < 3; p++)
         if (p != self)
-            io[p] = (mimir_net_io){1, &mode, 1, 1, &got[p], 1};
+            io[p] = (mimir_net_io){1, mine, sizeof mine, 1, got[p], sizeof mine};
     int rc = mimir_net_exchange(net, io, err);
-    for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
-        if (p != self && got[p] != mode) {
-            char who[16];
-            snprintf(who, sizeof who, "party %d", p);
+    for (int p = 0; p < 3 && rc == MIMIR_OK; p++) {
+        if (p == self)
+            continue;
+        char who[16];
+        snprintf(who, sizeof who, "party %d", p);
+        if (got[p][0] != mode)
             rc = mimir_err_set(err, MIMIR_EINPUT, who, "-o",
                                "%s an existing pool but this party %s; expected the same at all "
                                "three (all new pools, or all existing ones)",
-                               got[p] == MODE_APPEND ? "appends to" : "does not append to",
+                               got[p][0] == MODE_APPEND ? "appends to" : "does not append to",
                                mode == MODE_APPEND ? "appends" : "creates a new one");
-            mimir_net_abort(net, err);
-        }
+        else if (memcmp(got[p] + 1, mine + 1, DB) != 0)
+            rc = mimir_err_set(err, MIMIR_EINPUT, who, "items",
+                               "asks for other items (or another --batch) than this party; "
+                               "expected the same request at all three");
+    }
+    if (rc != MIMIR_OK) {
+        /* Every party sees a differing peer (if both peers matched it, all three would agree),
+         * so each stops by itself: an orderly close, no abort frame racing a slower peer's
+         * round. */
+        mimir_err e2;
+        mimir_net_close(net, &e2);
+    }
     return rc;
 }
 
@@ -697,7 +733,7 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
     if (rc == MIMIR_OK)
         rc = mimir_net_open(cl, NULL, &net, err);
     if (rc == MIMIR_OK)
-        rc = agree_mode(net, o->party, appending ? MODE_APPEND : MODE_NEW, err);
+        rc = agree(net, o->party, appending ? MODE_APPEND : MODE_NEW, r, o->batch, err);
     if (rc == MIMIR_OK) {
         mimir_coin_opts co = {seed, 0};
         rc = mimir_coin_toss(net, &co, &coin, err);

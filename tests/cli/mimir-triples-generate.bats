@@ -214,7 +214,7 @@ print("matmul ok")' "$D/m.npy"
     assert_output --regexp '"edabit": *\{[^}]*"generated": *2'
     rm -rf "$D/pool.p1"
     gen3 --triples 10
-    for i in 0 1 2; do [ "$(rc $i)" != 0 ]; done
+    for i in 0 1 2; do [ "$(rc $i)" = 2 ]; done
     run cat "$D/err.1"
     assert_output --partial "expected the same at all three"
     [ ! -e "$D/pool.p1" ]
@@ -263,4 +263,18 @@ print("matmul ok")' "$D/m.npy"
         assert_output --regexp '"triple": *\{[^}]*"generated": *20'
         assert_output --regexp '"triple": *\{[^}]*"failed": *30'
     done
+}
+
+@test "parties asking for different items stop with exit 2 before generating anything" {
+    cluster unix
+    for i in 0 1 2; do
+        n=10
+        [ $i = 2 ] && n=11
+        start $i "$TRIPLES" generate --party $i --cluster "$D/c.json" -o "$D/pool.p$i" \
+            --triples $n
+    done
+    wait
+    for i in 0 1 2; do [ "$(rc $i)" = 2 ]; [ ! -e "$D/pool.p$i" ]; done
+    run cat "$D/err.0"
+    assert_output --partial "party 2: items: asks for other items"
 }
