@@ -317,10 +317,8 @@ static int toss(mimir_gen *g, mimir_coin **out, mimir_err *err)
     return rc;
 }
 
-static int sac_fail(mimir_gen *g, int kind, uint64_t elems, size_t bad, size_t total,
-                    const char *what, mimir_err *err)
+static int sac_fail(mimir_gen *g, size_t bad, size_t total, const char *what, mimir_err *err)
 {
-    g->st.failed[kind - 1] += elems;
     mimir_err_set(err, MIMIR_ESECURITY, NULL, "sacrifice",
                   "sacrifice check failed: %zu of %zu %s are not products (a party tampered "
                   "with its reshare); nothing was kept",
@@ -384,8 +382,11 @@ static int sacrifice_triples(mimir_gen *g, int kind, const mimir_sv *a, const mi
         rc = open_zero(g, &t[1], zp, &bad, err);
     g->st.sacrifices += rc == MIMIR_OK;
     if (rc == MIMIR_OK && bad != 0)
-        rc = sac_fail(g, kind, kind == MIMIR_PREP_TRIPLE ? n : n / MIMIR_GEN_TRIPLES_PER_BIT_ITEM,
-                      bad, n, "triples", err);
+        rc = sac_fail(g, bad, n, "triples", err);
+    /* a failed batch, found here or by a peer that told us (its abort carries code 1) */
+    if (rc == MIMIR_ESECURITY)
+        g->st.failed[kind - 1] += kind == MIMIR_PREP_TRIPLE ? n
+                                                            : n / MIMIR_GEN_TRIPLES_PER_BIT_ITEM;
     mimir_coin_free(tc);
     free_n(t, 3);
     mimir_secret_free(pub);
@@ -493,8 +494,9 @@ static int sacrifice_matrix(mimir_gen *g, const mimir_sv *AA, const mimir_sv *B,
         rc = open_zero(g, &t[1], zp, &bad, err);
     g->st.sacrifices += rc == MIMIR_OK;
     if (rc == MIMIR_OK && bad != 0)
-        rc = sac_fail(g, MIMIR_PREP_MATRIX, ri + inner * cols + rc_, bad, rc_,
-                      "entries of a matrix triple", err);
+        rc = sac_fail(g, bad, rc_, "entries of a matrix triple", err);
+    if (rc == MIMIR_ESECURITY)
+        g->st.failed[MIMIR_PREP_MATRIX - 1] += ri + inner * cols + rc_;
     mimir_coin_free(tc);
     free_n(t, 3);
     mimir_secret_free(pub);
