@@ -1,9 +1,10 @@
 /*
  * mimir-generate — the client: generates text from a prompt with a GPT-2 model.
  *
- * The tool has modes, not subcommands: --plaintext runs the model in the clear in this process
- * (the reference the secure mode is checked against); the three-party secure mode is added by
- * another issue as a second branch of the switch in main().
+ * The tool has modes, not subcommands: the default is the secure three-party mode (secure.c:
+ * embedded, i.e. three local parties started here, or --cluster FILE for parties running
+ * elsewhere, or --prepare DIR to only make an embedded cluster); --plaintext runs the model in
+ * the clear in this process (the reference the secure mode is checked against).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,25 +15,40 @@
 #include "generate.h"
 
 static const char usage[] =
-    "usage: " PROG " --plaintext [--model DIR] [--float] [--tokens N] [--dump-logits FILE]\n"
+    "usage: " PROG " [--cluster FILE | --prepare DIR] [--model DIR] [--tokens N] [--json]\n"
+    "                      [--quiet] [--transport tcp|unix] [--security MODE] [PROMPT]\n"
+    "       " PROG " --plaintext [--model DIR] [--float] [--tokens N] [--dump-logits FILE]\n"
     "                      [--json] [--quiet] [PROMPT]\n"
     "\n"
     "Generates text greedily from PROMPT (or stdin when absent) and writes it to stdout as it\n"
-    "is produced.\n"
+    "is produced. By default three parties compute on the secret-shared model and prompt and\n"
+    "only this client learns the tokens: with no --cluster, three local mimir-party processes\n"
+    "are started on loopback with the shipped model (a local trusted dealer makes their\n"
+    "preprocessing).\n"
     "\n"
+    "  --cluster FILE       drive parties running elsewhere (the file's \"client\" section has\n"
+    "                       this client's cert and key, each party its client_address)\n"
+    "  --prepare DIR        make the embedded cluster in DIR (certificates, cluster.json,\n"
+    "                       model bundles, pools for this prompt and --tokens) and print the\n"
+    "                       commands that run it, without running it\n"
+    "  --transport KIND     embedded cluster on tcp (loopback, default) or unix sockets\n"
+    "  --security MODE      embedded: malicious (default) or semi-honest (speed comparison)\n"
     "  --plaintext          run the model in the clear in this process (the reference path)\n"
     "  --model DIR          config.json, model.safetensors and a tokenizer (default:\n"
     "                       $MIMIR_MODEL_DIR, else <bin>/../models/tiny)\n"
-    "  --float              double precision instead of the fixed-point arithmetic of the\n"
-    "                       secure path\n"
+    "  --float              --plaintext: double precision instead of the fixed-point\n"
+    "                       arithmetic of the secure path\n"
     "  --tokens N           tokens to generate (default 32); stops early at the context length\n"
-    "  --dump-logits FILE   write the logits of every evaluated position as a (positions,\n"
-    "                       vocab) float32 .npy\n"
-    "  --json               one JSON object per token: {\"token\", \"text\", \"ms\"}\n"
+    "  --max-tokens N       the same as --tokens\n"
+    "  --dump-logits FILE   --plaintext: write the logits of every evaluated position as a\n"
+    "                       (positions, vocab) float32 .npy\n"
+    "  --json               one JSON object per token: {\"token\", \"text\", \"ms\"} and, secure,\n"
+    "                       \"bytes\" and \"rounds\" of the step\n"
     "  --quiet              no summary line on stderr\n"
     "  --help               this help\n"
     "\n"
-    "Exit status: 0 success, 2 bad usage or input, 3 runtime failure.\n";
+    "Exit status: 0 success, 1 a security check failed (a party cheated: MAC check,\n"
+    "inconsistent shares), 2 bad usage or input, 3 runtime failure (a party gone, timeout).\n";
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -44,12 +60,17 @@ static int bad_usage(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DUMP = 256 };
+    enum { OPT_DUMP = 256, OPT_CLUSTER, OPT_PREPARE, OPT_TRANSPORT, OPT_SECURITY };
     static const struct option longopts[] = {
         {"plaintext", no_argument, NULL, 'p'},  {"model", required_argument, NULL, 'm'},
         {"float", no_argument, NULL, 'f'},      {"tokens", required_argument, NULL, 'n'},
         {"dump-logits", required_argument, NULL, OPT_DUMP},
         {"json", no_argument, NULL, 'j'},       {"quiet", no_argument, NULL, 'q'},
+        {"max-tokens", required_argument, NULL, 'n'},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"prepare", required_argument, NULL, OPT_PREPARE},
+        {"transport", required_argument, NULL, OPT_TRANSPORT},
+        {"security", required_argument, NULL, OPT_SECURITY},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     gen_opts o = {.tokens = GEN_TOKENS_DEFAULT};
@@ -70,6 +91,18 @@ int main(int argc, char **argv)
         case OPT_DUMP: o.dump_logits = optarg; break;
         case 'j': o.json = 1; break;
         case 'q': o.quiet = 1; break;
+        case OPT_CLUSTER: o.cluster = optarg; break;
+        case OPT_PREPARE: o.prepare = optarg; break;
+        case OPT_TRANSPORT:
+            if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "unix") != 0)
+                return bad_usage("--transport: '%s', expected tcp or unix", optarg);
+            o.unix_sockets = strcmp(optarg, "unix") == 0;
+            break;
+        case OPT_SECURITY:
+            if (strcmp(optarg, "malicious") != 0 && strcmp(optarg, "semi-honest") != 0)
+                return bad_usage("--security: '%s', expected malicious or semi-honest", optarg);
+            o.semi_honest = strcmp(optarg, "semi-honest") == 0;
+            break;
         case 'h': fputs(usage, stdout); return 0;
         default:
             return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -81,10 +114,18 @@ int main(int argc, char **argv)
     if (optind < argc)
         o.prompt = argv[optind];
 
-    // the mode switch: the secure three-party mode joins here
-    if (o.plaintext)
+    // the mode switch
+    if (o.plaintext) {
+        if (o.cluster != NULL || o.prepare != NULL)
+            return bad_usage("%s: --plaintext runs in this process, without parties",
+                             o.cluster != NULL ? "--cluster" : "--prepare");
         return plaintext_main(&o);
-    fprintf(stderr, "%s: the three-party mode is not available in this build; use --plaintext\n",
-            PROG);
-    return MIMIR_EINPUT;
+    }
+    if (o.use_float || o.dump_logits != NULL)
+        return bad_usage("%s is for --plaintext only (the parties never hold plaintext "
+                         "logits)", o.use_float ? "--float" : "--dump-logits");
+    if (o.cluster != NULL && o.prepare != NULL)
+        return bad_usage("%s: choose --cluster (remote parties) or --prepare (make an embedded "
+                         "cluster)", "--prepare");
+    return secure_main(&o);
 }

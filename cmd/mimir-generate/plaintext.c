@@ -43,7 +43,7 @@ static double now_ms(void)
 }
 
 /* --model, else $MIMIR_MODEL_DIR, else <dir of the binary>/../models/tiny. */
-static const char *model_dir(const gen_opts *o, char *buf, size_t cap)
+const char *gen_model_dir(const gen_opts *o, char *buf, size_t cap)
 {
     if (o->model != NULL)
         return o->model;
@@ -67,7 +67,7 @@ static int fail(const mimir_err *err)
 
 /* Writes s (n bytes) as a JSON string body; bytes >= 0x80 pass through when the token's bytes
  * are valid UTF-8, and become U+FFFD otherwise (a BPE token may end inside a character). */
-static void json_text(FILE *out, const uint8_t *s, size_t n)
+void gen_json_text(FILE *out, const uint8_t *s, size_t n)
 {
     int valid = 1;
     for (size_t i = 0; i < n && valid;) {
@@ -134,7 +134,7 @@ static int setup(run *r)
 {
     const gen_opts *o = r->o;
     char buf[PATH_MAX + 32];
-    const char *dir = model_dir(o, buf, sizeof buf);
+    const char *dir = gen_model_dir(o, buf, sizeof buf);
     int rc = mimir_gpt2_load(dir, &r->model, &r->err);
     if (rc == MIMIR_OK)
         rc = mimir_tokenizer_load(dir, &r->tok, &r->err);
@@ -208,7 +208,7 @@ static int emit(run *r, int32_t id, double ms)
         return fail(&r->err);
     if (r->o->json) {
         printf("{\"token\": %ld, \"text\": \"", (long)id);
-        json_text(stdout, b, n);
+        gen_json_text(stdout, b, n);
         printf("\", \"ms\": %.3f}\n", ms);
     } else {
         fwrite(b, 1, n, stdout);
