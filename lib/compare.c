@@ -1,34 +1,40 @@
 /*
  * compare.c — secure less-than-zero, comparison, selection, max and argmax (lib/compare.h;
- * docs/drafts/compare.md has the derivation, the round count and the security argument).
+ * docs/drafts/compare.md and docs/drafts/compare-cost.md have the derivation, the round and
+ * triple counts and the security argument).
  *
- * Less-than-zero of x (a value of Z_2^64 held as x~ in Z_2^128):
- *  1. take an edaBit (r~ uniform in Z_2^128, the bits r_0..r_63 of r = r~ mod 2^64 shared as 0/1
- *     values; Escudero, Ghosh, Keller, Rachuri, Scholl, "Improved primitives for MPC over mixed
- *     arithmetic-binary circuits", CRYPTO 2020) and open c~ = x~ + r~ (1 round): uniformly
- *     masked. c = c~ mod 2^64 = x + r mod 2^64.
- *  2. msb(x) = c_63 XOR r_63 XOR u with u = [c mod 2^63 < r mod 2^63] (the borrow out of bit
- *     62 of c - r). u is BitLT of a public and a shared number (Catrina and de Hoogh, "Improved
- *     primitives for secure multiparty integer computation", SCN 2010, section 3.2 / Damgård,
- *     Fitzi, Kiltz, Nielsen, Toft, TCC 2006): with e_i = c_i XOR r_i = c_i + (1 - 2 c_i) r_i
- *     (linear, c_i public), p_i = prod_{j = i..62} (1 - e_j) (p_63 = 1) and f_i = p_{i+1} - p_i
- *     (1 exactly at the most significant differing bit), u = sum_i f_i r_i = sum_i f_i (1 - c_i)
- *     (at a differing bit r_i = 1 - c_i): linear in the p_i, so no final product is needed.
- *  3. The XOR with the shared r_63 is folded into the same prefix product: scanning
- *     A_0 = 1 - 2 r_63, A_t = 1 - e_{63-t} (t = 1..63), the prefix products are
- *     Q_0 = 1 - 2 r_63 and Q_t = (1 - 2 r_63) p_{63-t}, and
- *        r_63 XOR u = r_63 + (1 - 2 r_63) u = r_63 + sum_t W_t Q_t
- *     with public weights W_0 = g_0, W_t = g_t - g_{t-1}, g_t = 1 - c_{62-t} (t <= 62), g_63 = 0.
- *     Then msb = c_63 + (1 - 2 c_63) (r_63 XOR u): linear again.
- *  The 64 prefix products are computed with Sklansky's scan (J. Sklansky, "Conditional-sum
- *  addition logic", IRE Trans. Electronic Computers, 1960): 6 levels, 32 products per element
- *  per level, each level ONE batched mimir_spdz_mul over all elements. Total: 1 + 6 = 7 rounds
- *  (MIMIR_COMPARE_LTZ_ROUNDS), 192 Beaver triples and one edaBit per comparison.
+ * Less-than-zero of x (a value of Z_2^64 held as x~ in Z_2^128) at width k (2..64, public;
+ * valid for -2^(k-1) <= x < 2^(k-1); k = 64: every x):
+ *  1. x' = x + 2^(k-1) is in [0, 2^k) in the valid range, so [x < 0] = 1 - bit k-1 of x'.
+ *  2. Take an edaBit (r~ uniform in Z_2^128, the bits r_0..r_63 of r = r~ mod 2^64 shared as
+ *     0/1 values; Escudero, Ghosh, Keller, Rachuri, Scholl, "Improved primitives for MPC over
+ *     mixed arithmetic-binary circuits", CRYPTO 2020) and open c~ = x'~ + r~ (1 round): the
+ *     whole word, uniformly masked. Only r_low = r mod 2^k is used bit by bit; r~ - r_low (a
+ *     multiple of 2^k) masks the rest of c and never matters: c mod 2^k = x' + r_low mod 2^k,
+ *     whatever carry goes out of bit k-1.
+ *  3. bit k-1 of x' = bit k-1 of (c - r_low mod 2^k) = c_(k-1) XOR r_(k-1) XOR u with
+ *     u = [c mod 2^(k-1) < r mod 2^(k-1)] (the borrow into bit k-1). u is BitLT of a public
+ *     and a shared number (Catrina and de Hoogh, "Improved primitives for secure multiparty
+ *     integer computation", SCN 2010; Damgård, Fitzi, Kiltz, Nielsen, Toft, TCC 2006),
+ *     computed as a carry tree: leaf i (bit i < k-1) is the pair (g_i, p_i) with g_i =
+ *     [r_i > c_i] = (1 - c_i) r_i and p_i = [r_i = c_i] = (1 - c_i) + (2 c_i - 1) r_i, both
+ *     linear (c_i public); a node joins a more significant range H and a less significant L as
+ *     G = G_H + P_H G_L and P = P_H P_L (two Beaver products, the second only where a parent
+ *     needs P). The root's G over bits k-2..0 is u.
+ *  4. The XOR with the shared r_(k-1) is the tree's top leaf (g, p) = (r_(k-1), 1 - 2 r_(k-1)):
+ *     joined above the BitLT tree it gives r_(k-1) + (1 - 2 r_(k-1)) u = r_(k-1) XOR u, so no
+ *     final product. Then [x < 0] = 1 - (c_(k-1) XOR G) = (1 - c_(k-1)) + (2 c_(k-1) - 1) G.
+ *  The tree over the k leaves has depth ceil(log2 k) (the minimum for k inputs) and, among the
+ *  trees of that depth, the fewest products: only the nodes on the least significant spine can
+ *  skip P, so the shape (a dynamic programme over the split points, plan() below) makes the
+ *  more significant parts as small as the depth allows. 64 bits: 120 products (Sklansky's
+ *  prefix product over 64 entries took 192), 32: 57, 16: 26. Each level is ONE batched
+ *  mimir_spdz_mul over all elements of the call: 1 + ceil(log2 k) rounds.
  *
  * Everything after the open is linear on shares or a Beaver product, so the only values opened
  * are c~ (uniform) and the Beaver differences (uniform); every open is checked by the engine's
- * deferred check. No branch or memory index depends on a secret: loops run over public sizes,
- * and the public coefficients derive from the opened c only.
+ * deferred check. No branch or memory index depends on a secret: loops run over public sizes
+ * and the public tree shape, and the public coefficients derive from the opened c only.
  */
 #include "compare.h"
 
@@ -38,9 +44,9 @@
 #include "mem.h"
 #include "prep.h"
 
-#define BITS MIMIR_PREP_EDABIT_BITS /* 64: scan length per element */
-#define LEVELS 6                    /* log2(BITS) */
-#define PER_LEVEL (BITS / 2)        /* products per element per level */
+#define EBITS MIMIR_PREP_EDABIT_BITS /* 64: bits per edaBit */
+#define KMAX MIMIR_COMPARE_BITS_MAX
+#define DMAX 6 /* ceil(log2 KMAX): tree levels at most */
 
 /* --- small helpers on share arrays --------------------------------------------------------- */
 
@@ -99,134 +105,255 @@ static int oom(mimir_err *err)
     return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "compare", "out of memory");
 }
 
+/* --- the carry tree (public: depends on the width only) ---------------------------------- */
+
+/* A node joins the leaves [slot, slot + size) (leaf 0 the most significant) from its more
+ * significant child, whose range starts at the same slot, and its less significant child at
+ * slot lo. Its G (and P if need_p) overwrite the slot: the more significant child's values are
+ * read in the same round and needed by nobody else. */
+typedef struct cnode {
+    unsigned char slot, lo, need_p, level;
+} cnode;
+
+typedef struct cplan {
+    unsigned k, depth, nnodes, triples;
+    unsigned per_level[DMAX + 1]; /* products per element at level 1..depth */
+    cnode node[KMAX - 1];
+} cplan;
+
+/* cost[n][d]: fewest products for the G of n leaves in at most d levels; split[n][d] the size
+ * of the more significant part that reaches it. Such a part must give G and P: 2 (a - 1)
+ * products whatever its shape, the join 1, the less significant part recursively. */
+static void cost_table(unsigned cost[KMAX + 1][DMAX + 1], unsigned split[KMAX + 1][DMAX + 1])
+{
+    const unsigned inf = 1u << 30;
+    for (unsigned d = 0; d <= DMAX; d++)
+        for (unsigned n = 1; n <= KMAX; n++) {
+            cost[n][d] = n == 1 ? 0 : inf;
+            split[n][d] = 0;
+            if (n == 1 || d == 0)
+                continue;
+            unsigned half = 1u << (d - 1);
+            for (unsigned a = 1; a < n; a++) {
+                if (a > half || n - a > half || cost[n - a][d - 1] >= inf)
+                    continue;
+                unsigned c = 2 * (a - 1) + 1 + cost[n - a][d - 1];
+                if (c < cost[n][d]) {
+                    cost[n][d] = c;
+                    split[n][d] = a;
+                }
+            }
+        }
+}
+
+/* Builds the subtree over leaves [first, first + n) within d levels; returns its level. */
+static unsigned build(cplan *pl, unsigned split[KMAX + 1][DMAX + 1], unsigned first, unsigned n,
+                      unsigned d, int need_p)
+{
+    if (n == 1)
+        return 0;
+    unsigned a = need_p ? (n + 1) / 2 : split[n][d];
+    unsigned lh = build(pl, split, first, a, d - 1, 1);
+    unsigned ll = build(pl, split, first + a, n - a, d - 1, need_p);
+    cnode *nd = &pl->node[pl->nnodes++];
+    nd->slot = (unsigned char)first;
+    nd->lo = (unsigned char)(first + a);
+    nd->need_p = (unsigned char)need_p;
+    nd->level = (unsigned char)(1 + (lh > ll ? lh : ll));
+    pl->per_level[nd->level] += 1 + (unsigned)need_p;
+    pl->triples += 1 + (unsigned)need_p;
+    return nd->level;
+}
+
+static void plan(cplan *pl, unsigned k)
+{
+    unsigned cost[KMAX + 1][DMAX + 1], split[KMAX + 1][DMAX + 1]; /* 3 K operations */
+    cost_table(cost, split);
+    memset(pl, 0, sizeof *pl);
+    pl->k = k;
+    while ((1u << pl->depth) < k)
+        pl->depth++;
+    build(pl, split, 0, k, pl->depth, 0);
+}
+
+unsigned mimir_compare_ltz_triples(unsigned bits)
+{
+    if (bits < MIMIR_COMPARE_BITS_MIN || bits > MIMIR_COMPARE_BITS_MAX)
+        return 0;
+    cplan pl;
+    plan(&pl, bits);
+    return pl.triples;
+}
+
+static int check_bits(unsigned bits, const char *field, mimir_err *err)
+{
+    if (bits < MIMIR_COMPARE_BITS_MIN || bits > MIMIR_COMPARE_BITS_MAX)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, field, "width of %u bits, expected %d .. "
+                             "%d", bits, MIMIR_COMPARE_BITS_MIN, MIMIR_COMPARE_BITS_MAX);
+    return MIMIR_OK;
+}
+
 /* --- less than zero ------------------------------------------------------------------------ */
 
-/* Sklansky's prefix product over each element's BITS scan entries of A (n * BITS), in place. */
-static int scan(mimir_spdz *s, mimir_sv *A, size_t n, mimir_err *err)
+/* The tree's levels over G and P (n elements x k slots each), in place. */
+static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, size_t n,
+                      mimir_err *err)
 {
-    mimir_sv L, R;
-    memset(&L, 0, sizeof L);
-    memset(&R, 0, sizeof R);
-    int rc = alloc(s, &L, n * PER_LEVEL, err);
-    if (rc == MIMIR_OK)
-        rc = alloc(s, &R, n * PER_LEVEL, err);
-    for (unsigned k = 0; k < LEVELS && rc == MIMIR_OK; k++) {
-        size_t half = (size_t)1 << k;
-        /* entries t with bit k set take the product with the last entry of their block's
-         * lower half: runs [b + half, b + 2 half) with partner b + half - 1 */
-        for (size_t i = 0; i < n; i++) {
-            size_t j = i * PER_LEVEL;
-            for (size_t b = 0; b < BITS; b += 2 * half) {
-                size_t t0 = i * BITS + b + half;
-                copy_el(s, &L, j, A, t0, half);
-                for (size_t u = 0; u < half; u++)
-                    copy_el(s, &R, j + u, A, t0 - 1, 1);
-                j += half;
-            }
+    int rc = MIMIR_OK;
+    size_t k = pl->k;
+    for (unsigned lv = 1; lv <= pl->depth && rc == MIMIR_OK; lv++) {
+        size_t m = pl->per_level[lv];
+        mimir_sv L, R;
+        memset(&L, 0, sizeof L);
+        memset(&R, 0, sizeof R);
+        if ((rc = alloc(s, &L, n * m, err)) != MIMIR_OK ||
+            (rc = alloc(s, &R, n * m, err)) != MIMIR_OK) {
+            mimir_sv_free(&L);
+            break;
+        }
+        /* L = [G_lo (, P_lo)], R = [P_hi (, P_hi)] of every node of this level */
+        for (int q = 0; q < narr(s); q++) {
+            const mimir_r128 *g = arr(G, q), *p = arr(P, q);
+            mimir_r128 *l = arr(&L, q), *r = arr(&R, q);
+            size_t j = 0;
+            for (size_t i = 0; i < n; i++)
+                for (unsigned t = 0; t < pl->nnodes; t++) {
+                    const cnode *nd = &pl->node[t];
+                    if (nd->level != lv)
+                        continue;
+                    l[j] = g[i * k + nd->lo];
+                    r[j++] = p[i * k + nd->slot];
+                    if (nd->need_p) {
+                        l[j] = p[i * k + nd->lo];
+                        r[j++] = p[i * k + nd->slot];
+                    }
+                }
         }
         rc = mimir_spdz_mul(s, &L, &L, &R, err);
-        for (size_t i = 0; i < n && rc == MIMIR_OK; i++) {
-            size_t j = i * PER_LEVEL;
-            for (size_t b = 0; b < BITS; b += 2 * half) {
-                copy_el(s, A, i * BITS + b + half, &L, j, half);
-                j += half;
-            }
+        /* G = G_hi + P_hi G_lo, P = P_hi P_lo, into the node's slot */
+        for (int q = 0; q < narr(s) && rc == MIMIR_OK; q++) {
+            mimir_r128 *g = arr(G, q), *p = arr(P, q);
+            const mimir_r128 *l = arr(&L, q);
+            size_t j = 0;
+            for (size_t i = 0; i < n; i++)
+                for (unsigned t = 0; t < pl->nnodes; t++) {
+                    const cnode *nd = &pl->node[t];
+                    if (nd->level != lv)
+                        continue;
+                    g[i * k + nd->slot] += l[j++];
+                    if (nd->need_p)
+                        p[i * k + nd->slot] = l[j++];
+                }
         }
+        mimir_sv_free(&L);
+        mimir_sv_free(&R);
     }
-    mimir_sv_free(&L);
-    mimir_sv_free(&R);
     return rc;
 }
 
-int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *err)
+int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                        mimir_err *err)
 {
     if (x == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "no operand");
-    int rc = check_out(s, out, x->n, "ltz", err);
+    int rc = check_bits(bits, "ltz", err);
+    if (rc == MIMIR_OK)
+        rc = check_out(s, out, x->n, "ltz", err);
     if (rc != MIMIR_OK)
         return rc;
-    size_t n = x->n;
+    size_t n = x->n, k = bits;
     if (n == 0)
         return MIMIR_OK;
-    if (n > SIZE_MAX / (BITS * 3 * sizeof(mimir_r128)))
+    if (n > SIZE_MAX / (EBITS * 4 * sizeof(mimir_r128)))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%zu elements is too many", n);
     mimir_prep *prep = mimir_spdz_prep(s);
     if (prep == NULL || prep->ops->edabits == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz",
                              "the preprocessing source gives no edaBits");
-    mimir_sv r, bits, cs, A;
+    cplan pl;
+    plan(&pl, bits);
+    mimir_sv r, eb, cs, G, P;
     memset(&r, 0, sizeof r);
-    memset(&bits, 0, sizeof bits);
+    memset(&eb, 0, sizeof eb);
     memset(&cs, 0, sizeof cs);
-    memset(&A, 0, sizeof A);
+    memset(&G, 0, sizeof G);
+    memset(&P, 0, sizeof P);
     mimir_r128 *c = NULL, *coef = NULL, *cnst = NULL;
-    rc = mimir_prep_edabits(prep, n, &r, &bits, err);
+    rc = mimir_prep_edabits(prep, n, &r, &eb, err);
     if (rc != MIMIR_OK)
         goto done;
-    if (r.n != n || bits.n != n * BITS) {
+    if (r.n != n || eb.n != n * EBITS) {
         rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "edaBits of the wrong size");
         goto done;
     }
-    /* round 1: c~ = x~ + r~ */
-    if ((rc = alloc(s, &cs, n, err)) != MIMIR_OK || (rc = alloc(s, &A, n * BITS, err)) != MIMIR_OK)
+    if ((rc = alloc(s, &cs, n, err)) != MIMIR_OK || (rc = alloc(s, &G, n * k, err)) != MIMIR_OK ||
+        (rc = alloc(s, &P, n * k, err)) != MIMIR_OK)
         goto done;
     c = malloc(n * sizeof *c);
-    coef = malloc(n * BITS * sizeof *coef);
-    cnst = malloc(n * BITS * sizeof *cnst);
+    coef = malloc(n * k * sizeof *coef);
+    cnst = malloc(n * k * sizeof *cnst);
     if (c == NULL || coef == NULL || cnst == NULL) {
         rc = oom(err);
         goto done;
     }
-    if ((rc = mimir_spdz_add(s, &cs, x, &r, err)) != MIMIR_OK)
+    /* round 1: c~ = x~ + 2^(k-1) + r~ */
+    for (size_t i = 0; i < n; i++)
+        cnst[i] = (mimir_r128)1 << (k - 1);
+    if ((rc = mimir_spdz_add(s, &cs, x, &r, err)) != MIMIR_OK ||
+        (rc = mimir_spdz_add_public(s, &cs, &cs, cnst, err)) != MIMIR_OK)
         goto done;
     const mimir_sv *ov[1] = {&cs};
     mimir_r128 *oo[1] = {c};
     if ((rc = mimir_spdz_open(s, 1, ov, oo, err)) != MIMIR_OK)
         goto done;
-    /* the scan entries: A_t = bit 63 - t of r, made into 1 - 2 r_63 (t = 0) and
-     * 1 - (c_j XOR r_j) = (1 - c_j) + (2 c_j - 1) r_j, j = 63 - t (t >= 1) */
+    mimir_sv_free(&r);
+    /* the leaves: slot 0 holds r_(k-1), slot t >= 1 bit j = k-1-t; G = coefG r_j and
+     * P = cnst + coefP r_j, with (coefG, coefP, cnst) = (1, -2, 1) for slot 0 and
+     * (1 - c_j, 2 c_j - 1, 1 - c_j) for the others */
+    for (int q = 0; q < narr(s); q++) {
+        const mimir_r128 *b = arr(&eb, q);
+        mimir_r128 *g = arr(&G, q), *p = arr(&P, q);
+        for (size_t i = 0; i < n; i++)
+            for (size_t t = 0; t < k; t++) {
+                size_t j = t == 0 ? k - 1 : k - 1 - t;
+                g[i * k + t] = p[i * k + t] = b[i * EBITS + j];
+            }
+    }
+    mimir_sv_free(&eb);
     for (size_t i = 0; i < n; i++) {
         uint64_t c64 = (uint64_t)c[i];
-        for (size_t t = 0; t < BITS; t++) {
-            copy_el(s, &A, i * BITS + t, &bits, i * BITS + (BITS - 1 - t), 1);
-            mimir_r128 cj = (mimir_r128)((c64 >> (BITS - 1 - t)) & 1);
-            coef[i * BITS + t] = t == 0 ? (mimir_r128)0 - 2 : 2 * cj - 1;
-            cnst[i * BITS + t] = t == 0 ? 1 : 1 - cj;
+        for (size_t t = 0; t < k; t++) {
+            mimir_r128 cj = (mimir_r128)((c64 >> (k - 1 - t)) & 1);
+            coef[i * k + t] = t == 0 ? 1 : 1 - cj;
         }
     }
-    if ((rc = mimir_spdz_mul_public(s, &A, &A, coef, err)) != MIMIR_OK ||
-        (rc = mimir_spdz_add_public(s, &A, &A, cnst, err)) != MIMIR_OK)
+    if ((rc = mimir_spdz_mul_public(s, &G, &G, coef, err)) != MIMIR_OK)
         goto done;
-    /* rounds 2..7: Q_t = A_0 ... A_t */
-    if ((rc = scan(s, &A, n, err)) != MIMIR_OK)
-        goto done;
-    /* v = r_63 + sum_t W_t Q_t, W_0 = g_0, W_t = g_t - g_{t-1}, g_t = 1 - c_{62-t}, g_63 = 0 */
     for (size_t i = 0; i < n; i++) {
         uint64_t c64 = (uint64_t)c[i];
-        mimir_r128 prev = 0;
-        for (size_t t = 0; t < BITS; t++) {
-            mimir_r128 g = t + 1 < BITS ? 1 - (mimir_r128)((c64 >> (BITS - 2 - t)) & 1) : 0;
-            coef[i * BITS + t] = g - prev;
-            prev = g;
+        for (size_t t = 0; t < k; t++) {
+            mimir_r128 cj = (mimir_r128)((c64 >> (k - 1 - t)) & 1);
+            coef[i * k + t] = t == 0 ? (mimir_r128)0 - 2 : 2 * cj - 1;
+            cnst[i * k + t] = t == 0 ? 1 : 1 - cj;
         }
     }
-    if ((rc = mimir_spdz_mul_public(s, &A, &A, coef, err)) != MIMIR_OK)
+    if ((rc = mimir_spdz_mul_public(s, &P, &P, coef, err)) != MIMIR_OK ||
+        (rc = mimir_spdz_add_public(s, &P, &P, cnst, err)) != MIMIR_OK)
+        goto done;
+    /* rounds 2 .. 1 + depth: the root's G = r_(k-1) XOR u lands in slot 0 */
+    if ((rc = carry_tree(s, &pl, &G, &P, n, err)) != MIMIR_OK)
         goto done;
     for (int q = 0; q < narr(s); q++) {
-        const mimir_r128 *a = arr(&A, q), *rb = arr(&bits, q);
+        const mimir_r128 *g = arr(&G, q);
         mimir_r128 *v = arr(&cs, q);
-        for (size_t i = 0; i < n; i++) {
-            mimir_r128 sum = rb[i * BITS + BITS - 1];
-            for (size_t t = 0; t < BITS; t++)
-                sum += a[i * BITS + t];
-            v[i] = sum;
-        }
+        for (size_t i = 0; i < n; i++)
+            v[i] = g[i * k];
     }
-    /* msb = c_63 + (1 - 2 c_63) v */
+    /* [x < 0] = (1 - c_(k-1)) + (2 c_(k-1) - 1) G */
     for (size_t i = 0; i < n; i++) {
-        mimir_r128 c63 = (mimir_r128)((uint64_t)c[i] >> 63);
-        coef[i] = 1 - 2 * c63;
-        cnst[i] = c63;
+        mimir_r128 ck = (mimir_r128)(((uint64_t)c[i] >> (k - 1)) & 1);
+        coef[i] = 2 * ck - 1;
+        cnst[i] = 1 - ck;
     }
     if ((rc = mimir_spdz_mul_public(s, out, &cs, coef, err)) != MIMIR_OK ||
         (rc = mimir_spdz_add_public(s, out, out, cnst, err)) != MIMIR_OK)
@@ -236,19 +363,27 @@ done:
     free(coef);
     free(cnst);
     mimir_sv_free(&r);
-    mimir_sv_free(&bits);
+    mimir_sv_free(&eb);
     mimir_sv_free(&cs);
-    mimir_sv_free(&A);
+    mimir_sv_free(&G);
+    mimir_sv_free(&P);
     return rc;
 }
 
-int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
-                  mimir_err *err)
+int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *err)
+{
+    return mimir_spdz_ltz_bits(s, out, x, MIMIR_COMPARE_BITS_MAX, err);
+}
+
+int mimir_spdz_lt_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
+                       unsigned bits, mimir_err *err)
 {
     if (a == NULL || b == NULL || a->n != b->n)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "lt", "operands missing or of different "
                              "sizes, expected two vectors of the same size");
-    int rc = check_out(s, out, a->n, "lt", err);
+    int rc = check_bits(bits, "lt", err);
+    if (rc == MIMIR_OK)
+        rc = check_out(s, out, a->n, "lt", err);
     if (rc != MIMIR_OK)
         return rc;
     mimir_sv d;
@@ -256,17 +391,25 @@ int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_s
         return rc;
     rc = mimir_spdz_sub(s, &d, a, b, err);
     if (rc == MIMIR_OK)
-        rc = mimir_spdz_ltz(s, out, &d, err);
+        rc = mimir_spdz_ltz_bits(s, out, &d, bits, err);
     mimir_sv_free(&d);
     return rc;
 }
 
-int mimir_spdz_lt_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const mimir_r128 *c,
-                         mimir_err *err)
+int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
+                  mimir_err *err)
+{
+    return mimir_spdz_lt_bits(s, out, a, b, MIMIR_COMPARE_BITS_MAX, err);
+}
+
+int mimir_spdz_lt_public_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
+                              const mimir_r128 *c, unsigned bits, mimir_err *err)
 {
     if (x == NULL || (c == NULL && x->n > 0))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "lt_public", "no operand");
-    int rc = check_out(s, out, x->n, "lt_public", err);
+    int rc = check_bits(bits, "lt_public", err);
+    if (rc == MIMIR_OK)
+        rc = check_out(s, out, x->n, "lt_public", err);
     if (rc != MIMIR_OK)
         return rc;
     mimir_sv d;
@@ -281,10 +424,16 @@ int mimir_spdz_lt_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const 
     }
     rc = mimir_spdz_add_public(s, &d, x, neg, err);
     if (rc == MIMIR_OK)
-        rc = mimir_spdz_ltz(s, out, &d, err);
+        rc = mimir_spdz_ltz_bits(s, out, &d, bits, err);
     free(neg);
     mimir_sv_free(&d);
     return rc;
+}
+
+int mimir_spdz_lt_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const mimir_r128 *c,
+                         mimir_err *err)
+{
+    return mimir_spdz_lt_public_bits(s, out, x, c, MIMIR_COMPARE_BITS_MAX, err);
 }
 
 int mimir_spdz_select(mimir_spdz *s, mimir_sv *out, const mimir_sv *bit, const mimir_sv *a,
@@ -314,7 +463,7 @@ int mimir_spdz_select(mimir_spdz *s, mimir_sv *out, const mimir_sv *bit, const m
  * L + bit (R - L), and, if oh is not NULL, the one-hot entries of the left range become
  * oh - bit oh and those of the right range bit oh, all products in ONE mul with the select's. */
 static int tree(mimir_spdz *s, mimir_sv *max, mimir_sv *oh, const mimir_sv *x, size_t rows,
-                size_t len, mimir_err *err)
+                size_t len, unsigned bits, mimir_err *err)
 {
     mimir_sv cur, nxt, L, R, bit, U, V;
     mimir_sv *all[] = {&cur, &nxt, &L, &R, &bit, &U, &V};
@@ -351,7 +500,7 @@ static int tree(mimir_spdz *s, mimir_sv *max, mimir_sv *oh, const mimir_sv *x, s
                 copy_el(s, &L, r * h + p, &cur, r * m + 2 * p, 1);
                 copy_el(s, &R, r * h + p, &cur, r * m + 2 * p + 1, 1);
             }
-        if ((rc = mimir_spdz_lt(s, &bit, &L, &R, err)) != MIMIR_OK)
+        if ((rc = mimir_spdz_lt_bits(s, &bit, &L, &R, bits, err)) != MIMIR_OK)
             break;
         mimir_sv u0 = view(&U, 0, np);
         if ((rc = mimir_spdz_sub(s, &u0, &R, &L, err)) != MIMIR_OK)
@@ -414,26 +563,42 @@ static int check_rows(mimir_spdz *s, const mimir_sv *x, size_t rows, size_t len,
     return MIMIR_OK;
 }
 
-int mimir_spdz_max(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
-                   mimir_err *err)
+int mimir_spdz_max_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
+                        size_t len, unsigned bits, mimir_err *err)
 {
     int rc = check_rows(s, x, rows, len, "max", err);
+    if (rc == MIMIR_OK)
+        rc = check_bits(bits, "max", err);
     if (rc == MIMIR_OK)
         rc = check_out(s, out, rows, "max", err);
     if (rc != MIMIR_OK || rows == 0)
         return rc;
-    return tree(s, out, NULL, x, rows, len, err);
+    return tree(s, out, NULL, x, rows, len, bits, err);
 }
 
-int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
-                      size_t rows, size_t len, mimir_err *err)
+int mimir_spdz_max(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
+                   mimir_err *err)
+{
+    return mimir_spdz_max_bits(s, out, x, rows, len, MIMIR_COMPARE_BITS_MAX, err);
+}
+
+int mimir_spdz_argmax_bits(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
+                           size_t rows, size_t len, unsigned bits, mimir_err *err)
 {
     int rc = check_rows(s, x, rows, len, "argmax", err);
+    if (rc == MIMIR_OK)
+        rc = check_bits(bits, "argmax", err);
     if (rc == MIMIR_OK)
         rc = check_out(s, onehot, x->n, "argmax onehot", err);
     if (rc == MIMIR_OK && max != NULL)
         rc = check_out(s, max, rows, "argmax max", err);
     if (rc != MIMIR_OK || rows == 0)
         return rc;
-    return tree(s, max, onehot, x, rows, len, err);
+    return tree(s, max, onehot, x, rows, len, bits, err);
+}
+
+int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
+                      size_t rows, size_t len, mimir_err *err)
+{
+    return mimir_spdz_argmax_bits(s, onehot, max, x, rows, len, MIMIR_COMPARE_BITS_MAX, err);
 }

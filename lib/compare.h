@@ -1,20 +1,32 @@
 /*
  * compare.h — secure comparison, selection, max and argmax on MAC'd replicated shares
- * (docs/protocol.md, "Comparisons"), on top of lib/spdz.h.
+ * (docs/protocol.md, "Comparisons"; docs/drafts/compare.md and compare-cost.md), on top of
+ * lib/spdz.h.
  *
- * Less-than-zero is the most significant bit of a 64-bit value, extracted with an edaBit
- * (Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020, §4-5): open c = x + r (r's 64 low bits
- * are shared bit by bit), then msb(x) = c_63 XOR r_63 XOR [c mod 2^63 < r mod 2^63], the last
- * term by the bitwise less-than of a public and a shared 63-bit number (Catrina and de Hoogh,
- * "Improved primitives for secure multiparty integer computation", SCN 2010, BitLT) with a
- * log-depth prefix product of (1 - (c_i XOR r_i)). Bits are shared as 0/1 values of the same
- * arithmetic sharing, so AND is a Beaver product and XOR with a public bit is linear. The result
- * is a shared 0/1 value; nothing but the uniformly masked c is opened, and every open is checked
- * by the engine's deferred check.
+ * Less-than-zero of x is the sign bit of x read as a `bits`-bit two's-complement number
+ * (bits = 64: the most significant bit of the ring element), extracted with an edaBit
+ * (Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020, §4-5): with x' = x + 2^(bits-1), open
+ * c = x' + r (the whole 128-bit word, uniformly masked by r~; only the bits low bits of r are
+ * used as shared bits, the rest of r masks the rest of c), then bit bits-1 of x' mod 2^bits is
+ * c_(bits-1) XOR r_(bits-1) XOR [c mod 2^(bits-1) < r mod 2^(bits-1)], the last term by the
+ * bitwise less-than of a public and a shared number (Catrina and de Hoogh, SCN 2010, BitLT)
+ * evaluated as a carry tree of (generate, propagate) pairs whose shape minimises the Beaver
+ * triples for the minimal ceil(log2 bits) product rounds (the XOR with r_(bits-1) is the tree's
+ * top leaf, so there is no final product). Bits are shared as 0/1 values of the same
+ * arithmetic sharing, so AND is a Beaver product and XOR with a public bit is linear. The
+ * result is a shared 0/1 value; nothing but the uniformly masked c and Beaver differences is
+ * opened, and every open is checked by the engine's deferred check.
+ *
+ * Validity of the *_bits variants (bits public, 2..64): the result is [x < 0] exactly when
+ * -2^(bits-1) <= x < 2^(bits-1) as a signed value (for lt: the difference a - b, for lt_public
+ * x - c, for max/argmax every difference of two elements of a row). Outside that range the
+ * result is the sign bit of (x mod 2^bits) read as a bits-bit number: a wrong bit, like an
+ * overflow, and not detected; every call site must document why its operands are in range.
+ * bits = 64 is the unbounded case and what the functions without _bits do.
  *
  * Everything is batched: one call on n elements spends the same rounds as on one. Results agree
- * with lib/approx.h's plaintext functions (mimir_approx_lt, mimir_approx_select), exactly.
- * Validity: |x| < 2^63 as signed 64-bit values (a - b must not overflow for lt).
+ * with lib/approx.h's plaintext functions (mimir_approx_lt, mimir_approx_select), exactly, in
+ * the valid range.
  */
 #ifndef MIMIR_COMPARE_H
 #define MIMIR_COMPARE_H
@@ -24,13 +36,24 @@
 #include "err.h"
 #include "spdz.h"
 
-#define MIMIR_COMPARE_LTZ_ROUNDS 7 /* 1 open + 6 prefix-product levels (64 entries: the 63
-                                     * bits of BitLT and the XOR with r_63 folded in; no final
-                                     * product, docs/drafts/compare.md) */
-#define MIMIR_COMPARE_LTZ_TRIPLES 192 /* Beaver triples per compared element (6 levels x 32) */
+#define MIMIR_COMPARE_BITS_MIN 2  /* widths of the *_bits variants */
+#define MIMIR_COMPARE_BITS_MAX 64
+/* Rounds of one ltz of width b: 1 open + ceil(log2 b) product levels of the carry tree (b
+ * leaves: the b - 1 bits of BitLT and the XOR with r_(b-1) folded in as the top leaf). */
+#define MIMIR_COMPARE_LTZ_BITS_ROUNDS(b)                                                       \
+    (1 + ((b) <= 2 ? 1 : (b) <= 4 ? 2 : (b) <= 8 ? 3 : (b) <= 16 ? 4 : (b) <= 32 ? 5 : 6))
+#define MIMIR_COMPARE_LTZ_ROUNDS MIMIR_COMPARE_LTZ_BITS_ROUNDS(64) /* 7, the 64-bit ltz */
+#define MIMIR_COMPARE_LTZ_TRIPLES 120 /* Beaver triples per 64-bit comparison (was 192 with the
+                                       * Sklansky prefix product: docs/drafts/compare-cost.md);
+                                       * other widths: mimir_compare_ltz_triples */
 #define MIMIR_COMPARE_SELECT_ROUNDS 1
 /* Rounds of one level of the max / argmax tree: a batched lt and one batched product. */
-#define MIMIR_COMPARE_TREE_LEVEL_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 1)
+#define MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(b) (MIMIR_COMPARE_LTZ_BITS_ROUNDS(b) + 1)
+#define MIMIR_COMPARE_TREE_LEVEL_ROUNDS MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(64)
+
+/* Beaver triples one comparison of width bits takes (2 -> 1, 16 -> 26, 32 -> 57, 64 -> 120;
+ * the table in docs/drafts/compare-cost.md); 0 if bits is outside 2..64. */
+unsigned mimir_compare_ltz_triples(unsigned bits);
 
 /* out (allocated by the caller, x->n elements; may alias x) = [x < 0] as shared 0/1 values:
  * the sign bit of x mod 2^64, exactly (for every x, as mimir_approx_lt(x, 0)). Takes x->n
@@ -38,14 +61,28 @@
  * for n = 0). The engine's source must give edaBits (MIMIR_EINPUT otherwise). */
 int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *err);
 
+/* out = [x < 0] for -2^(bits-1) <= x < 2^(bits-1) (see the validity rule above), 2 <= bits <=
+ * 64 (MIMIR_EINPUT otherwise). Takes x->n edaBits and mimir_compare_ltz_triples(bits) * x->n
+ * triples; MIMIR_COMPARE_LTZ_BITS_ROUNDS(bits) rounds (none for n = 0). bits = 64 is
+ * mimir_spdz_ltz. */
+int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                        mimir_err *err);
+
 /* out = [a < b] elementwise (= ltz(a - b)). */
 int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
                   mimir_err *err);
+
+/* out = [a < b] for |a - b| < 2^(bits-1) (ltz_bits(a - b)). */
+int mimir_spdz_lt_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
+                       unsigned bits, mimir_err *err);
 
 /* out = [x < c] elementwise for public c (x->n words; = ltz(x - c), the comparisons of the
  * nonlinear layers with public thresholds). Same rounds as ltz. */
 int mimir_spdz_lt_public(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, const mimir_r128 *c,
                          mimir_err *err);
+/* out = [x < c] for |x - c| < 2^(bits-1) (ltz_bits(x - c)). */
+int mimir_spdz_lt_public_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
+                              const mimir_r128 *c, unsigned bits, mimir_err *err);
 
 /* out = bit ? a : b = b + bit * (a - b) elementwise (one Beaver product, no truncation).
  * bit must hold 0/1 values. out may alias a or b. 1 round. */
@@ -65,5 +102,14 @@ int mimir_spdz_max(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
  * same batched product as the select (so the same rounds as mimir_spdz_max). */
 int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
                       size_t rows, size_t len, mimir_err *err);
+
+/* max and argmax with comparisons of width bits: valid when every difference of two elements
+ * of a row is below 2^(bits-1) in magnitude (e.g. every element in [-2^(bits-2), 2^(bits-2))).
+ * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(bits) rounds per level; bits = 64 is the unbounded
+ * functions above. */
+int mimir_spdz_max_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
+                        size_t len, unsigned bits, mimir_err *err);
+int mimir_spdz_argmax_bits(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
+                           size_t rows, size_t len, unsigned bits, mimir_err *err);
 
 #endif

@@ -5,7 +5,13 @@
  * included); lt_public; select equal to mimir_approx_select; row-wise max and argmax (lengths
  * 1, 2, 3, 7, 96, 128, with ties: the one-hot marks the first maximum, as the plaintext
  * argmax); round counts; the semi-honest mode gives the same results; a flipped word in an open
- * of ltz (the masked c, or a Beaver difference of the prefix product) is caught by the check.
+ * of ltz (the masked c, or a Beaver difference of the carry tree) is caught by the check.
+ * Bounded widths (ltz_bits and friends): for widths 2 .. 64, ltz_bits equals mimir_approx_lt on
+ * the edges +-(2^(bits-1) - 1), -2^(bits-1), 0, +-1 and random values of the valid range, and
+ * out-of-range values give the documented wrong bit (the sign of x mod 2^bits); lt_bits and
+ * lt_public_bits on pairs whose difference is in range (the operands themselves are not);
+ * max_bits and argmax_bits on rows with ties; rounds and triples per call asserted.
+ * MIMIR_COMPARE_BENCH=1 also times a 1 x 50257 argmax at 64 and at 32 bits.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -32,13 +38,29 @@
 static const size_t lens[] = {1, 2, 3, 7, 96, 128};
 #define NLEN (sizeof lens / sizeof lens[0])
 
-/* inputs */
-enum { IN_Z, IN_A, IN_B, IN_M0, NIN = IN_M0 + NLEN };
+/* bounded widths: ltz_bits at each width, lt_bits / lt_public_bits at one, trees at two */
+static const unsigned widths[] = {2, 3, 8, 16, 24, 32, 40, 48, 63, 64};
+#define NW (sizeof widths / sizeof widths[0])
+#define NWV 60     /* values per width: 6 edges, 46 in range, 8 out of range */
+#define NWOUT 8
+#define LT_BITS 32 /* lt_bits: pairs with |a - b| < 2^31, operands anywhere */
+#define LTP_BITS 24
+static const struct {
+    unsigned bits;
+    size_t len;
+} bm[] = {{16, 5}, {16, 128}, {32, 33}, {32, 128}};
+#define NBM (sizeof bm / sizeof bm[0])
+
+/* inputs (the SC_ALL scenario enters [0, NIN_ALL), SC_BITS [NIN_ALL, NIN)) */
+enum { IN_Z, IN_A, IN_B, IN_M0, NIN_ALL = IN_M0 + NLEN, IN_W0 = NIN_ALL, IN_BA = IN_W0 + NW,
+       IN_BB, IN_BP, IN_BM0, NIN = IN_BM0 + NBM };
 /* outputs */
 enum { R_LTZ, R_LT, R_LTP, R_SEL, R_MAX0, R_OH0 = R_MAX0 + NLEN, R_AMAX0 = R_OH0 + NLEN,
-       NRES = R_AMAX0 + NLEN };
+       R_W0 = R_AMAX0 + NLEN, R_BLT = R_W0 + NW, R_BLTP, R_BMAX0, R_BOH0 = R_BMAX0 + NBM,
+       NRES = R_BOH0 + NBM };
 /* round counts */
-enum { RD_LTZ, RD_LT, RD_SEL, RD_MAX0, RD_ARG0 = RD_MAX0 + NLEN, NRD = RD_ARG0 + NLEN };
+enum { RD_LTZ, RD_LT, RD_SEL, RD_MAX0, RD_ARG0 = RD_MAX0 + NLEN, RD_W0 = RD_ARG0 + NLEN,
+       RD_BLT = RD_W0 + NW, RD_BLTP, RD_BM0, RD_BA0 = RD_BM0 + NBM, NRD = RD_BA0 + NBM };
 
 static const int64_t edge[] = {0, -1, 1, 2, -2, (int64_t)1 << 62, -((int64_t)1 << 62),
                                ((int64_t)1 << 62) - 1, -((int64_t)1 << 62) + 1, INT64_MAX,
@@ -57,7 +79,7 @@ static mimir_r128 thresholds[NLT];
 static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
 static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
 
-enum { SC_ALL, SC_FAULT, SC_BENCH };
+enum { SC_ALL, SC_FAULT, SC_BENCH, SC_BITS };
 #define BENCH_VOCAB 50257 /* GPT-2's vocabulary: the argmax of one generation step */
 
 typedef struct party {
@@ -68,8 +90,10 @@ typedef struct party {
     mimir_err err;
     uint64_t rounds[NRD];
     uint64_t triples, edabits;
-    double bench_ms;
-    uint64_t bench_rounds;
+    uint64_t call_triples[NRD]; /* SC_BITS: triples taken by the call */
+    mimir_dealer *dl;
+    double bench_ms[2];         /* SC_BENCH: argmax at 64 bits, at 32 bits */
+    uint64_t bench_rounds[2], bench_triples[2];
     size_t res_n[NRES];
     mimir_r64 *res[NRES][2];
 } party;
@@ -119,7 +143,7 @@ static int all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
     mimir_sv x[NIN], r[NRES];
     memset(x, 0, sizeof x);
     memset(r, 0, sizeof r);
-    for (int k = 0; k < NIN; k++)
+    for (int k = 0; k < NIN_ALL; k++)
         TRY(input(me, s, k, &x[k], err));
     uint64_t r0 = mimir_net_rounds(net);
     TRY(alloc(s, &r[R_LTZ], NZ, err));
@@ -147,7 +171,58 @@ static int all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
                               err));
         me->rounds[RD_ARG0 + l] = mimir_net_rounds(net) - r0;
     }
+    for (int k = 0; k < R_W0; k++)
+        TRY(output(me, s, k, &r[k], err));
+out:
+    for (int k = 0; k < NIN; k++)
+        mimir_sv_free(&x[k]);
     for (int k = 0; k < NRES; k++)
+        mimir_sv_free(&r[k]);
+    return rc;
+}
+
+static uint64_t dealt_triples(party *me)
+{
+    uint64_t counts[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(me->dl, counts);
+    return counts[MIMIR_PREP_TRIPLE - 1];
+}
+
+/* The bounded-width calls; rounds and triples of each. */
+static int bits_all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    mimir_sv x[NIN], r[NRES];
+    memset(x, 0, sizeof x);
+    memset(r, 0, sizeof r);
+    for (int k = NIN_ALL; k < NIN; k++)
+        TRY(input(me, s, k, &x[k], err));
+#define MEASURE(rd, call)                                                                      \
+    do {                                                                                       \
+        uint64_t r0_ = mimir_net_rounds(net), t0_ = dealt_triples(me);                         \
+        TRY(call);                                                                             \
+        me->rounds[rd] = mimir_net_rounds(net) - r0_;                                          \
+        me->call_triples[rd] = dealt_triples(me) - t0_;                                        \
+    } while (0)
+    for (size_t w = 0; w < NW; w++) {
+        TRY(alloc(s, &r[R_W0 + w], NWV, err));
+        MEASURE(RD_W0 + w, mimir_spdz_ltz_bits(s, &r[R_W0 + w], &x[IN_W0 + w], widths[w], err));
+    }
+    TRY(alloc(s, &r[R_BLT], NLT, err));
+    MEASURE(RD_BLT, mimir_spdz_lt_bits(s, &r[R_BLT], &x[IN_BA], &x[IN_BB], LT_BITS, err));
+    TRY(alloc(s, &r[R_BLTP], NLT, err));
+    MEASURE(RD_BLTP, mimir_spdz_lt_public_bits(s, &r[R_BLTP], &x[IN_BP], thresholds, LTP_BITS,
+                                               err));
+    for (size_t b = 0; b < NBM; b++) {
+        TRY(alloc(s, &r[R_BMAX0 + b], ROWS, err));
+        MEASURE(RD_BM0 + b, mimir_spdz_max_bits(s, &r[R_BMAX0 + b], &x[IN_BM0 + b], ROWS,
+                                                bm[b].len, bm[b].bits, err));
+        TRY(alloc(s, &r[R_BOH0 + b], ROWS * bm[b].len, err));
+        MEASURE(RD_BA0 + b, mimir_spdz_argmax_bits(s, &r[R_BOH0 + b], NULL, &x[IN_BM0 + b], ROWS,
+                                                   bm[b].len, bm[b].bits, err));
+    }
+#undef MEASURE
+    for (int k = R_W0; k < NRES; k++)
         TRY(output(me, s, k, &r[k], err));
 out:
     for (int k = 0; k < NIN; k++)
@@ -178,14 +253,18 @@ static int bench(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
     TRY(alloc(s, &x, BENCH_VOCAB, err));
     TRY(alloc(s, &oh, BENCH_VOCAB, err));
     TRY(alloc(s, &mx, 1, err));
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    uint64_t r0 = mimir_net_rounds(net);
-    TRY(mimir_spdz_argmax(s, &oh, &mx, &x, 1, BENCH_VOCAB, err));
-    TRY(mimir_spdz_check(s, err));
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    me->bench_rounds = mimir_net_rounds(net) - r0;
-    me->bench_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    for (int k = 0; k < 2; k++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t r0 = mimir_net_rounds(net), tr0 = dealt_triples(me);
+        TRY(mimir_spdz_argmax_bits(s, &oh, &mx, &x, 1, BENCH_VOCAB, k == 0 ? 64 : 32, err));
+        TRY(mimir_spdz_check(s, err));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        me->bench_rounds[k] = mimir_net_rounds(net) - r0;
+        me->bench_triples[k] = dealt_triples(me) - tr0;
+        me->bench_ms[k] =
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    }
 out:
     mimir_sv_free(&x);
     mimir_sv_free(&oh);
@@ -223,8 +302,10 @@ static void *party_main(void *arg)
         rc = mimir_spdz_new(net, coin, mimir_dealer_prep(dl), alpha, &so, &s, e);
         mimir_wipe(alpha, sizeof alpha);
     }
+    me->dl = dl;
     if (rc == MIMIR_OK)
         rc = me->scenario == SC_ALL     ? all(me, s, net, e)
+             : me->scenario == SC_BITS  ? bits_all(me, s, net, e)
              : me->scenario == SC_BENCH ? bench(me, s, net, e)
                                         : faulty(me, s, e);
     if (rc == MIMIR_OK)
@@ -236,6 +317,7 @@ static void *party_main(void *arg)
         me->edabits = counts[MIMIR_PREP_EDABIT - 1];
     }
     me->rc = rc;
+    me->dl = NULL;
     mimir_spdz_free(s);
     mimir_dealer_free(dl);
     mimir_coin_free(coin);
@@ -323,10 +405,8 @@ static void expect(const char *what, int r, const mimir_r64 *want, size_t n)
 
 /* The plaintext reference: the max by the chain of lib/gpt2_fixed.c's softmax, the argmax as
  * gpt2_ref's (first strictly greater wins), as a one-hot. */
-static void plain_rows(size_t l, mimir_r64 *max, mimir_r64 *oh)
+static void plain_rows_of(const mimir_r64 *x, size_t len, mimir_r64 *max, mimir_r64 *oh)
 {
-    const mimir_r64 *x = in[IN_M0 + l].plain;
-    size_t len = lens[l];
     for (size_t r = 0; r < ROWS; r++) {
         mimir_r64 m = x[r * len];
         size_t best = 0;
@@ -338,6 +418,120 @@ static void plain_rows(size_t l, mimir_r64 *max, mimir_r64 *oh)
         max[r] = m;
         for (size_t t = 0; t < len; t++)
             oh[r * len + t] = t == best;
+    }
+}
+
+static void plain_rows(size_t l, mimir_r64 *max, mimir_r64 *oh)
+{
+    plain_rows_of(in[IN_M0 + l].plain, lens[l], max, oh);
+}
+
+/* The low b bits of v as a signed b-bit number. */
+static int64_t sext(uint64_t v, unsigned b)
+{
+    return b == 64 ? (int64_t)v : (int64_t)(v << (64 - b)) >> (64 - b);
+}
+
+/* Triples of a max (oh 0) or argmax (oh 1) tree over rows of len at width b: per level the
+ * comparisons, the selects and (argmax) the one-hot products. */
+static uint64_t tree_triples(size_t len, unsigned b, int oh)
+{
+    uint64_t t = 0;
+    for (size_t m = len, span = 1; m > 1; m = (m + 1) / 2, span *= 2) {
+        size_t h = m / 2, covered = 2 * h * span < len ? 2 * h * span : len;
+        t += ROWS * (h * (mimir_compare_ltz_triples(b) + 1) + (oh ? covered : 0));
+    }
+    return t;
+}
+
+static void check_bits_all(const char *what)
+{
+    for (int i = 0; i < 3; i++)
+        if (!CHECK(parties[i].rc == MIMIR_OK, "%s: party %d succeeds (%s: %s)", what, i,
+                   parties[i].err.field, parties[i].err.msg))
+            return;
+    party *p = &parties[1];
+    int same = 1;
+    for (int i = 0; i < 3; i++)
+        same &= memcmp(parties[i].rounds, p->rounds, sizeof p->rounds) == 0 &&
+                memcmp(parties[i].call_triples, p->call_triples, sizeof p->call_triples) == 0;
+    CHECK(same, "%s: every party spends the same rounds and triples", what);
+    /* the triple table of docs/drafts/compare-cost.md */
+    static const unsigned want_t[NW] = {1, 2, 11, 26, 41, 57, 72, 88, 118, 120};
+    static mimir_r64 want[NLT], oh[ROWS * 128];
+    char msg[240];
+    for (size_t w = 0; w < NW; w++) {
+        unsigned b = widths[w];
+        const mimir_r64 *x = in[IN_W0 + w].plain;
+        mimir_r64 *got = join(R_W0 + (int)w);
+        size_t bad_in = 0, bad_out = 0, wrong_out = 0, nout = b < 64 ? NWOUT : 0;
+        for (size_t j = 0; got != NULL && j < NWV; j++) {
+            if (j < NWV - nout) {
+                bad_in += got[j] != mimir_approx_lt(x[j], 0);
+            } else {
+                /* out of range: the sign of x mod 2^b, which is the wrong answer here */
+                bad_out += got[j] != (mimir_r64)(sext(x[j], b) < 0);
+                wrong_out += got[j] != mimir_approx_lt(x[j], 0);
+            }
+        }
+        CHECK(got != NULL && bad_in == 0, "%s: ltz_bits(%u) = mimir_approx_lt(x, 0) on +-(2^%u "
+              "- 1), -2^%u, 0, +-1 and %zu random values in range (%zu differ)", what, b, b - 1,
+              b - 1, NWV - 6 - nout, bad_in);
+        if (nout > 0)
+            CHECK(got != NULL && bad_out == 0 && wrong_out == nout, "%s: ltz_bits(%u) out of range "
+                  "(|x| >= 2^%u) gives the sign bit of x mod 2^%u: the wrong bit on all %zu (%zu "
+                  "differ from that rule)", what, b, b - 1, b, nout, bad_out);
+        free(got);
+        CHECK(p->rounds[RD_W0 + w] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(b) &&
+                  p->call_triples[RD_W0 + w] == (uint64_t)NWV * want_t[w] &&
+                  mimir_compare_ltz_triples(b) == want_t[w],
+              "%s: ltz_bits(%u): %d rounds and %u triples per element (got %llu rounds, %llu "
+              "triples for %d elements)", what, b, MIMIR_COMPARE_LTZ_BITS_ROUNDS(b), want_t[w],
+              (unsigned long long)p->rounds[RD_W0 + w],
+              (unsigned long long)p->call_triples[RD_W0 + w], NWV);
+    }
+    for (size_t j = 0; j < NLT; j++)
+        want[j] = mimir_approx_lt(in[IN_BA].plain[j], in[IN_BB].plain[j]);
+    snprintf(msg, sizeof msg, "%s: lt_bits(%d) = mimir_approx_lt on %d pairs of any magnitude "
+             "with |a - b| < 2^%d", what, LT_BITS, NLT, LT_BITS - 1);
+    expect(msg, R_BLT, want, NLT);
+    CHECK(p->rounds[RD_BLT] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(LT_BITS) &&
+              p->call_triples[RD_BLT] == (uint64_t)NLT * mimir_compare_ltz_triples(LT_BITS),
+          "%s: lt_bits(%d): %d rounds, %u triples per pair (got %llu, %llu)", what, LT_BITS,
+          MIMIR_COMPARE_LTZ_BITS_ROUNDS(LT_BITS), mimir_compare_ltz_triples(LT_BITS),
+          (unsigned long long)p->rounds[RD_BLT], (unsigned long long)p->call_triples[RD_BLT]);
+    for (size_t j = 0; j < NLT; j++)
+        want[j] = mimir_approx_lt(in[IN_BP].plain[j], (mimir_r64)thresholds[j]);
+    snprintf(msg, sizeof msg, "%s: lt_public_bits(%d) = mimir_approx_lt against public "
+             "thresholds, |x - c| < 2^%d", what, LTP_BITS, LTP_BITS - 1);
+    expect(msg, R_BLTP, want, NLT);
+    CHECK(p->rounds[RD_BLTP] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(LTP_BITS),
+          "%s: lt_public_bits(%d): %d rounds (got %llu)", what, LTP_BITS,
+          MIMIR_COMPARE_LTZ_BITS_ROUNDS(LTP_BITS), (unsigned long long)p->rounds[RD_BLTP]);
+    for (size_t b = 0; b < NBM; b++) {
+        mimir_r64 mx[ROWS];
+        plain_rows_of(in[IN_BM0 + b].plain, bm[b].len, mx, oh);
+        snprintf(msg, sizeof msg, "%s: max_bits(%u) of %d rows of %zu (ties, all equal, spread "
+                 "over the range)", what, bm[b].bits, ROWS, bm[b].len);
+        expect(msg, R_BMAX0 + (int)b, mx, ROWS);
+        snprintf(msg, sizeof msg, "%s: argmax_bits(%u) one-hot of %d rows of %zu (ties: lowest "
+                 "index)", what, bm[b].bits, ROWS, bm[b].len);
+        expect(msg, R_BOH0 + (int)b, oh, ROWS * bm[b].len);
+        uint64_t levels = 0;
+        while (((size_t)1 << levels) < bm[b].len)
+            levels++;
+        uint64_t want_r = levels * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(bm[b].bits);
+        CHECK(p->rounds[RD_BM0 + b] == want_r && p->rounds[RD_BA0 + b] == want_r &&
+                  p->call_triples[RD_BM0 + b] == tree_triples(bm[b].len, bm[b].bits, 0) &&
+                  p->call_triples[RD_BA0 + b] == tree_triples(bm[b].len, bm[b].bits, 1),
+              "%s: max_bits / argmax_bits(%u) on rows of %zu: %llu rounds, %llu / %llu triples "
+              "(got %llu, %llu rounds, %llu / %llu triples)", what, bm[b].bits, bm[b].len,
+              (unsigned long long)want_r,
+              (unsigned long long)tree_triples(bm[b].len, bm[b].bits, 0),
+              (unsigned long long)tree_triples(bm[b].len, bm[b].bits, 1),
+              (unsigned long long)p->rounds[RD_BM0 + b], (unsigned long long)p->rounds[RD_BA0 + b],
+              (unsigned long long)p->call_triples[RD_BM0 + b],
+              (unsigned long long)p->call_triples[RD_BA0 + b]);
     }
 }
 
@@ -442,6 +636,11 @@ static void make_inputs(void)
     in_n[IN_B] = NLT;
     for (size_t l = 0; l < NLEN; l++)
         in_n[IN_M0 + l] = ROWS * lens[l];
+    for (size_t w = 0; w < NW; w++)
+        in_n[IN_W0 + w] = NWV;
+    in_n[IN_BA] = in_n[IN_BB] = in_n[IN_BP] = NLT;
+    for (size_t b = 0; b < NBM; b++)
+        in_n[IN_BM0 + b] = ROWS * bm[b].len;
     for (int k = 0; k < NIN; k++) {
         in[k].plain = calloc(in_n[k], sizeof(mimir_r64));
         for (int p = 0; p < 3; p++)
@@ -485,6 +684,57 @@ static void make_inputs(void)
                 x[r * len + t] = (mimir_r64)v;
             }
     }
+    for (size_t w = 0; w < NW; w++) {
+        unsigned b = widths[w];
+        uint64_t half = (uint64_t)1 << (b - 1);
+        size_t nout = b < 64 ? NWOUT : 0;
+        mimir_r64 *x = in[IN_W0 + w].plain;
+        const int64_t edges[6] = {(int64_t)(half - 1), -(int64_t)(half - 1), sext(half, b), 0,
+                                  -1, 1};
+        for (size_t j = 0; j < NWV; j++) {
+            int64_t v;
+            if (j < 6)
+                v = edges[j];
+            else if (j < NWV - nout) /* uniform in range, or a smaller magnitude */
+                v = sext(rnd(), b) >> (j % 2 ? rnd() % b : 0);
+            else if (j % 2) /* positive, 2^(b-1) <= x < 2^b */
+                v = (int64_t)(half + rnd() % half);
+            else /* negative, -2^b <= x < -2^(b-1) */
+                v = -(int64_t)half - 1 - (int64_t)(rnd() % half);
+            x[j] = (mimir_r64)v;
+        }
+    }
+    for (size_t j = 0; j < NLT; j++) {
+        /* a anywhere, a - b in [-2^31, 2^31): edges, close, equal and random differences */
+        uint64_t a = rnd();
+        int64_t d = sext(rnd(), LT_BITS); /* b - a */
+        if (j < 4)
+            d = (int64_t[]){(int64_t)1 << 31, -(((int64_t)1 << 31) - 1),
+                            ((int64_t)1 << 31) - 1, 0}[j];
+        else if (j % 4 == 2)
+            d = (int64_t)(rnd() % 3) - 1;
+        else if (j % 4 == 3)
+            d = 0;
+        else if (d == INT32_MIN)
+            d = 0;
+        in[IN_BA].plain[j] = a;
+        in[IN_BB].plain[j] = a + (uint64_t)d;
+        int64_t e = sext(rnd(), LTP_BITS) >> (j % 3 ? 0 : rnd() % LTP_BITS); /* x - c */
+        in[IN_BP].plain[j] = (mimir_r64)thresholds[j] + (uint64_t)e;
+    }
+    for (size_t b = 0; b < NBM; b++) {
+        unsigned bits = bm[b].bits;
+        size_t len = bm[b].len;
+        mimir_r64 *x = in[IN_BM0 + b].plain;
+        for (size_t r = 0; r < ROWS; r++)
+            for (size_t t = 0; t < len; t++) {
+                /* every element in [-2^(bits-2), 2^(bits-2)): differences below 2^(bits-1) */
+                int64_t v = r == 0   ? (int64_t)(rnd() % 5) - 3
+                            : r == 1 ? -((int64_t)1 << (bits - 2))
+                                     : sext(rnd(), bits - 1);
+                x[r * len + t] = (mimir_r64)v;
+            }
+    }
     mimir_drbg d;
     uint8_t seed[32];
     memset(seed, 9, sizeof seed);
@@ -514,6 +764,18 @@ static void test_bad_input(void)
     CHECK(mimir_spdz_lt(NULL, &a, &a, &b, &err) == MIMIR_EINPUT,
           "lt of different sizes: EINPUT");
     CHECK(mimir_spdz_max(NULL, &a, &b, 2, 2, &err) == MIMIR_EINPUT, "max without an engine");
+    static const unsigned badw[] = {0, 1, 65, 128};
+    for (size_t k = 0; k < sizeof badw / sizeof badw[0]; k++) {
+        mimir_err_clear(&err);
+        int rc = mimir_spdz_ltz_bits(NULL, &a, &a, badw[k], &err);
+        CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "width") != NULL &&
+                  mimir_compare_ltz_triples(badw[k]) == 0,
+              "ltz_bits with a width of %u bits: EINPUT (%s), no triple count", badw[k],
+              err.msg);
+    }
+    CHECK(mimir_spdz_lt_bits(NULL, &a, &a, &a, 1, &err) == MIMIR_EINPUT &&
+              mimir_spdz_max_bits(NULL, &a, &b, 2, 2, 70, &err) == MIMIR_EINPUT,
+          "lt_bits and max_bits with bad widths: EINPUT");
     mimir_sv_free(&a);
     mimir_sv_free(&b);
 }
@@ -532,6 +794,10 @@ int main(void)
     printf("# triples taken by one party: %llu\n", (unsigned long long)parties[0].triples);
     run(SC_ALL, 1, -1, none, 0);
     check_all("semi-honest", 1);
+    run(SC_BITS, 0, -1, none, 0);
+    check_bits_all("bounded widths, malicious");
+    run(SC_BITS, 1, -1, none, 0);
+    check_bits_all("bounded widths, semi-honest");
 
     /* a flipped word in the open of c (open #0 of the faulty party's engine after inputs, which
      * open nothing) and in a Beaver open of the prefix product (open #3) */
@@ -560,10 +826,13 @@ int main(void)
         run(SC_BENCH, 0, -1, none, 0);
         CHECK(parties[0].rc == MIMIR_OK, "bench: argmax of 1 x %d (%s)", BENCH_VOCAB,
               parties[0].err.msg);
-        printf("# argmax 1 x %d with the dealer, three threads on one machine: %.0f ms, "
-               "%llu rounds (check included), %llu triples, %llu edaBits per party\n",
-               BENCH_VOCAB, parties[0].bench_ms, (unsigned long long)parties[0].bench_rounds,
-               (unsigned long long)parties[0].triples, (unsigned long long)parties[0].edabits);
+        for (int k = 0; k < 2; k++)
+            printf("# argmax 1 x %d at %d bits with the dealer, three threads on one machine: "
+                   "%.0f ms, %llu rounds (check included), %llu triples (%.1f per comparison), "
+                   "%d edaBits per party\n", BENCH_VOCAB, k == 0 ? 64 : 32,
+                   parties[0].bench_ms[k], (unsigned long long)parties[0].bench_rounds[k],
+                   (unsigned long long)parties[0].bench_triples[k],
+                   (double)parties[0].bench_triples[k] / (BENCH_VOCAB - 1), BENCH_VOCAB - 1);
     }
     reset_parties();
     return tap_done();
