@@ -23,6 +23,7 @@
 #include "dealer.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drbg.h"
@@ -41,12 +42,26 @@
 #define DRAWS_MATRIX 8 /* A, B values; (split, MAC split) of A, B, C */
 #define DRAWS_TRUNC 7  /* r value; (split, MAC split) of r, r_hi, r_63 */
 #define DRAWS_EDABIT 5 /* r value; (split, MAC split) of r and of the bits */
+#define DRAWS_WMASK 1  /* the mask's five seeds (value components 0..2, MAC components 1, 2) */
+#define DRAWS_WPAIR 5  /* A value; (split, MAC split) of A and of C */
+#define SEEDB MIMIR_PREP_SEED_BYTES
+#define MASK_SEEDS 5
+#define MASK_BLOCK 16384 /* mask words regenerated per block */
+#define MIN_MASKS 16
 #define EDA_BITS MIMIR_PREP_EDABIT_BITS
 #define EDA_CHUNK (CHUNK / EDA_BITS) /* edaBits per chunk: their bits fill one chunk */
 #define TRUNC_F_MAX 62
 
+/* A mask the dealer has dealt: its seeds are draw `draw` (recomputed when needed). */
+typedef struct mask_rec {
+    uint64_t draw;
+    size_t inner, cols;
+} mask_rec;
+
 struct mimir_dealer {
     uint8_t key[KEY_BYTES];
+    mask_rec *masks;     /* malloc'd: public draw numbers and shapes */
+    size_t nmasks, capmasks;
     mimir_r128 alpha[3]; /* alpha_0, alpha_1, alpha_2 */
     uint64_t draw;       /* the next draw number */
     uint64_t counts[MIMIR_PREP_KINDS];
@@ -393,6 +408,211 @@ static int deal_edabits(mimir_dealer *d, size_t n, sink sk[2], mimir_err *err)
     return MIMIR_OK;
 }
 
+/* --- Weight masks and their pairs ---------------------------------------------------------- */
+
+/* The five seeds of a mask: value components 0, 1, 2, then MAC components 1, 2. */
+static void mask_seeds(const mimir_dealer *d, uint64_t draw, uint8_t seeds[MASK_SEEDS][SEEDB])
+{
+    uint8_t nonce[NONCE_BYTES] = {0};
+    for (int k = 0; k < 8; k++)
+        nonce[k] = (uint8_t)(draw >> (8 * k));
+    memset(seeds, 0, MASK_SEEDS * SEEDB);
+    crypto_stream_chacha20_ietf_xor_ic((unsigned char *)seeds, (const unsigned char *)seeds,
+                                       MASK_SEEDS * SEEDB, nonce, 0, d->key);
+}
+
+/* A seeded component view over one seed (for mimir_wmask_words). */
+static void seeded(mimir_wmask *m, int q, const uint8_t seed[SEEDB])
+{
+    memcpy(m->seed[q], seed, SEEDB);
+    m->expl[q] = NULL;
+}
+
+/* B's value words [off, off + n) = the sum of its three seeded components; tmp: n words. */
+static void mask_values(const uint8_t seeds[MASK_SEEDS][SEEDB], size_t off, size_t n,
+                        mimir_r128 *out, mimir_r128 *tmp)
+{
+    mimir_wmask m;
+    memset(&m, 0, sizeof m);
+    m.macs = 0;
+    for (int j = 0; j < 3; j++) {
+        seeded(&m, 0, seeds[j]);
+        mimir_wmask_words(&m, 0, off, n, j == 0 ? out : tmp);
+        if (j > 0)
+            mimir_r128_add(out, out, tmp, n);
+    }
+    mimir_wipe(&m, sizeof m);
+}
+
+/* Party p's mask from the seeds: x[0], x[1] seeded (components p, p+1); MAC components 1, 2
+ * seeded and 0 explicit (expl0, shared by parties 0 and 2: each gets its own copy). */
+static int mask_for(const mimir_dealer *d, int p, uint64_t id, size_t inner, size_t cols,
+                    const uint8_t seeds[MASK_SEEDS][SEEDB], const mimir_r128 *expl0,
+                    mimir_wmask *out, mimir_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->inner = inner;
+    out->cols = cols;
+    out->macs = d->macs;
+    seeded(out, 0, seeds[p]);
+    seeded(out, 1, seeds[(p + 1) % 3]);
+    if (!d->macs)
+        return MIMIR_OK;
+    for (int k = 0; k < 2; k++) {
+        int j = (p + k) % 3; /* the MAC component in slot 2 + k */
+        if (j != 0) {
+            seeded(out, 2 + k, seeds[3 + j - 1]);
+            continue;
+        }
+        size_t bytes = inner * cols * WORD_BYTES;
+        if ((out->expl[2 + k] = mimir_secret_alloc(bytes ? bytes : 1)) == NULL) {
+            mimir_wmask_free(out);
+            return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+        }
+        memcpy(out->expl[2 + k], expl0, bytes);
+    }
+    return MIMIR_OK;
+}
+
+/* Deals one mask of inner x cols to the parties whose out[p] is not NULL. */
+static int deal_wmask(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask *out[3],
+                      mimir_err *err)
+{
+    size_t n;
+    if (inner == 0 || cols == 0 || mimir_size_mul(inner, cols, &n) != 0 || n > MAX_ELEMENTS)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wmask",
+                             "shape %zux%zu, expected 1 to 2^32 elements", inner, cols);
+    if (d->nmasks == d->capmasks) {
+        size_t c = d->capmasks ? 2 * d->capmasks : MIN_MASKS;
+        mask_rec *m = realloc(d->masks, c * sizeof *m);
+        if (m == NULL)
+            return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+        d->masks = m;
+        d->capmasks = c;
+    }
+    uint64_t draw = d->draw;
+    uint8_t seeds[MASK_SEEDS][SEEDB];
+    mask_seeds(d, draw, seeds);
+    mimir_r128 *expl0 = NULL, *tmp = NULL, *blk = NULL;
+    int rc = MIMIR_OK;
+    int need0 = d->macs && (out[0] != NULL || out[2] != NULL);
+    if (need0) {
+        expl0 = mimir_secret_alloc(n * WORD_BYTES);
+        tmp = mimir_secret_alloc(MASK_BLOCK * WORD_BYTES);
+        blk = mimir_secret_alloc(MASK_BLOCK * WORD_BYTES);
+        if (expl0 == NULL || tmp == NULL || blk == NULL)
+            rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    }
+    if (rc == MIMIR_OK && need0) {
+        /* m_0 = alpha B - m_1 - m_2 */
+        mimir_r128 alpha = d->alpha[0] + d->alpha[1] + d->alpha[2];
+        mimir_wmask m;
+        memset(&m, 0, sizeof m);
+        for (size_t i0 = 0; i0 < n; i0 += MASK_BLOCK) {
+            size_t len = n - i0 < MASK_BLOCK ? n - i0 : MASK_BLOCK;
+            mask_values(seeds, i0, len, blk, tmp);
+            mimir_r128 *e = expl0 + i0;
+            for (size_t i = 0; i < len; i++)
+                e[i] = alpha * blk[i];
+            for (int j = 1; j < 3; j++) {
+                seeded(&m, 0, seeds[3 + j - 1]);
+                mimir_wmask_words(&m, 0, i0, len, tmp);
+                mimir_r128_sub(e, e, tmp, len);
+            }
+        }
+        mimir_wipe(&m, sizeof m);
+        mimir_wipe(&alpha, sizeof alpha);
+    }
+    for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+        if (out[p] != NULL && (rc = mask_for(d, p, d->nmasks, inner, cols, seeds, expl0, out[p],
+                                             err)) != MIMIR_OK)
+            for (int q = 0; q < p; q++)
+                mimir_wmask_free(out[q]);
+    mimir_wipe(seeds, sizeof seeds);
+    mimir_secret_free(expl0);
+    mimir_secret_free(tmp);
+    mimir_secret_free(blk);
+    if (rc != MIMIR_OK)
+        return rc;
+    d->masks[d->nmasks++] = (mask_rec){draw, inner, cols};
+    d->draw += DRAWS_WMASK;
+    d->counts[MIMIR_PREP_WMASK - 1] += n;
+    return MIMIR_OK;
+}
+
+/* Deals one pair bound to the mask id: A uniform, C = A B (or A B^T), into sinks sk[0] (A) and
+ * sk[1] (C). B is regenerated from the mask's seeds block by block. */
+static int deal_wpair(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
+                      sink sk[2], mimir_err *err)
+{
+    if (mask == NULL || mask->id >= d->nmasks || d->masks[mask->id].inner != mask->inner ||
+        d->masks[mask->id].cols != mask->cols)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
+                             "not a mask this dealer dealt (id or shape), expected one");
+    const mask_rec *mr = &d->masks[mask->id];
+    size_t inner = mr->inner, cols = mr->cols;
+    size_t ain = transposed ? cols : inner, cout = transposed ? inner : cols, na, nc;
+    if (rows == 0 || mimir_size_mul(rows, ain, &na) != 0 || na > MAX_ELEMENTS ||
+        mimir_size_mul(rows, cout, &nc) != 0 || nc > MAX_ELEMENTS)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
+                             "%zu rows against a %zux%zu mask, expected 1 to 2^32 elements",
+                             rows, inner, cols);
+    size_t sizes[2] = {na, nc};
+    int rc = alloc_sinks(d, sk, 2, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    size_t rb = MASK_BLOCK / cols ? MASK_BLOCK / cols : 1; /* mask rows per block */
+    scratch s;
+    mimir_r128 *A = mimir_secret_alloc((na + nc) * WORD_BYTES), *C = A ? A + na : NULL;
+    mimir_r128 *blk = mimir_secret_alloc(rb * cols * WORD_BYTES);
+    mimir_r128 *tmp = mimir_secret_alloc(rb * cols * WORD_BYTES);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && (A == NULL || blk == NULL || tmp == NULL))
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(A);
+        mimir_secret_free(blk);
+        mimir_secret_free(tmp);
+        scratch_free(&s);
+        free_sinks(sk, 2);
+        return rc;
+    }
+    uint8_t seeds[MASK_SEEDS][SEEDB];
+    mask_seeds(d, mr->draw, seeds);
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_WPAIR;
+    draw_values(d, b0, A, na);
+    for (size_t i0 = 0; i0 < inner; i0 += rb) { /* mask rows [i0, i0 + k) */
+        size_t k = inner - i0 < rb ? inner - i0 : rb;
+        mask_values(seeds, i0 * cols, k * cols, blk, tmp);
+        for (size_t r = 0; r < rows; r++)
+            for (size_t i = 0; i < k; i++) {
+                const mimir_r128 *brow = blk + i * cols;
+                if (!transposed) { /* C[r][:] += A[r][i0 + i] B[i0 + i][:] */
+                    mimir_r128 a = A[r * inner + i0 + i], *c = C + r * cols;
+                    for (size_t j = 0; j < cols; j++)
+                        c[j] += a * brow[j];
+                } else { /* C[r][i0 + i] = A[r][:] . B[i0 + i][:] */
+                    const mimir_r128 *a = A + r * cols;
+                    mimir_r128 acc = 0;
+                    for (size_t j = 0; j < cols; j++)
+                        acc += a[j] * brow[j];
+                    C[r * inner + i0 + i] = acc;
+                }
+            }
+    }
+    share_vector(d, A, na, b0 + 1, b0 + 2, &sk[0], &s);
+    share_vector(d, C, nc, b0 + 3, b0 + 4, &sk[1], &s);
+    mimir_wipe(seeds, sizeof seeds);
+    mimir_secret_free(A);
+    mimir_secret_free(blk);
+    mimir_secret_free(tmp);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_WPAIR - 1] += na + nc;
+    return MIMIR_OK;
+}
+
 /* --- The prep source: this party's share only -------------------------------------------- */
 
 static void party_sinks(const mimir_dealer *d, sink sk[3], mimir_sv *x, mimir_sv *y,
@@ -439,7 +659,25 @@ static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_er
     return deal_edabits(d, n, sk, err);
 }
 
+static int op_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    mimir_wmask *o[3] = {NULL, NULL, NULL};
+    o[d->party] = out;
+    return deal_wmask(d, inner, cols, o, err);
+}
+
+static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transposed,
+                    mimir_sv *a, mimir_sv *c, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    party_sinks(d, sk, a, c, NULL);
+    return deal_wpair(d, mask, rows, transposed, sk, err);
+}
+
 static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc, op_edabits};
+static const mimir_prep_wops dealer_wops = {op_wmask, op_wpair};
 
 /* --- Public API ---------------------------------------------------------------------------- */
 
@@ -480,6 +718,7 @@ int mimir_dealer_new(const uint8_t seed[MIMIR_DEALER_SEED_BYTES], int party, int
     mimir_wipe(&alpha, sizeof alpha);
     d->draw = DRAW_FIRST_ITEM;
     d->prep.ops = &dealer_ops;
+    mimir_prep_register_wops(&dealer_ops, &dealer_wops); /* 16 slots; 3 sources use them */
     d->prep.ctx = d;
     *out = d;
     return MIMIR_OK;
@@ -489,6 +728,7 @@ void mimir_dealer_free(mimir_dealer *d)
 {
     if (d == NULL)
         return;
+    free(d->masks);
     mimir_wipe(d, sizeof *d);
     mimir_key_free(d);
 }
@@ -556,4 +796,19 @@ int mimir_dealer_edabits3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_sv bit
     sink sk[3];
     all_sinks(sk, r, bits, r);
     return deal_edabits(d, n, sk, err);
+}
+
+int mimir_dealer_wmask3(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask out[3],
+                        mimir_err *err)
+{
+    mimir_wmask *o[3] = {&out[0], &out[1], &out[2]};
+    return deal_wmask(d, inner, cols, o, err);
+}
+
+int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
+                        mimir_sv a[3], mimir_sv c[3], mimir_err *err)
+{
+    sink sk[3];
+    all_sinks(sk, a, c, a);
+    return deal_wpair(d, mask, rows, transposed, sk, err);
 }

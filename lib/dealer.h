@@ -42,7 +42,7 @@ mimir_prep *mimir_dealer_prep(mimir_dealer *d);
 
 /* Counts of items handed out so far, per enum mimir_prep_kind (index kind - 1): elements for
  * triples, truncation pairs and edaBits (one per edaBit), rows*inner + inner*cols + rows*cols
- * for matrix triples. */
+ * for matrix triples, inner*cols per weight mask, the elements of A and C per weight pair. */
 void mimir_dealer_counts(const mimir_dealer *d, uint64_t counts[MIMIR_PREP_KINDS]);
 
 /* All three parties' components of one item kind, for `mimir-triples deal` and tests:
@@ -57,6 +57,16 @@ int mimir_dealer_trunc3(mimir_dealer *d, size_t n, unsigned f, mimir_sv r[3], mi
  * i * 64 + b). Draws: r values, then (split, MAC split) of r and of the bits (5 draws). */
 int mimir_dealer_edabits3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_sv bits[3],
                           mimir_err *err);
+/* One weight mask B (inner x cols): out[p] is party p's compact part (lib/prep.h mimir_wmask;
+ * value components and MAC components 1, 2 seeded, MAC component 0 explicit at parties 0 and
+ * 2). Draws: the five seeds (1 draw). The mask's id is its index among this dealer's masks. */
+int mimir_dealer_wmask3(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask out[3],
+                        mimir_err *err);
+/* One pair bound to mask (any party's part of a mask this dealer dealt: only id and shape are
+ * read): a[p] (rows x inner, or rows x cols if transposed) and c[p] = A B (or A B^T). Draws: A's
+ * values, then (split, MAC split) of A and of C (5 draws). */
+int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
+                        mimir_sv a[3], mimir_sv c[3], mimir_err *err);
 /* All three parties' MAC key components: alpha3[p] = (alpha_p, alpha_{p+1}). */
 void mimir_dealer_alpha3(const mimir_dealer *d, mimir_r128 alpha3[3][2]);
 

@@ -79,7 +79,8 @@ struct mimir_pool {
     mimir_prep prep;
 };
 
-static const char *const kind_names[] = {NULL, "triple", "matrix", "trunc", "edabit"};
+static const char *const kind_names[] = {NULL,     "triple", "matrix", "trunc",
+                                          "edabit", "wmask",  "wpair"};
 
 const char *mimir_pool_kind_name(int kind)
 {

@@ -15,7 +15,13 @@
  *    r_63 = bit 63 of r, as values (small words, MAC'd like any value);
  *  - edaBits (Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020): r uniform in Z_2^128 and
  *    the 64 bits of r mod 2^64, each shared as a 0/1 value of the same arithmetic sharing, for
- *    comparisons (lib/compare.h).
+ *    comparisons (lib/compare.h);
+ *  - weight masks (docs/drafts/weights.md): a fixed uniform matrix B (inner x cols) per weight
+ *    matrix and session, held compactly (mimir_wmask below), against which the engine opens
+ *    E = W - B once (lib/spdz.h mimir_spdz_weight_load);
+ *  - weight pairs bound to one mask B: A (rows x inner) uniform and C = A B (rows x cols), or,
+ *    transposed, A (rows x cols) and C = A B^T (rows x inner), for one product with the weight
+ *    (lib/spdz.h mimir_spdz_weight_matmul).
  */
 #ifndef MIMIR_PREP_H
 #define MIMIR_PREP_H
@@ -31,9 +37,39 @@ enum mimir_prep_kind {
     MIMIR_PREP_MATRIX = 2,
     MIMIR_PREP_TRUNC = 3,
     MIMIR_PREP_EDABIT = 4,
+    MIMIR_PREP_WMASK = 5,
+    MIMIR_PREP_WPAIR = 6,
 };
-#define MIMIR_PREP_KINDS 4
+#define MIMIR_PREP_KINDS 6
 #define MIMIR_PREP_EDABIT_BITS 64 /* bits per edaBit: those of r mod 2^64 */
+
+#define MIMIR_PREP_SEED_BYTES 32  /* a seed of a seeded mask component */
+
+/* One party's part of a weight mask B (inner x cols), a MAC'd replicated sharing like a
+ * mimir_sv's, but compact: each of the party's four component arrays q (0, 1: x[0], x[1];
+ * 2, 3: m[0], m[1]) is either expanded on demand from a 32-byte seed (expl[q] NULL; the seed
+ * of a component is known to exactly its two holders) or stored explicitly (expl[q], inner*cols
+ * words). Value components are all seeded (0 bytes per weight); of the MAC components of
+ * alpha B, components 1 and 2 are seeded and component 0 is explicit (alpha B minus the seeded
+ * two), so parties 0 and 2 store 16 bytes per weight and party 1 none. In semi-honest mode only
+ * q = 0, 1 exist. id names the mask in its source (pairs are bound to it). A plan-mode (hollow)
+ * mask has its shape and id and nothing else (hollow = 1). */
+typedef struct mimir_wmask {
+    uint64_t id;
+    size_t inner, cols;
+    int macs, hollow;
+    uint8_t seed[4][MIMIR_PREP_SEED_BYTES];
+    mimir_r128 *expl[4];
+} mimir_wmask;
+
+/* Words [off, off + n) (row-major element index) of component q of the mask into out. Seeded
+ * components are the ChaCha20 (RFC 8439) keystream under the seed, nonce zero, as
+ * little-endian 16-byte words (word i at keystream byte 16 i). Nothing for a hollow mask. */
+void mimir_wmask_words(const mimir_wmask *m, int q, size_t off, size_t n, mimir_r128 *out);
+/* Wipes the seeds and frees the explicit components; the struct is zeroed. NULL is a no-op. */
+void mimir_wmask_free(mimir_wmask *m);
+/* Bytes a mask keeps in memory (its explicit components). */
+size_t mimir_wmask_bytes(const mimir_wmask *m);
 
 typedef struct mimir_prep_ops {
     /* n scalar triples into a, b, c (allocated by the call, n elements each). */
@@ -48,6 +84,25 @@ typedef struct mimir_prep_ops {
      * at index i * MIMIR_PREP_EDABIT_BITS + b, b = 0 the least significant). */
     int (*edabits)(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
 } mimir_prep_ops;
+
+/* The weight-mask operations of a source, kept apart from mimir_prep_ops so that the tables
+ * written before them (positional initialisers) stay complete: a source that has them
+ * registers them once for its ops table (mimir_prep_register_wops, thread-safe, idempotent);
+ * the engine looks them up by the table. */
+typedef struct mimir_prep_wops {
+    /* one weight mask of inner x cols into out (filled by the call; mimir_wmask_free). */
+    int (*wmask)(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err);
+    /* one pair bound to mask: transposed 0: a (rows x inner), c = a B (rows x cols);
+     * transposed 1: a (rows x cols), c = a B^T (rows x inner). */
+    int (*wpair)(void *ctx, const mimir_wmask *mask, size_t rows, int transposed, mimir_sv *a,
+                 mimir_sv *c, mimir_err *err);
+} mimir_prep_wops;
+
+/* 0, or -1 if the registry (MIMIR_PREP_MAX_WOPS tables) is full. */
+#define MIMIR_PREP_MAX_WOPS 16
+int mimir_prep_register_wops(const mimir_prep_ops *ops, const mimir_prep_wops *wops);
+/* The weight-mask operations registered for ops, or NULL. */
+const mimir_prep_wops *mimir_prep_wops_of(const mimir_prep_ops *ops);
 
 struct mimir_prep {
     const mimir_prep_ops *ops;
@@ -76,11 +131,32 @@ static inline int mimir_prep_edabits(mimir_prep *p, size_t n, mimir_sv *r, mimir
     return p->ops->edabits(p->ctx, n, r, bits, err);
 }
 
+static inline int mimir_prep_wmask(mimir_prep *p, size_t inner, size_t cols, mimir_wmask *out,
+                                   mimir_err *err)
+{
+    const mimir_prep_wops *w = mimir_prep_wops_of(p->ops);
+    if (w == NULL || w->wmask == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
+                             "this preprocessing source has no weight masks");
+    return w->wmask(p->ctx, inner, cols, out, err);
+}
+
+static inline int mimir_prep_wpair(mimir_prep *p, const mimir_wmask *mask, size_t rows,
+                                   int transposed, mimir_sv *a, mimir_sv *c, mimir_err *err)
+{
+    const mimir_prep_wops *w = mimir_prep_wops_of(p->ops);
+    if (w == NULL || w->wpair == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
+                             "this preprocessing source has no weight pairs");
+    return w->wpair(p->ctx, mask, rows, transposed, a, c, err);
+}
+
 /* --- The counting source (lib/prep_count.c) ------------------------------------------------ */
 
 /* A source that hands out items of the right sizes and records what was taken: counts per
  * kind as lib/dealer.h counts them (elements for triples, truncation pairs and edaBits;
- * rows*inner + inner*cols + rows*cols per matrix triple), the matrix shapes and truncation bit
+ * rows*inner + inner*cols + rows*cols per matrix triple; inner*cols per weight mask;
+ * rows*inner + rows*cols per weight pair), the matrix shapes and truncation bit
  * counts with how many of each (in order of first use). Triples, matrix triples and truncation
  * pairs are HOLLOW (n set, word pointers NULL: only the engine reads them, and those of a large
  * model would not fit in memory or take long to zero) and must go only to a plan-mode engine
@@ -96,7 +172,10 @@ void mimir_prep_count_counts(const mimir_prep_count *c, uint64_t counts[MIMIR_PR
 /* What was taken as a `mimir-triples deal --plan` file (allocated, caller frees):
  * {"version":1,"items":[{"kind":"triple","count":N},
  *  {"kind":"matrix","rows":R,"inner":I,"cols":C,"count":K}, ..., {"kind":"trunc","f":F,
- *  "count":N}, ..., {"kind":"edabit","count":N}]}; kinds with nothing taken are left out. */
+ *  "count":N}, ..., {"kind":"edabit","count":N}, {"kind":"wmask","inner":I,"cols":C,
+ *  "count":1} (one per mask, in the order taken), ..., {"kind":"wpair","mask":M,"rows":R,
+ *  "transposed":0|1,"count":N} (M: the mask's 0-based index among the plan's masks), ...]};
+ * kinds with nothing taken are left out. Masks are hollow (lib/prep.h mimir_wmask). */
 int mimir_prep_count_plan_json(const mimir_prep_count *c, char **json, mimir_err *err);
 
 #endif

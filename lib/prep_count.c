@@ -20,6 +20,17 @@ typedef struct tspec {
     uint64_t count;
 } tspec;
 
+typedef struct wmshape {
+    size_t inner, cols;
+} wmshape;
+
+typedef struct wpspec {
+    uint64_t mask;
+    size_t rows;
+    int transposed;
+    uint64_t count;
+} wpspec;
+
 struct mimir_prep_count {
     mimir_prep prep;
     int macs;
@@ -29,6 +40,10 @@ struct mimir_prep_count {
     size_t nmat, capmat;
     tspec *tr;
     size_t ntr, captr;
+    wmshape *wm;
+    size_t nwm, capwm;
+    wpspec *wp;
+    size_t nwp, capwp;
 };
 
 static int oom(mimir_err *err)
@@ -144,7 +159,59 @@ static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_er
     return rc;
 }
 
+static int op_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    if (inner == 0 || cols == 0 || inner > SIZE_MAX / cols)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wmask", "%zux%zu: bad shape", inner,
+                             cols);
+    int rc = grow((void **)&c->wm, &c->capwm, c->nwm, sizeof *c->wm, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->id = c->nwm;
+    out->inner = inner;
+    out->cols = cols;
+    out->macs = c->macs;
+    out->hollow = 1;
+    c->wm[c->nwm++] = (wmshape){inner, cols};
+    c->counts[MIMIR_PREP_WMASK - 1] += (uint64_t)(inner * cols);
+    return MIMIR_OK;
+}
+
+static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transposed,
+                    mimir_sv *a, mimir_sv *c_, mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    if (mask == NULL || mask->id >= c->nwm || c->wm[mask->id].inner != mask->inner ||
+        c->wm[mask->id].cols != mask->cols)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
+                             "not a mask of this source, expected one");
+    size_t ain = transposed ? mask->cols : mask->inner;
+    size_t cout = transposed ? mask->inner : mask->cols;
+    if (rows == 0 || rows > SIZE_MAX / ain || rows > SIZE_MAX / cout)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair", "%zu rows: bad shape", rows);
+    transposed = transposed != 0;
+    size_t i;
+    for (i = 0; i < c->nwp; i++)
+        if (c->wp[i].mask == mask->id && c->wp[i].rows == rows &&
+            c->wp[i].transposed == transposed)
+            break;
+    if (i == c->nwp) {
+        int rc = grow((void **)&c->wp, &c->capwp, c->nwp, sizeof *c->wp, err);
+        if (rc != MIMIR_OK)
+            return rc;
+        c->wp[c->nwp++] = (wpspec){mask->id, rows, transposed, 0};
+    }
+    c->wp[i].count++;
+    hollow(a, rows * ain);
+    hollow(c_, rows * cout);
+    c->counts[MIMIR_PREP_WPAIR - 1] += (uint64_t)(rows * ain + rows * cout);
+    return MIMIR_OK;
+}
+
 static const mimir_prep_ops count_ops = {op_triples, op_matrix, op_trunc, op_edabits};
+static const mimir_prep_wops count_wops = {op_wmask, op_wpair};
 
 int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
 {
@@ -155,6 +222,7 @@ int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
         return oom(err);
     c->macs = macs != 0;
     c->prep.ops = &count_ops;
+    mimir_prep_register_wops(&count_ops, &count_wops);
     c->prep.ctx = c;
     *out = c;
     return MIMIR_OK;
@@ -166,6 +234,8 @@ void mimir_prep_count_free(mimir_prep_count *c)
         return;
     free(c->mat);
     free(c->tr);
+    free(c->wm);
+    free(c->wp);
     free(c);
 }
 
@@ -204,6 +274,18 @@ int mimir_prep_count_plan_json(const mimir_prep_count *c, char **json, mimir_err
     if (!bad && ne > 0)
         bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "edabit", "count",
                                                       (json_int_t)ne)) != 0;
+    for (size_t i = 0; !bad && i < c->nwm; i++)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:I, s:I, s:i}", "kind", "wmask",
+                                                      "inner", (json_int_t)c->wm[i].inner,
+                                                      "cols", (json_int_t)c->wm[i].cols,
+                                                      "count", 1)) != 0;
+    for (size_t i = 0; !bad && i < c->nwp; i++)
+        bad |= json_array_append_new(
+                   items, json_pack("{s:s, s:I, s:I, s:i, s:I}", "kind", "wpair", "mask",
+                                    (json_int_t)c->wp[i].mask, "rows",
+                                    (json_int_t)c->wp[i].rows, "transposed",
+                                    c->wp[i].transposed, "count",
+                                    (json_int_t)c->wp[i].count)) != 0;
     if (!bad)
         *json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(items);

@@ -32,9 +32,11 @@ struct mimir_sgpt2 {
     unsigned f;
     int macs, plan;
     size_t nt;          /* tensors */
-    mimir_sv all;       /* every weight, input in one call (real runs) */
-    mimir_sv *t;        /* per tensor: views into all, or (plan mode) owned zeros or hollow */
-    mimir_sv wte_t;     /* (C, V) transposed copy of wte for the logits (hollow in plan mode) */
+    mimir_sv all;       /* every tensor but the weight matrices, input in one call */
+    mimir_sv *t;        /* per tensor: views into all, or (plan mode) owned zeros; a weight
+                         * matrix has a hollow entry (its size) and its wt[] */
+    mimir_spdz_weight **wt; /* per tensor: the weight matrices (wte and the four per layer),
+                         * loaded against fixed masks (lib/spdz.h); NULL for the rest */
     mimir_sv *kc, *vc;  /* per layer (n_ctx, C) */
     int pos;
     mimir_r64 eps;      /* ln_eps at F bits, at least 1 (as gpt2_fixed) */
@@ -97,11 +99,12 @@ static void sum(const mimir_sgpt2 *g, mimir_sv *out, const mimir_sv *v)
     }
 }
 
-/* out (n) = x (k) W (k, n) truncated by f, + b (n): gpt2_fixed's matmul_fixed. 2 rounds. */
-static int linear(mimir_sgpt2 *g, mimir_sv *out, const mimir_sv *x, const mimir_sv *W,
-                  const mimir_sv *b, size_t k, size_t n, mimir_err *err)
+/* out (n) = x (k) W (k, n) truncated by f, + b (n): gpt2_fixed's matmul_fixed; transposed:
+ * out = x W^T with W (n, k). A product with a fixed-mask weight (lib/spdz.h). 2 rounds. */
+static int linear(mimir_sgpt2 *g, mimir_sv *out, const mimir_sv *x, const mimir_spdz_weight *W,
+                  int transposed, const mimir_sv *b, mimir_err *err)
 {
-    int rc = mimir_spdz_matmul(g->s, out, x, W, 1, k, n, err);
+    int rc = mimir_spdz_weight_matmul(g->s, out, x, W, 1, transposed, err);
     if (rc == MIMIR_OK)
         rc = mimir_spdz_trunc(g->s, out, out, g->f, err);
     if (rc == MIMIR_OK && b != NULL)
@@ -245,6 +248,7 @@ static int block(mimir_sgpt2 *g, int l, mimir_sv *x, mimir_err *err)
 {
     size_t C = (size_t)g->cfg.n_embd, pos = (size_t)g->pos;
     const mimir_sv *w = g->t + 2 + (size_t)LAYER_TENSORS * (size_t)l;
+    mimir_spdz_weight *const *wt = g->wt + 2 + (size_t)LAYER_TENSORS * (size_t)l;
     mimir_spdz *s = g->s;
     mimir_sv xb = {0}, xb2 = {0}, qkv = {0}, hb = {0}, q;
     int rc;
@@ -253,20 +257,20 @@ static int block(mimir_sgpt2 *g, int l, mimir_sv *x, mimir_err *err)
         goto out;
     // attention: xb = ln_1(x); qkv = xb W + b; the cache gets k, v at pos
     if ((rc = layernorm(g, &xb, x, &w[LN1_W], &w[LN1_B], err)) ||
-        (rc = linear(g, &qkv, &xb, &w[ATTN_W], &w[ATTN_B], C, 3 * C, err)))
+        (rc = linear(g, &qkv, &xb, wt[ATTN_W], 0, &w[ATTN_B], err)))
         goto out;
     copy(g, &g->kc[l], pos * C, &qkv, C, C);
     copy(g, &g->vc[l], pos * C, &qkv, 2 * C, C);
     view(g, &q, &qkv, 0, C);
     if ((rc = attention(g, &xb, &q, &g->kc[l], &g->vc[l], pos + 1, err)) ||
-        (rc = linear(g, &xb2, &xb, &w[PROJ_W], &w[PROJ_B], C, C, err)) ||
+        (rc = linear(g, &xb2, &xb, wt[PROJ_W], 0, &w[PROJ_B], err)) ||
         (rc = mimir_spdz_add(s, x, x, &xb2, err)))
         goto out;
     // MLP: x += gelu(ln_2(x) W_fc + b) W_proj + b
     if ((rc = layernorm(g, &xb, x, &w[LN2_W], &w[LN2_B], err)) ||
-        (rc = linear(g, &hb, &xb, &w[FC_W], &w[FC_B], C, 4 * C, err)) ||
+        (rc = linear(g, &hb, &xb, wt[FC_W], 0, &w[FC_B], err)) ||
         (rc = mimir_snl_gelu(s, &hb, &hb, g->f, err)) ||
-        (rc = linear(g, &xb2, &hb, &w[FCP_W], &w[FCP_B], 4 * C, C, err)) ||
+        (rc = linear(g, &xb2, &hb, wt[FCP_W], 0, &w[FCP_B], err)) ||
         (rc = mimir_spdz_add(s, x, x, &xb2, err)))
         goto out;
 out:
@@ -288,7 +292,7 @@ static int head(mimir_sgpt2 *g, const mimir_sv *x, mimir_sv *next_onehot, mimir_
     int rc;
     if ((rc = alloc(g, &xb, C, err)) || (rc = alloc(g, &lg, V, err)) ||
         (rc = layernorm(g, &xb, x, &g->t[g->nt - 2], &g->t[g->nt - 1], err)) ||
-        (rc = linear(g, &lg, &xb, &g->wte_t, NULL, C, V, err)))
+        (rc = linear(g, &lg, &xb, g->wt[0], 1, NULL, err)))
         goto out;
     if (logits != NULL)
         copy(g, logits, 0, &lg, 0, V);
@@ -356,7 +360,7 @@ int mimir_sgpt2_step(mimir_sgpt2 *g, const mimir_sv *token, mimir_sv *next_oneho
     mimir_sv x = {0}, wp;
     // x (C) = onehot (1, V) wte (V, C) + wpe[pos] (the position is public: a local row)
     if ((rc = alloc(g, &x, C, err)) ||
-        (rc = mimir_spdz_matmul(g->s, &x, token, &g->t[0], 1, V, C, err)))
+        (rc = mimir_spdz_weight_matmul(g->s, &x, token, g->wt[0], 1, 0, err)))
         goto out;
     view(g, &wp, &g->t[1], (size_t)g->pos * C, C);
     if ((rc = mimir_spdz_add(g->s, &x, &x, &wp, err)) != MIMIR_OK)
@@ -384,6 +388,9 @@ void mimir_sgpt2_free(mimir_sgpt2 *g)
         return;
     for (size_t i = 0; g->t != NULL && i < g->nt; i++)
         mimir_sv_free(&g->t[i]);
+    for (size_t i = 0; g->wt != NULL && i < g->nt; i++)
+        mimir_spdz_weight_free(g->wt[i]);
+    free(g->wt);
     for (int l = 0; l < g->cfg.n_layer; l++) {
         if (g->kc != NULL)
             mimir_sv_free(&g->kc[l]);
@@ -394,7 +401,6 @@ void mimir_sgpt2_free(mimir_sgpt2 *g)
     free(g->kc);
     free(g->vc);
     mimir_sv_free(&g->all);
-    mimir_sv_free(&g->wte_t);
     free(g);
 }
 
@@ -427,9 +433,11 @@ static int find_tensor(const mimir_share *w, const char *name, size_t n, size_t 
     return mimir_err_set(err, MIMIR_EINPUT, w->name, field, "missing, expected one");
 }
 
-/* Real run: every tensor's components, concatenated, input in one call; views per tensor. */
+/* Real run: the small tensors' components, concatenated, input in one call (views per tensor);
+ * each weight matrix loaded against its own fixed mask straight from the share's components
+ * (lib/spdz.h mimir_spdz_weight_input), in tensor order. */
 static int input_weights(mimir_sgpt2 *g, const mimir_share *w, const size_t *off,
-                         mimir_err *err)
+                         const size_t (*shp)[2], mimir_err *err)
 {
     if (w->kind != MIMIR_SHARE_MODEL || w->ring != 64 || w->frac_bits != g->f)
         return mimir_err_set(err, MIMIR_EINPUT, w->name, "header",
@@ -440,33 +448,52 @@ static int input_weights(mimir_sgpt2 *g, const mimir_share *w, const size_t *off
         return mimir_err_set(err, MIMIR_EINPUT, w->name, "party",
                              "%d, expected this party's share (%d)", w->party,
                              mimir_spdz_party(g->s));
-    size_t total = off[g->nt];
-    mimir_r64 *c[2] = {mimir_secret_alloc(total * 8), mimir_secret_alloc(total * 8)};
-    int rc = c[0] && c[1] ? MIMIR_OK : oom(err);
+    size_t *k = calloc(g->nt, sizeof *k), *soff = calloc(g->nt + 1, sizeof *soff);
+    int rc = k && soff ? MIMIR_OK : oom(err);
     for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++) {
         char name[MIMIR_SHARE_MAX_NAME + 1];
         int nd;
         uint64_t sh[2];
-        size_t k = 0;
         mimir_gpt2_tensor_info(&g->cfg, i, name, sizeof name, &nd, sh);
-        if ((rc = find_tensor(w, name, off[i + 1] - off[i], &k, err)) != MIMIR_OK)
-            break;
-        for (int q = 0; q < 2; q++)
-            memcpy(c[q] + off[i], w->t[k].c[q], (off[i + 1] - off[i]) * 8);
+        rc = find_tensor(w, name, off[i + 1] - off[i], &k[i], err);
+        soff[i + 1] = soff[i] + (matmul_only(i, g->nt) ? 0 : off[i + 1] - off[i]);
     }
+    size_t total = rc == MIMIR_OK ? soff[g->nt] : 0;
+    mimir_r64 *c[2] = {NULL, NULL};
+    if (rc == MIMIR_OK) {
+        c[0] = mimir_secret_alloc(total ? total * 8 : 1);
+        c[1] = mimir_secret_alloc(total ? total * 8 : 1);
+        if (c[0] == NULL || c[1] == NULL)
+            rc = oom(err);
+    }
+    for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++)
+        if (!matmul_only(i, g->nt))
+            for (int q = 0; q < 2; q++)
+                memcpy(c[q] + soff[i], w->t[k[i]].c[q], (soff[i + 1] - soff[i]) * 8);
     if (rc == MIMIR_OK) {
         const mimir_r64 *const cc[2] = {c[0], c[1]};
         rc = mimir_spdz_input_shares(g->s, cc, total, &g->all, err);
     }
     mimir_secret_free(c[0]);
     mimir_secret_free(c[1]);
-    for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++)
-        view(g, &g->t[i], &g->all, off[i], off[i + 1] - off[i]);
+    for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++) {
+        if (!matmul_only(i, g->nt)) {
+            view(g, &g->t[i], &g->all, soff[i], soff[i + 1] - soff[i]);
+            continue;
+        }
+        memset(&g->t[i], 0, sizeof g->t[i]);
+        g->t[i].n = off[i + 1] - off[i];
+        const mimir_r64 *const cc[2] = {w->t[k[i]].c[0], w->t[k[i]].c[1]};
+        rc = mimir_spdz_weight_input(g->s, cc, shp[i][0], shp[i][1], &g->wt[i], err);
+    }
+    free(k);
+    free(soff);
     return rc;
 }
 
-/* Plan mode: zeros for what is read locally, hollow matrices for what only a matmul reads. */
-static int plan_weights(mimir_sgpt2 *g, const size_t *off, mimir_err *err)
+/* Plan mode: zeros for what is read locally; weight matrices loaded from hollow vectors. */
+static int plan_weights(mimir_sgpt2 *g, const size_t *off, const size_t (*shp)[2],
+                        mimir_err *err)
 {
     int rc = MIMIR_OK;
     for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++) {
@@ -474,6 +501,7 @@ static int plan_weights(mimir_sgpt2 *g, const size_t *off, mimir_err *err)
         if (matmul_only(i, g->nt)) {
             memset(&g->t[i], 0, sizeof g->t[i]);
             g->t[i].n = n;
+            rc = mimir_spdz_weight_load(g->s, &g->t[i], shp[i][0], shp[i][1], &g->wt[i], err);
         } else {
             rc = alloc(g, &g->t[i], n, err);
         }
@@ -510,7 +538,7 @@ int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_sha
     g->macs = mimir_spdz_macs(s);
     g->plan = mimir_spdz_plan_mode(s);
     g->nt = mimir_gpt2_tensor_count(cfg);
-    size_t C = (size_t)cfg->n_embd, V = (size_t)cfg->vocab_size, L = (size_t)cfg->n_layer;
+    size_t C = (size_t)cfg->n_embd, L = (size_t)cfg->n_layer;
     g->eps = mimir_approx_const(cfg->ln_eps, F);
     g->eps = g->eps > 0 ? g->eps : 1; /* public: at least one unit keeps rsqrt finite */
     g->eps_log2 = (int)floor(log2(cfg->ln_eps));
@@ -518,32 +546,29 @@ int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_sha
         g->eps_log2 = MIMIR_APPROX_RSQRT_LOG2_MIN;
     g->recip_log2 = 1 + ceil_log2((uint64_t)cfg->n_ctx);
     size_t *off = calloc(g->nt + 1, sizeof *off);
+    size_t (*shp)[2] = calloc(g->nt, sizeof *shp);
     g->t = calloc(g->nt, sizeof *g->t);
+    g->wt = calloc(g->nt, sizeof *g->wt);
     g->kc = calloc(L, sizeof *g->kc);
     g->vc = calloc(L, sizeof *g->vc);
-    int rc = off && g->t && g->kc && g->vc ? MIMIR_OK : oom(err);
+    int rc = off && shp && g->t && g->wt && g->kc && g->vc ? MIMIR_OK : oom(err);
     for (size_t i = 0; rc == MIMIR_OK && i < g->nt; i++) {
         char name[MIMIR_SHARE_MAX_NAME + 1];
         int nd;
         uint64_t sh[2];
         mimir_gpt2_tensor_info(cfg, i, name, sizeof name, &nd, sh);
         off[i + 1] = off[i] + (size_t)(nd == 2 ? sh[0] * sh[1] : sh[0]);
+        shp[i][0] = (size_t)sh[0];
+        shp[i][1] = nd == 2 ? (size_t)sh[1] : 1;
     }
     if (rc == MIMIR_OK)
-        rc = weights != NULL ? input_weights(g, weights, off, err) : plan_weights(g, off, err);
-    // wte_t (C, V): the tied output projection, a local transposed copy of the shares
-    if (rc == MIMIR_OK && g->t[0].x[0] == NULL) {
-        memset(&g->wte_t, 0, sizeof g->wte_t);
-        g->wte_t.n = C * V;
-    } else if (rc == MIMIR_OK && (rc = alloc(g, &g->wte_t, C * V, err)) == MIMIR_OK) {
-        for (size_t v = 0; v < V; v++)
-            for (size_t i = 0; i < C; i++)
-                copy(g, &g->wte_t, i * V + v, &g->t[0], v * C + i, 1);
-    }
+        rc = weights != NULL ? input_weights(g, weights, off, shp, err)
+                             : plan_weights(g, off, shp, err);
     for (size_t l = 0; rc == MIMIR_OK && l < L; l++)
         if ((rc = alloc(g, &g->kc[l], (size_t)cfg->n_ctx * C, err)) == MIMIR_OK)
             rc = alloc(g, &g->vc[l], (size_t)cfg->n_ctx * C, err);
     free(off);
+    free(shp);
     if (rc != MIMIR_OK) {
         mimir_sgpt2_free(g);
         return rc;

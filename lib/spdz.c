@@ -20,6 +20,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -1526,5 +1527,278 @@ out:
     mimir_sv_free(&r);
     mimir_sv_free(&rhi);
     mimir_sv_free(&r63);
+    return rc;
+}
+
+/* ---- products with fixed weights ------------------------------------------------------------ */
+
+#define WBLOCK 16384 /* mask words regenerated per block in a weight product */
+
+struct mimir_spdz_weight {
+    size_t inner, cols;
+    mimir_r64 *E;      /* E mod 2^64 (public; NULL in plan mode) */
+    mimir_wmask mask;  /* this party's compact part of B */
+};
+
+void mimir_spdz_weight_free(mimir_spdz_weight *w)
+{
+    if (w == NULL)
+        return;
+    free(w->E);
+    mimir_wmask_free(&w->mask);
+    free(w);
+}
+
+size_t mimir_spdz_weight_bytes(const mimir_spdz_weight *w)
+{
+    if (w == NULL)
+        return 0;
+    return (w->E != NULL ? w->inner * w->cols * sizeof(mimir_r64) : 0) +
+           mimir_wmask_bytes(&w->mask);
+}
+
+void mimir_spdz_weight_shape(const mimir_spdz_weight *w, size_t *inner, size_t *cols)
+{
+    *inner = w != NULL ? w->inner : 0;
+    *cols = w != NULL ? w->cols : 0;
+}
+
+/* A new weight with a fresh mask of inner x cols from the source. */
+static int weight_new(mimir_spdz *s, size_t inner, size_t cols, mimir_spdz_weight **out,
+                      mimir_err *err)
+{
+    size_t n;
+    *out = NULL;
+    if (inner == 0 || cols == 0 || mimir_size_mul(inner, cols, &n) != 0 ||
+        n > MIMIR_SPDZ_WEIGHT_MAX)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight",
+                             "shape %zux%zu, expected 1 to 2^32 elements", inner, cols);
+    if (s->prep == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight", "no preprocessing source");
+    mimir_spdz_weight *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return oom(err, "weight");
+    w->inner = inner;
+    w->cols = cols;
+    int rc = mimir_prep_wmask(s->prep, inner, cols, &w->mask, err);
+    if (rc == MIMIR_OK && (w->mask.inner != inner || w->mask.cols != cols ||
+                           (!s->plan && (w->mask.hollow || w->mask.macs != s->macs))))
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "weight mask",
+                           "%zux%zu%s from the source, expected %zux%zu%s", w->mask.inner,
+                           w->mask.cols, w->mask.hollow ? " (hollow)" : "", inner, cols,
+                           s->macs ? " with MACs" : "");
+    if (rc == MIMIR_OK && !s->plan && (w->E = malloc(n * sizeof *w->E)) == NULL)
+        rc = oom(err, "weight");
+    if (rc != MIMIR_OK) {
+        mimir_spdz_weight_free(w);
+        return rc;
+    }
+    *out = w;
+    return MIMIR_OK;
+}
+
+/* Opens elements [off, off + n) of W - B (wc: those elements of W) into E; checks the pending
+ * batch when it reaches MIMIR_SPDZ_WEIGHT_CHECK. */
+static int weight_open(mimir_spdz *s, mimir_spdz_weight *w, const mimir_sv *wc, size_t off,
+                       size_t n, mimir_err *err)
+{
+    if (s->plan) {
+        plan_open(s, n);
+        return MIMIR_OK;
+    }
+    mimir_sv t = {0};
+    int rc = mimir_sv_alloc(&t, n, s->macs, err);
+    if (rc == MIMIR_OK)
+        rc = grow_pub(s, n, err);
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(&t);
+        return rc;
+    }
+    for (int q = 0; q < narr(s); q++) {
+        mimir_wmask_words(&w->mask, q, off, n, arr(&t, q));
+        mimir_r128_sub(arr(&t, q), arr(wc, q), arr(&t, q), n);
+    }
+    const mimir_sv *ov[1] = {&t};
+    mimir_r128 *oo[1] = {s->pub};
+    rc = open_impl(s, "weight", 1, ov, oo, err);
+    mimir_sv_free(&t);
+    if (rc != MIMIR_OK)
+        return rc;
+    for (size_t j = 0; j < n; j++)
+        w->E[off + j] = (mimir_r64)s->pub[j];
+    if (s->pending >= MIMIR_SPDZ_WEIGHT_CHECK)
+        rc = mimir_spdz_check(s, err);
+    return rc;
+}
+
+/* Elements [off, off + n) of v as a view (no ownership). */
+static void sv_view(const mimir_spdz *s, mimir_sv *v, const mimir_sv *base, size_t off,
+                    size_t n)
+{
+    memset(v, 0, sizeof *v);
+    v->n = n;
+    if (base->x[0] == NULL)
+        return;
+    for (int k = 0; k < 2; k++) {
+        v->x[k] = base->x[k] + off;
+        if (s->macs)
+            v->m[k] = base->m[k] + off;
+    }
+}
+
+int mimir_spdz_weight_load(mimir_spdz *s, const mimir_sv *w, size_t inner, size_t cols,
+                           mimir_spdz_weight **out, mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight", "no output");
+    *out = NULL;
+    mimir_spdz_weight *wt = NULL;
+    if ((rc = weight_new(s, inner, cols, &wt, err)) != MIMIR_OK ||
+        (rc = want(s, w, inner * cols, "weight", err)) != MIMIR_OK) {
+        mimir_spdz_weight_free(wt);
+        return rc;
+    }
+    size_t n = inner * cols;
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_SPDZ_INPUT_CHUNK) {
+        size_t k = n - off < MIMIR_SPDZ_INPUT_CHUNK ? n - off : MIMIR_SPDZ_INPUT_CHUNK;
+        mimir_sv v;
+        sv_view(s, &v, w, off, k);
+        rc = weight_open(s, wt, &v, off, k, err);
+    }
+    if (rc != MIMIR_OK) {
+        mimir_spdz_weight_free(wt);
+        return rc;
+    }
+    *out = wt;
+    return MIMIR_OK;
+}
+
+int mimir_spdz_weight_input(mimir_spdz *s, const mimir_r64 *const c[2], size_t inner,
+                            size_t cols, mimir_spdz_weight **out, mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (out == NULL || c == NULL || c[0] == NULL || c[1] == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight",
+                             "no components or no output, expected both");
+    *out = NULL;
+    if (s->plan)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight",
+                             "no input in plan mode, expected mimir_spdz_weight_load");
+    mimir_spdz_weight *wt = NULL;
+    if ((rc = weight_new(s, inner, cols, &wt, err)) != MIMIR_OK)
+        return rc;
+    size_t n = inner * cols;
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_SPDZ_INPUT_CHUNK) {
+        size_t k = n - off < MIMIR_SPDZ_INPUT_CHUNK ? n - off : MIMIR_SPDZ_INPUT_CHUNK;
+        const mimir_r64 *const cc[2] = {c[0] + off, c[1] + off};
+        mimir_sv v = {0};
+        rc = mimir_spdz_input_shares(s, cc, k, &v, err);
+        if (rc == MIMIR_OK)
+            rc = weight_open(s, wt, &v, off, k, err);
+        mimir_sv_free(&v);
+    }
+    if (rc != MIMIR_OK) {
+        mimir_spdz_weight_free(wt);
+        return rc;
+    }
+    *out = wt;
+    return MIMIR_OK;
+}
+
+/* acc (rows x cout) += D B_q + xq E' over mask rows [i0, i0 + k) held in blk (B_q's words of
+ * those rows) and E (E' from row i0). Not transposed: D, xq rows x inner, out rows x cols.
+ * Transposed: D, xq rows x cols, out rows x inner. */
+static void weight_block(const mimir_spdz_weight *w, int transposed, size_t rows,
+                         const mimir_r128 *D, const mimir_r128 *xq, const mimir_r128 *blk,
+                         const mimir_r64 *E, size_t i0, size_t k, mimir_r128 *acc)
+{
+    size_t inner = w->inner, cols = w->cols;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < k; i++) {
+            const mimir_r128 *b = blk + i * cols;
+            const mimir_r64 *e = E + i * cols;
+            if (!transposed) {
+                const mimir_r128 d = D[r * inner + i0 + i], x = xq[r * inner + i0 + i];
+                mimir_r128 *a = acc + r * cols;
+                for (size_t j = 0; j < cols; j++)
+                    a[j] += d * b[j] + x * (mimir_r128)e[j];
+            } else {
+                const mimir_r128 *d = D + r * cols, *x = xq + r * cols;
+                mimir_r128 sum = 0;
+                for (size_t j = 0; j < cols; j++)
+                    sum += d[j] * b[j] + x[j] * (mimir_r128)e[j];
+                acc[r * inner + i0 + i] += sum;
+            }
+        }
+}
+
+int mimir_spdz_weight_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
+                             const mimir_spdz_weight *w, size_t rows, int transposed,
+                             mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (w == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight", "no weight");
+    size_t ain = transposed ? w->cols : w->inner, cout = transposed ? w->inner : w->cols;
+    size_t nx, no;
+    if (rows == 0 || mimir_size_mul(rows, ain, &nx) != 0 || mimir_size_mul(rows, cout, &no) ||
+        nx > SIZE_MAX / (4 * W) || no > SIZE_MAX / (4 * W))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "shape", "%zu rows, expected from 1",
+                             rows);
+    if ((rc = want(s, x, nx, "x", err)) || (rc = want(s, out, no, "out", err)))
+        return rc;
+    if (!s->plan && out->mem != NULL && out->mem == x->mem)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "out", "aliases x, expected another");
+    if (s->prep == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "weight", "no preprocessing source");
+    mimir_sv tA = {0}, tC = {0};
+    mimir_r128 *blk = NULL;
+    if ((rc = mimir_prep_wpair(s->prep, &w->mask, rows, transposed, &tA, &tC, err)))
+        return rc;
+    if ((rc = want(s, &tA, nx, "weight pair", err)) ||
+        (rc = want(s, &tC, no, "weight pair", err)))
+        goto out;
+    if (s->plan) {
+        plan_open(s, nx);
+        s->st.matmuls++;
+        goto out;
+    }
+    if ((rc = grow_pub(s, nx, err)) != MIMIR_OK)
+        goto out;
+    size_t rb = WBLOCK / w->cols ? WBLOCK / w->cols : 1; /* mask rows per block */
+    if ((blk = mimir_secret_alloc(rb * w->cols * W)) == NULL) {
+        rc = oom(err, "weight");
+        goto out;
+    }
+    for (int q = 0; q < narr(s); q++)
+        mimir_r128_sub(arr(&tA, q), arr(x, q), arr(&tA, q), nx);
+    mimir_r128 *D = s->pub;
+    const mimir_sv *ov[1] = {&tA};
+    mimir_r128 *oo[1] = {D};
+    if ((rc = open_impl(s, "weight-matmul", 1, ov, oo, err)) != MIMIR_OK)
+        goto out;
+    /* out = C + D B + x E' (x E' = A E' + D E'), every word array alike */
+    for (size_t i0 = 0; i0 < w->inner; i0 += rb) {
+        size_t k = w->inner - i0 < rb ? w->inner - i0 : rb;
+        for (int q = 0; q < narr(s); q++) {
+            mimir_wmask_words(&w->mask, q, i0 * w->cols, k * w->cols, blk);
+            weight_block(w, transposed, rows, D, arr(x, q), blk, w->E + i0 * w->cols, i0, k,
+                         arr(&tC, q));
+        }
+    }
+    for (int q = 0; q < narr(s); q++)
+        memcpy(arr(out, q), arr(&tC, q), no * W);
+    s->st.matmuls++;
+out:
+    mimir_secret_free(blk);
+    mimir_sv_free(&tA);
+    mimir_sv_free(&tC);
     return rc;
 }

@@ -240,4 +240,45 @@ int mimir_spdz_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mim
 int mimir_spdz_trunc(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, unsigned f,
                      mimir_err *err);
 
+/* --- Products with fixed weights (weight masks, lib/prep.h; docs/drafts/weights.md) -------- */
+
+/* A weight matrix W (inner x cols) loaded against a weight mask B from the source: the parties
+ * open E = W - B ONCE (MAC-checked like any open: it joins the pending batch, and the load
+ * runs mimir_spdz_check whenever MIMIR_SPDZ_WEIGHT_CHECK elements are pending, which bounds
+ * the pending buffer) and keep E' = E mod 2^64 (8 bytes per weight, public) and the compact
+ * mask (lib/prep.h mimir_wmask: 16 bytes per weight at parties 0 and 2, none at party 1);
+ * W's shares are not kept. Every product with W then opens only the activation's difference.
+ * Computing with E' instead of E changes W's hidden upper bits (W' = B + E' = W mod 2^64 in the
+ * low 64 bits), never the value mod 2^64, and values and MACs are computed with the same E', so
+ * the MAC relation m = alpha x~ holds for every result. */
+typedef struct mimir_spdz_weight mimir_spdz_weight;
+#define MIMIR_SPDZ_WEIGHT_CHECK ((size_t)1 << 22) /* pending elements that trigger a check while
+                                                   * loading weights */
+#define MIMIR_SPDZ_WEIGHT_MAX ((size_t)1 << 32)   /* elements of one weight matrix */
+
+/* Loads a shared W (inner x cols, row-major; may be hollow in plan mode): takes one mask of that
+ * shape from the source, opens W - B in rounds of at most MIMIR_SPDZ_INPUT_CHUNK elements
+ * (ceil(inner cols / chunk) rounds, plus a check per MIMIR_SPDZ_WEIGHT_CHECK pending). */
+int mimir_spdz_weight_load(mimir_spdz *s, const mimir_sv *w, size_t inner, size_t cols,
+                           mimir_spdz_weight **out, mimir_err *err);
+/* The same from this party's Z_2^64 components of W (as mimir_spdz_input_shares takes them),
+ * input chunk by chunk so that W's MAC'd shares never exist whole: per chunk one input round
+ * and one open round. Not in plan mode (use mimir_spdz_weight_load with a hollow W). */
+int mimir_spdz_weight_input(mimir_spdz *s, const mimir_r64 *const c[2], size_t inner,
+                            size_t cols, mimir_spdz_weight **out, mimir_err *err);
+/* Frees (the mask is wiped). NULL is a no-op. */
+void mimir_spdz_weight_free(mimir_spdz_weight *w);
+/* Bytes the weight keeps in memory: E' and the mask's explicit components. */
+size_t mimir_spdz_weight_bytes(const mimir_spdz_weight *w);
+void mimir_spdz_weight_shape(const mimir_spdz_weight *w, size_t *inner, size_t *cols);
+
+/* out = x W (transposed 0: x rows x inner, out rows x cols) or out = x W^T (transposed 1:
+ * x rows x cols, out rows x inner), with one weight pair (A, C = A B or A B^T) bound to w's mask
+ * from the source: D = open(x - A) (1 round, rows x (inner or cols) elements), then locally
+ * out = C + D B + x E' (= C + D B + A E' + D E'), B's components regenerated from the mask
+ * block by block. Fixed-point products need mimir_spdz_trunc after. out must not alias x. */
+int mimir_spdz_weight_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
+                             const mimir_spdz_weight *w, size_t rows, int transposed,
+                             mimir_err *err);
+
 #endif

@@ -340,7 +340,8 @@ static void check_plan(void)
     CHECK(rc == MIMIR_OK, "mimir_sgpt2_plan runs (%d: %s: %s)", rc, err.field, err.msg);
     if (rc != MIMIR_OK)
         return;
-    static const char *const names[] = {"triple", "matrix", "trunc", "edabit"};
+    static const char *const names[] = {"triple", "matrix", "trunc", "edabit", "wmask",
+                                        "wpair"};
     for (int k = 0; k < MIMIR_PREP_KINDS; k++)
         CHECK(counts[k] == parties[0].counts[k] && counts[k] == parties[1].counts[k] &&
                   counts[k] == parties[2].counts[k],
@@ -349,19 +350,28 @@ static void check_plan(void)
               (unsigned long long)parties[0].counts[k]);
     printf("# plan (%.0f ms): %s\n", ms, json);
     CHECK(strncmp(json, "{\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":", 46) == 0 &&
-              strstr(json, "{\"kind\":\"matrix\",\"rows\":1,\"inner\":96,\"cols\":128,"
+              strstr(json, "{\"kind\":\"wmask\",\"inner\":96,\"cols\":128,\"count\":1}") &&
+              strstr(json, "{\"kind\":\"wpair\",\"mask\":0,\"rows\":1,\"transposed\":0,"
                            "\"count\":7}") &&
+              strstr(json, "{\"kind\":\"wpair\",\"mask\":0,\"rows\":1,\"transposed\":1,"
+                           "\"count\":4}") &&
+              !strstr(json, "\"kind\":\"matrix\",\"rows\":1,\"inner\":128") &&
               strstr(json, "\"kind\":\"trunc\",\"f\":16,") &&
               strstr(json, "\"kind\":\"trunc\",\"f\":24,") && strstr(json, "\"kind\":\"edabit\""),
-          "plan JSON in the deal --plan format: triples, the embedding's 1x96x128 matrix 7 times, "
-          "truncations by 16 and 24 bits, edaBits");
+          "plan JSON in the deal --plan format: triples, wte's mask once with 7 embedding pairs "
+          "and 4 transposed logit pairs, no weight matrix triple, truncations by 16 and 24 bits, "
+          "edaBits");
+    CHECK(counts[MIMIR_PREP_WMASK - 1] == (uint64_t)cfg.n_layer * 12 * cfg.n_embd *
+                                               cfg.n_embd + (uint64_t)cfg.vocab_size * cfg.n_embd,
+          "plan: one mask per weight matrix (%llu elements: wte and 12 C^2 per layer)",
+          (unsigned long long)counts[MIMIR_PREP_WMASK - 1]);
     free(json);
     uint64_t c0[MIMIR_PREP_KINDS], c1[MIMIR_PREP_KINDS];
     int r0 = mimir_sgpt2_plan(&cfg, 1, 0, c0, NULL, &err);
     int r1 = mimir_sgpt2_plan(&cfg, 1, 1, c1, NULL, &err);
     CHECK(r0 == MIMIR_OK && r1 == MIMIR_OK &&
               c0[MIMIR_PREP_EDABIT - 1] < c1[MIMIR_PREP_EDABIT - 1] &&
-              c0[MIMIR_PREP_MATRIX - 1] < c1[MIMIR_PREP_MATRIX - 1],
+              c0[MIMIR_PREP_WPAIR - 1] < c1[MIMIR_PREP_WPAIR - 1],
           "a step without new tokens skips the logits and the argmax (edaBits %llu < %llu)",
           (unsigned long long)c0[MIMIR_PREP_EDABIT - 1],
           (unsigned long long)c1[MIMIR_PREP_EDABIT - 1]);
