@@ -129,7 +129,9 @@ static int io_fail(mimir_client_conn *k, int r, int writing, mimir_err *err)
 {
     int e = SSL_get_error(k->ssl, r), saved = errno;
     char msg[200];
-    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0) ||
+    int eof = e == SSL_ERROR_SSL &&
+              ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+    if (eof || e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0) ||
         (e == SSL_ERROR_SYSCALL && (saved == ECONNRESET || saved == EPIPE)))
         snprintf(msg, sizeof msg, "closed the connection (its process stopped?)");
     else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||

@@ -47,7 +47,7 @@
 #define PATHB 4096
 #define CONFIG_MAX_BYTES (1 << 20)
 #define WAIT_MS 600000           /* longest silence of all parties between two frames */
-#define DIAG_MS 3000             /* after a failure: how long to listen for the others' reasons */
+#define DIAG_MS 3000             /* after a failure: how long to listen to the other parties */
 #define REAP_MS 10000            /* embedded: how long parties may take to exit after a failure */
 #define CERT_DAYS 2
 #define LOG_LINE_BYTES 600
@@ -446,82 +446,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* ---------------------------------------------------------------- the client */
 
-/* Reads what the other parties say after a failure, and picks the clearest explanation:
- * a security failure first, then a party whose connection dropped, then any abort. */
-static int diagnose(sess *s, mimir_client_conn **live, int first, const mimir_client_msg *m0,
-                    int rc0, const mimir_err *err0)
-{
-    enum { UNKNOWN, ABORTED, LOST, ENDED };
-    int state[3] = {UNKNOWN, UNKNOWN, UNKNOWN}, code[3] = {0, 0, 0};
-    char reason[3][MIMIR_CLIENT_MAX_REASON + MIMIR_ERR_MSGBYTES + 8];
-    for (int p = 0; p < 3; p++) {
-        reason[p][0] = '\0';
-        if (live[p] == NULL)
-            state[p] = ENDED;
-    }
-    if (m0 != NULL && m0->type == MIMIR_CLIENT_ABORT) {
-        state[first] = ABORTED;
-        code[first] = m0->abort_code;
-        snprintf(reason[first], sizeof reason[first], "%s", m0->abort_reason);
-    } else if (rc0 != MIMIR_OK) {
-        state[first] = LOST;
-        code[first] = rc0;
-        snprintf(reason[first], sizeof reason[first], "%s%s%s", err0->field,
-                 err0->field[0] ? ": " : "", err0->msg);
-    }
-    live[first] = NULL;
-    double until = now_ms() + DIAG_MS;
-    for (;;) {
-        int left = (int)(until - now_ms()), ready = -1;
-        mimir_client_conn *ask[3];
-        for (int p = 0; p < 3; p++)
-            ask[p] = state[p] == UNKNOWN ? live[p] : NULL;
-        if (left <= 0 || mimir_client_wait(ask, 3, left, &ready, &s->err) != MIMIR_OK ||
-            ready < 0)
-            break;
-        mimir_client_msg m;
-        mimir_err e;
-        mimir_err_clear(&e);
-        int rc = mimir_client_recv(live[ready], &m, &e);
-        if (rc != MIMIR_OK) {
-            state[ready] = LOST;
-            code[ready] = rc;
-            snprintf(reason[ready], sizeof reason[ready], "%s%s%s", e.field,
-                     e.field[0] ? ": " : "", e.msg);
-        } else if (m.type == MIMIR_CLIENT_ABORT) {
-            state[ready] = ABORTED;
-            code[ready] = m.abort_code;
-            snprintf(reason[ready], sizeof reason[ready], "%s", m.abort_reason);
-        } else if (m.type == MIMIR_CLIENT_END) {
-            state[ready] = ENDED;
-        }
-    }
-    int pick = -1;
-    for (int p = 0; p < 3 && pick < 0; p++)
-        if (state[p] == ABORTED && code[p] == MIMIR_ESECURITY)
-            pick = p;
-    for (int p = 0; p < 3 && pick < 0; p++)
-        if (state[p] == LOST)
-            pick = p;
-    for (int p = 0; p < 3 && pick < 0; p++)
-        if (state[p] == ABORTED)
-            pick = p;
-    if (pick < 0)
-        pick = first;
-    char extra[128] = "";
-    if (state[pick] == LOST && s->temp) {
-        char why[100];
-        child_status(s, pick, 500, why, sizeof why);
-        if (why[0] != '\0')
-            snprintf(extra, sizeof extra, " (%s)", why);
-    }
-    char party[16];
-    snprintf(party, sizeof party, "party %d", pick);
-    return mimir_err_set(&s->err, code[pick] ? code[pick] : MIMIR_ERUNTIME, party, NULL,
-                         "%s%s%s", state[pick] == ABORTED ? "stopped: " : "", reason[pick],
-                         extra);
-}
-
 static int emit(sess *s, int32_t id, double ms, uint64_t bytes, uint64_t rounds)
 {
     const uint8_t *b;
@@ -593,92 +517,153 @@ static int join_token(sess *s, mimir_client_token *got[3], long t, int32_t *id)
     return MIMIR_OK;
 }
 
-static void abort_all(sess *s, mimir_client_conn **live)
+/* What the client knows of each party while receiving. */
+enum { LIVE, ENDED, ABORTED, LOST };
+typedef struct pstate {
+    int state, code;
+    long have; /* tokens received */
+    char reason[MIMIR_CLIENT_MAX_REASON + MIMIR_ERR_MSGBYTES + 8];
+} pstate;
+
+/* After a failure, the clearest explanation: a party's security abort first, then a party
+ * whose connection dropped, then any abort. */
+static int diagnose(sess *s, const pstate *ps)
 {
-    for (int p = 0; p < 3; p++)
-        if (live[p] != NULL)
-            mimir_client_send_abort(live[p], &s->err);
+    int pick = -1;
+    for (int p = 0; p < 3 && pick < 0; p++)
+        if (ps[p].state == ABORTED && ps[p].code == MIMIR_ESECURITY)
+            pick = p;
+    for (int p = 0; p < 3 && pick < 0; p++)
+        if (ps[p].state == LOST)
+            pick = p;
+    for (int p = 0; p < 3 && pick < 0; p++)
+        if (ps[p].state == ABORTED)
+            pick = p;
+    char extra[128] = "", party[16];
+    if (ps[pick].state == LOST && s->temp) {
+        char why[100];
+        child_status(s, pick, 500, why, sizeof why);
+        if (why[0] != '\0')
+            snprintf(extra, sizeof extra, " (%s)", why);
+    }
+    snprintf(party, sizeof party, "party %d", pick);
+    return mimir_err_set(&s->err, ps[pick].code ? ps[pick].code : MIMIR_ERUNTIME, party, NULL,
+                         "%s%s%s", ps[pick].state == ABORTED ? "stopped: " : "",
+                         ps[pick].reason, extra);
 }
 
-/* Receives, joins and prints every token, then the three ends. */
+/* Joins and prints every token that all three parties have sent. */
+static int flush_tokens(sess *s, mimir_client_token *got[3], const pstate *ps, stats *st,
+                        double *last)
+{
+    while (st->tokens < ps[0].have && st->tokens < ps[1].have && st->tokens < ps[2].have) {
+        long t = st->tokens;
+        int32_t id = -1;
+        int rc = join_token(s, got, t, &id);
+        uint64_t bytes = 0, rounds = 0;
+        for (int p = 0; p < 3; p++) {
+            bytes += got[p][t].bytes;
+            rounds = got[p][t].rounds > rounds ? got[p][t].rounds : rounds;
+        }
+        double now = now_ms();
+        if (rc == MIMIR_OK)
+            rc = emit(s, id, now - *last, bytes, rounds);
+        if (rc != MIMIR_OK)
+            return rc;
+        if (t == 0)
+            st->t_first = now;
+        st->t_last = *last = now;
+        st->bytes += bytes;
+        st->rounds += rounds;
+        st->tokens++;
+    }
+    return MIMIR_OK;
+}
+
+/* Reads one frame from party p into its state; tokens go to got[p]. */
+static void take_frame(sess *s, int p, mimir_client_token *got, pstate *ps)
+{
+    mimir_client_msg m;
+    mimir_err e;
+    mimir_err_clear(&e);
+    int rc = mimir_client_recv(s->k[p], &m, &e);
+    if (rc != MIMIR_OK) {
+        ps->state = LOST;
+        ps->code = rc;
+        snprintf(ps->reason, sizeof ps->reason, "%s%s%s", e.field, e.field[0] ? ": " : "",
+                 e.msg);
+    } else if (m.type == MIMIR_CLIENT_ABORT) {
+        ps->state = ABORTED;
+        ps->code = m.abort_code;
+        snprintf(ps->reason, sizeof ps->reason, "%s", m.abort_reason);
+    } else if (m.type == MIMIR_CLIENT_END) {
+        ps->state = ENDED;
+        if (ps->have != s->n) {
+            ps->state = LOST;
+            ps->code = MIMIR_ERUNTIME;
+            snprintf(ps->reason, sizeof ps->reason, "ended after %ld of %ld tokens",
+                     ps->have, s->n);
+        }
+    } else if (ps->have >= s->n || m.token.step != (uint32_t)ps->have) {
+        ps->state = LOST;
+        ps->code = MIMIR_ERUNTIME;
+        snprintf(ps->reason, sizeof ps->reason, "token: step %u out of order, expected %ld",
+                 (unsigned)m.token.step, ps->have);
+    } else {
+        got[ps->have++] = m.token;
+    }
+    mimir_wipe(&m, sizeof m);
+}
+
+/* Receives, joins and prints every token, then the three ends. After a party fails, the
+ * others are still read for up to DIAG_MS: tokens all three sent are printed, and their
+ * reasons explain the failure. */
 static int receive(sess *s, stats *st)
 {
     mimir_client_token *got[3];
-    long have[3] = {0, 0, 0};
-    int ends = 0, rc = MIMIR_OK;
-    mimir_client_conn *live[3] = {s->k[0], s->k[1], s->k[2]};
+    pstate ps[3];
+    memset(ps, 0, sizeof ps);
+    int rc = MIMIR_OK;
     for (int p = 0; p < 3; p++)
         got[p] = mimir_secret_alloc((size_t)s->n * sizeof(mimir_client_token));
     if (got[0] == NULL || got[1] == NULL || got[2] == NULL)
         rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
-    double last = st->t_start;
-    while (rc == MIMIR_OK && (st->tokens < s->n || ends < 3)) {
-        int ready = -1;
-        if ((rc = mimir_client_wait(live, 3, WAIT_MS, &ready, &s->err)) != MIMIR_OK)
+    double last = st->t_start, deadline = -1;
+    while (rc == MIMIR_OK) {
+        mimir_client_conn *live[3];
+        int n_live = 0, failed = 0;
+        for (int p = 0; p < 3; p++) {
+            live[p] = ps[p].state == LIVE ? s->k[p] : NULL;
+            n_live += live[p] != NULL;
+            failed |= ps[p].state == ABORTED || ps[p].state == LOST;
+        }
+        if (failed && deadline < 0)
+            deadline = now_ms() + DIAG_MS;
+        if (n_live == 0)
+            break;
+        int wait = deadline < 0 ? WAIT_MS : (int)(deadline - now_ms()), ready = -1;
+        if (wait <= 0)
+            break;
+        if ((rc = mimir_client_wait(live, 3, wait, &ready, &s->err)) != MIMIR_OK)
             break;
         if (ready < 0) {
-            rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, "parties", NULL,
-                               "none sent anything for %d ms", WAIT_MS);
-            abort_all(s, live);
-            break;
-        }
-        mimir_client_msg m;
-        mimir_err e;
-        mimir_err_clear(&e);
-        rc = mimir_client_recv(live[ready], &m, &e);
-        if (rc != MIMIR_OK || m.type == MIMIR_CLIENT_ABORT) {
-            rc = diagnose(s, live, ready, rc == MIMIR_OK ? &m : NULL, rc, &e);
-            abort_all(s, live);
-            break;
-        }
-        if (m.type == MIMIR_CLIENT_END) {
-            live[ready] = NULL;
-            ends++;
-            if (have[ready] != s->n) {
+            if (!failed)
                 rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, "parties", NULL,
-                                   "party %d ended after %ld of %ld tokens", ready, have[ready],
-                                   s->n);
-                abort_all(s, live);
-            }
-            continue;
-        }
-        if (have[ready] >= s->n || m.token.step != (uint32_t)have[ready]) {
-            char who[16];
-            snprintf(who, sizeof who, "party %d", ready);
-            rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, who, "token",
-                               "step %u out of order, expected %ld", (unsigned)m.token.step,
-                               have[ready]);
-            abort_all(s, live);
+                                   "none sent anything for %d ms", WAIT_MS);
             break;
         }
-        got[ready][have[ready]++] = m.token;
-        mimir_wipe(&m, sizeof m);
-        while (rc == MIMIR_OK && st->tokens < have[0] && st->tokens < have[1] &&
-               st->tokens < have[2]) {
-            long t = st->tokens;
-            int32_t id = -1;
-            if ((rc = join_token(s, got, t, &id)) != MIMIR_OK) {
-                abort_all(s, live);
-                break;
-            }
-            uint64_t bytes = 0, rounds = 0;
-            for (int p = 0; p < 3; p++) {
-                bytes += got[p][t].bytes;
-                rounds = got[p][t].rounds > rounds ? got[p][t].rounds : rounds;
-            }
-            double now = now_ms();
-            if ((rc = emit(s, id, now - last, bytes, rounds)) != MIMIR_OK) {
-                abort_all(s, live);
-                break;
-            }
-            if (t == 0)
-                st->t_first = now;
-            st->t_last = last = now;
-            st->bytes += bytes;
-            st->rounds += rounds;
-            st->tokens++;
-        }
+        take_frame(s, ready, got[ready], &ps[ready]);
+        rc = flush_tokens(s, got, ps, st, &last);
     }
+    int failed = 0;
+    for (int p = 0; p < 3; p++)
+        failed |= ps[p].state == ABORTED || ps[p].state == LOST;
+    if (rc == MIMIR_OK && failed)
+        rc = diagnose(s, ps);
+    if (rc != MIMIR_OK) /* the parties still connected hear why */
+        for (int p = 0; p < 3; p++)
+            if (ps[p].state == LIVE)
+                mimir_client_send_abort(s->k[p], &s->err);
     for (int p = 0; p < 3; p++)
         mimir_secret_free(got[p]);
     return rc;
@@ -686,6 +671,9 @@ static int receive(sess *s, stats *st)
 
 static int run_client(sess *s, stats *st)
 {
+    if (access(s->cluster, F_OK) != 0 && errno == ENOENT)
+        return mimir_err_set(&s->err, MIMIR_EINPUT, s->cluster, NULL,
+                             "no such file, expected the cluster file");
     int rc = mimir_cluster_load(s->cluster, MIMIR_CLUSTER_CLIENT, &s->cl, &s->err);
     for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
         rc = mimir_client_connect(s->cl, p, 0, &s->k[p], &s->err);
