@@ -113,7 +113,11 @@ static int q_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
     return MIMIR_OK;
 }
 
-static const mimir_prep_ops queue_ops = {q_triples, q_matrix, q_trunc};
+static const mimir_prep_ops queue_ops = {
+    .triples = q_triples,
+    .matrix = q_matrix,
+    .trunc = q_trunc,
+};
 
 /* Deals one item now and queues it for the engine. */
 static int prefetch(queue *qu, int kind, size_t a, size_t b, size_t c, mimir_err *err)

@@ -42,7 +42,8 @@
 #define DRAWS_MATRIX 8 /* A, B values; (split, MAC split) of A, B, C */
 #define DRAWS_TRUNC 7  /* r value; (split, MAC split) of r, r_hi, r_63 */
 #define DRAWS_EDABIT 5 /* r value; (split, MAC split) of r and of the bits */
-#define DRAWS_WMASK 1  /* the mask's five seeds (value components 0..2, MAC components 1, 2) */
+#define DRAWS_WMASK 1  /* the mask's five seeds (value components 0..2, MAC components 1, 2)
+                        * and its id (keystream bytes [160, 168) of the same draw) */
 #define DRAWS_WPAIR 5  /* A value; (split, MAC split) of A and of C */
 #define SEEDB MIMIR_PREP_SEED_BYTES
 #define MASK_SEEDS 5
@@ -54,7 +55,7 @@
 
 /* A mask the dealer has dealt: its seeds are draw `draw` (recomputed when needed). */
 typedef struct mask_rec {
-    uint64_t draw;
+    uint64_t draw, id;
     size_t inner, cols;
 } mask_rec;
 
@@ -410,15 +411,36 @@ static int deal_edabits(mimir_dealer *d, size_t n, sink sk[2], mimir_err *err)
 
 /* --- Weight masks and their pairs ---------------------------------------------------------- */
 
-/* The five seeds of a mask: value components 0, 1, 2, then MAC components 1, 2. */
-static void mask_seeds(const mimir_dealer *d, uint64_t draw, uint8_t seeds[MASK_SEEDS][SEEDB])
+/* The five seeds of a mask (value components 0, 1, 2, then MAC components 1, 2: keystream
+ * bytes [0, 160) of its draw) and its public id (the little-endian u64 at bytes [160, 168)).
+ * The id is drawn, not counted, so that masks of different deal runs (different seeds) have
+ * different ids and a pool holding both keeps every pair bound to its own mask; it is
+ * independent of the seeds (another part of the ChaCha20 keystream), so it reveals nothing. */
+static void mask_seeds(const mimir_dealer *d, uint64_t draw, uint8_t seeds[MASK_SEEDS][SEEDB],
+                       uint64_t *id)
 {
-    uint8_t nonce[NONCE_BYTES] = {0};
+    uint8_t nonce[NONCE_BYTES] = {0}, buf[MASK_SEEDS * SEEDB + 8];
     for (int k = 0; k < 8; k++)
         nonce[k] = (uint8_t)(draw >> (8 * k));
-    memset(seeds, 0, MASK_SEEDS * SEEDB);
-    crypto_stream_chacha20_ietf_xor_ic((unsigned char *)seeds, (const unsigned char *)seeds,
-                                       MASK_SEEDS * SEEDB, nonce, 0, d->key);
+    memset(buf, 0, sizeof buf);
+    crypto_stream_chacha20_ietf_xor_ic(buf, buf, sizeof buf, nonce, 0, d->key);
+    memcpy(seeds, buf, MASK_SEEDS * SEEDB);
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--)
+        v = (v << 8) | buf[MASK_SEEDS * SEEDB + k];
+    if (id != NULL)
+        *id = v;
+    mimir_wipe(buf, sizeof buf);
+}
+
+/* The record of the mask with this id and shape, or NULL. */
+static const mask_rec *find_mask(const mimir_dealer *d, const mimir_wmask *mask)
+{
+    for (size_t i = 0; mask != NULL && i < d->nmasks; i++)
+        if (d->masks[i].id == mask->id && d->masks[i].inner == mask->inner &&
+            d->masks[i].cols == mask->cols)
+            return &d->masks[i];
+    return NULL;
 }
 
 /* A seeded component view over one seed (for mimir_wmask_words). */
@@ -491,9 +513,9 @@ static int deal_wmask(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask *o
         d->masks = m;
         d->capmasks = c;
     }
-    uint64_t draw = d->draw;
+    uint64_t draw = d->draw, id;
     uint8_t seeds[MASK_SEEDS][SEEDB];
-    mask_seeds(d, draw, seeds);
+    mask_seeds(d, draw, seeds, &id);
     mimir_r128 *expl0 = NULL, *tmp = NULL, *blk = NULL;
     int rc = MIMIR_OK;
     int need0 = d->macs && (out[0] != NULL || out[2] != NULL);
@@ -525,8 +547,7 @@ static int deal_wmask(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask *o
         mimir_wipe(&alpha, sizeof alpha);
     }
     for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
-        if (out[p] != NULL && (rc = mask_for(d, p, d->nmasks, inner, cols, seeds, expl0, out[p],
-                                             err)) != MIMIR_OK)
+        if (out[p] != NULL && (rc = mask_for(d, p, id, inner, cols, seeds, expl0, out[p], err)) != MIMIR_OK)
             for (int q = 0; q < p; q++)
                 mimir_wmask_free(out[q]);
     mimir_wipe(seeds, sizeof seeds);
@@ -535,7 +556,7 @@ static int deal_wmask(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask *o
     mimir_secret_free(blk);
     if (rc != MIMIR_OK)
         return rc;
-    d->masks[d->nmasks++] = (mask_rec){draw, inner, cols};
+    d->masks[d->nmasks++] = (mask_rec){draw, id, inner, cols};
     d->draw += DRAWS_WMASK;
     d->counts[MIMIR_PREP_WMASK - 1] += n;
     return MIMIR_OK;
@@ -546,11 +567,10 @@ static int deal_wmask(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask *o
 static int deal_wpair(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
                       sink sk[2], mimir_err *err)
 {
-    if (mask == NULL || mask->id >= d->nmasks || d->masks[mask->id].inner != mask->inner ||
-        d->masks[mask->id].cols != mask->cols)
+    const mask_rec *mr = find_mask(d, mask);
+    if (mr == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
                              "not a mask this dealer dealt (id or shape), expected one");
-    const mask_rec *mr = &d->masks[mask->id];
     size_t inner = mr->inner, cols = mr->cols;
     size_t ain = transposed ? cols : inner, cout = transposed ? inner : cols, na, nc;
     if (rows == 0 || mimir_size_mul(rows, ain, &na) != 0 || na > MAX_ELEMENTS ||
@@ -579,7 +599,7 @@ static int deal_wpair(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int
         return rc;
     }
     uint8_t seeds[MASK_SEEDS][SEEDB];
-    mask_seeds(d, mr->draw, seeds);
+    mask_seeds(d, mr->draw, seeds, NULL);
     uint64_t b0 = d->draw;
     d->draw += DRAWS_WPAIR;
     draw_values(d, b0, A, na);
@@ -676,8 +696,14 @@ static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transpo
     return deal_wpair(d, mask, rows, transposed, sk, err);
 }
 
-static const mimir_prep_ops dealer_ops = {op_triples, op_matrix, op_trunc, op_edabits};
-static const mimir_prep_wops dealer_wops = {op_wmask, op_wpair};
+static const mimir_prep_ops dealer_ops = {
+    .triples = op_triples,
+    .matrix = op_matrix,
+    .trunc = op_trunc,
+    .edabits = op_edabits,
+    .wmask = op_wmask,
+    .wpair = op_wpair,
+};
 
 /* --- Public API ---------------------------------------------------------------------------- */
 
@@ -718,7 +744,6 @@ int mimir_dealer_new(const uint8_t seed[MIMIR_DEALER_SEED_BYTES], int party, int
     mimir_wipe(&alpha, sizeof alpha);
     d->draw = DRAW_FIRST_ITEM;
     d->prep.ops = &dealer_ops;
-    mimir_prep_register_wops(&dealer_ops, &dealer_wops); /* 16 slots; 3 sources use them */
     d->prep.ctx = d;
     *out = d;
     return MIMIR_OK;

@@ -59,12 +59,16 @@ int mimir_dealer_edabits3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_sv bit
                           mimir_err *err);
 /* One weight mask B (inner x cols): out[p] is party p's compact part (lib/prep.h mimir_wmask;
  * value components and MAC components 1, 2 seeded, MAC component 0 explicit at parties 0 and
- * 2). Draws: the five seeds (1 draw). The mask's id is its index among this dealer's masks. */
+ * 2). Draws: the five seeds and the id (1 draw). The mask's id is a 64-bit value from the same
+ * draw (keystream bytes [160, 168), independent of the seeds), not a per-run index: masks of
+ * deals from different seeds differ (two of k masks collide with probability about
+ * k^2 / 2^65), so pairs appended to one pool by several runs stay bound to their own mask. */
 int mimir_dealer_wmask3(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask out[3],
                         mimir_err *err);
-/* One pair bound to mask (any party's part of a mask this dealer dealt: only id and shape are
- * read): a[p] (rows x inner, or rows x cols if transposed) and c[p] = A B (or A B^T). Draws: A's
- * values, then (split, MAC split) of A and of C (5 draws). */
+/* One pair bound to mask (any party's part of a mask this dealer dealt, or a hollow copy: only
+ * id and shape are read; a mask this dealer did not deal is MIMIR_EINPUT): a[p] (rows x inner,
+ * or rows x cols if transposed) and c[p] = A B (or A B^T). Draws: A's values, then (split, MAC
+ * split) of A and of C (5 draws). */
 int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
                         mimir_sv a[3], mimir_sv c[3], mimir_err *err);
 /* All three parties' MAC key components: alpha3[p] = (alpha_p, alpha_{p+1}). */

@@ -59,7 +59,9 @@ struct batch {
     unsigned f;
     uint64_t count;           /* items */
     uint64_t rows, inner, cols;
-    uint64_t len[3];          /* elements per item of each of the three vectors */
+    uint64_t mask_id;         /* wmask: the mask's id; wpair: the id of the mask it is bound to */
+    uint32_t flags;           /* wmask: bit q set = component q explicit; wpair: transposed */
+    uint64_t len[3];          /* elements per item of each of the three vectors (not wmask) */
     uint64_t consumed;        /* items, from the cursor */
     int verified;             /* digest checked since open */
 };
@@ -142,10 +144,18 @@ static int words_of(int macs)
     return macs ? 4 : 2;
 }
 
-/* Elements per item of vector v in a batch of this kind / shape. */
+/* Elements per item of vector v in a batch of this kind / shape. A weight mask has no
+ * vectors (its components are laid out by wmask_bytes). */
 static void item_lens(struct batch *b)
 {
-    if (b->kind == MIMIR_PREP_MATRIX) {
+    if (b->kind == MIMIR_PREP_WMASK) {
+        b->len[0] = b->len[1] = b->len[2] = 0;
+    } else if (b->kind == MIMIR_PREP_WPAIR) {
+        uint64_t ain = b->flags ? b->cols : b->inner, cout = b->flags ? b->inner : b->cols;
+        b->len[0] = b->rows * ain;  /* A */
+        b->len[1] = b->rows * cout; /* C */
+        b->len[2] = 0;
+    } else if (b->kind == MIMIR_PREP_MATRIX) {
         b->len[0] = b->rows * b->inner;
         b->len[1] = b->inner * b->cols;
         b->len[2] = b->rows * b->cols;
@@ -461,15 +471,23 @@ static int read_pool_json(mimir_pool *p, mimir_err *err)
 
 static json_t *kind_obj(const uint64_t v[MIMIR_PREP_KINDS])
 {
-    return json_pack("{s:I, s:I, s:I, s:I}", "triple", (json_int_t)v[0], "matrix",
-                     (json_int_t)v[1], "trunc", (json_int_t)v[2], "edabit", (json_int_t)v[3]);
+    json_t *o = json_object();
+    for (int k = 0; o != NULL && k < MIMIR_PREP_KINDS; k++)
+        if (json_object_set_new(o, kind_names[k + 1], json_integer((json_int_t)v[k])) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
 }
 
 /* What one item counts in the status (lib/pool.h): 1 for a triple, a truncation pair or an
- * edaBit, all three matrices' elements for a matrix triple. */
+ * edaBit, all three matrices' elements for a matrix triple, inner*cols for a weight mask,
+ * A's and C's elements for a weight pair. */
 static uint64_t item_weight(const struct batch *b)
 {
-    return b->kind == MIMIR_PREP_MATRIX ? item_elems(b) : 1;
+    if (b->kind == MIMIR_PREP_WMASK)
+        return b->inner * b->cols;
+    return b->kind == MIMIR_PREP_MATRIX || b->kind == MIMIR_PREP_WPAIR ? item_elems(b) : 1;
 }
 
 static void totals(const mimir_pool *p, uint64_t gen[MIMIR_PREP_KINDS],
@@ -503,12 +521,14 @@ static int write_stats(mimir_pool *p, mimir_err *err)
 }
 
 /* stats.json: only "sacrificed" and "failed" are authoritative (the rest is a snapshot; status
- * recomputes generated / consumed from the batches and the cursor). */
+ * recomputes generated / consumed from the batches and the cursor). "wmask" and "wpair" may be
+ * missing (0): pools written before those kinds existed. */
 static int read_stats(mimir_pool *p, mimir_err *err)
 {
     static const char *const keys[] = {"version", "generated", "consumed", "sacrificed",
                                        "failed", NULL};
-    static const char *const kkeys[] = {"triple", "matrix", "trunc", "edabit", NULL};
+    static const char *const kkeys[] = {"triple", "matrix", "trunc", "edabit", "wmask", "wpair",
+                                        NULL};
     char path[PATH_BYTES];
     path_of(path, p->dir, "stats.json");
     json_t *root;
@@ -528,14 +548,16 @@ static int read_stats(mimir_pool *p, mimir_err *err)
         if (!json_is_object(o)) {
             rc = mimir_err_set(err, MIMIR_EINPUT, path, name,
                                "expected an object {\"triple\": N, \"matrix\": N, \"trunc\": N, "
-                               "\"edabit\": N}");
+                               "\"edabit\": N, \"wmask\": N, \"wpair\": N}");
             break;
         }
         rc = check_keys(o, kkeys, path, err);
         for (int k = 0; k < MIMIR_PREP_KINDS && rc == MIMIR_OK; k++) {
             char field[64];
             snprintf(field, sizeof field, "%s.%s", name, kkeys[k]);
-            rc = json_uint(o, kkeys[k], (uint64_t)INT64_MAX, &v, path, field, err);
+            v = 0;
+            if (k + 1 < MIMIR_PREP_WMASK || json_object_get(o, kkeys[k]) != NULL)
+                rc = json_uint(o, kkeys[k], (uint64_t)INT64_MAX, &v, path, field, err);
             if (rc == MIMIR_OK && which == 2)
                 p->stat_sacrificed[k] = v;
             if (rc == MIMIR_OK && which == 3)
@@ -601,9 +623,21 @@ static int read_alpha(mimir_pool *p, mimir_err *err)
 
 /* --- batches --------------------------------------------------------------------------------- */
 
+/* A weight mask's payload: per component q < words_of(macs), its inner*cols words if explicit
+ * (flags bit q), else its 32-byte seed. */
+static uint64_t wmask_bytes(const struct batch *b, int macs)
+{
+    uint64_t n = 0;
+    for (int q = 0; q < words_of(macs); q++)
+        n += (b->flags >> q) & 1 ? b->inner * b->cols * WORD_BYTES : MIMIR_PREP_SEED_BYTES;
+    return n;
+}
+
 static uint64_t payload_bytes(const struct batch *b, int macs)
 {
     /* Bounded at parse / append time: count * item_elems * 64 fits in 64 bits. */
+    if (b->kind == MIMIR_PREP_WMASK)
+        return wmask_bytes(b, macs);
     return b->count * item_elems(b) * (uint64_t)words_of(macs) * WORD_BYTES;
 }
 
@@ -623,17 +657,45 @@ static void encode_header(uint8_t h[HDR_BYTES], const mimir_pool *p, const struc
     put64(h + 64, b->inner);
     put64(h + 72, b->cols);
     put64(h + 80, payload_bytes(b, p->macs));
+    put64(h + 88, b->mask_id);
+    put32(h + 96, b->flags);
 }
 
 /* Checks the shape fields of b (kind, f, count, dims) and fills len[]; field names the culprit. */
 static int check_shape(struct batch *b, int macs, const char **field)
 {
     uint64_t e, t;
-    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_EDABIT)
+    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_WPAIR)
         return *field = "kind", -1;
     if (b->count == 0)
         return *field = "count", -1;
-    if (b->kind == MIMIR_PREP_MATRIX) {
+    if (b->kind != MIMIR_PREP_WMASK && b->kind != MIMIR_PREP_WPAIR &&
+        (b->mask_id != 0 || b->flags != 0))
+        return *field = "reserved", -1;
+    if (b->kind == MIMIR_PREP_WMASK || b->kind == MIMIR_PREP_WPAIR) {
+        if (b->f != 0)
+            return *field = "f", -1;
+        if (b->inner == 0 || b->cols == 0 || !mul_ok(b->inner, b->cols, &e) ||
+            e > MAX_ITEM_ELEMS)
+            return *field = "shape", -1;
+    }
+    if (b->kind == MIMIR_PREP_WMASK) {
+        if (b->count != 1)
+            return *field = "count", -1;
+        if (b->rows != 0)
+            return *field = "shape", -1;
+        if (b->flags >= (1u << words_of(macs)))
+            return *field = "flags", -1;
+        item_lens(b);
+        return 0; /* at most 4 * 2^32 words: no overflow */
+    }
+    if (b->kind == MIMIR_PREP_WPAIR) {
+        if (b->flags > 1)
+            return *field = "flags", -1;
+        if (b->rows == 0 || !mul_ok(b->rows, b->inner, &e) || e > MAX_ITEM_ELEMS ||
+            !mul_ok(b->rows, b->cols, &e) || e > MAX_ITEM_ELEMS)
+            return *field = "shape", -1;
+    } else if (b->kind == MIMIR_PREP_MATRIX) {
         if (b->rows == 0 || b->inner == 0 || b->cols == 0 || b->f != 0)
             return *field = b->f != 0 ? "f" : "shape", -1;
         if (!mul_ok(b->rows, b->inner, &e) || e > MAX_ITEM_ELEMS ||
@@ -683,7 +745,7 @@ static int parse_header(const mimir_pool *p, const char *path, unsigned idx,
     if (get32(h + 40) != idx)
         return mimir_err_set(err, MIMIR_EINPUT, path, "index",
                              "batch %u in the file, expected %u (its name)", get32(h + 40), idx);
-    for (int i = 88; i < HDR_BYTES; i++)
+    for (int i = 100; i < HDR_BYTES; i++)
         if (h[i] != 0)
             return mimir_err_set(err, MIMIR_EINPUT, path, "reserved", "expected zero bytes");
     b->idx = idx;
@@ -693,6 +755,8 @@ static int parse_header(const mimir_pool *p, const char *path, unsigned idx,
     b->rows = get64(h + 56);
     b->inner = get64(h + 64);
     b->cols = get64(h + 72);
+    b->mask_id = get64(h + 88);
+    b->flags = get32(h + 96);
     const char *field = NULL;
     if (check_shape(b, p->macs, &field) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, path, field,
@@ -1155,7 +1219,9 @@ static int check_sv(const mimir_pool *p, const mimir_sv *v, uint64_t n, const ch
     return MIMIR_OK;
 }
 
-static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mimir_err *err)
+/* Starts batch file number p->nb (mode 0600 like every batch: items are secret) and writes
+ * its header. */
+static int batch_begin(mimir_pool *p, struct batch *b, awriter *w, mimir_err *err)
 {
     if (p->nb >= MAX_BATCHES)
         return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
@@ -1174,23 +1240,25 @@ static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mi
     }
     char name[64];
     batch_name(name, sizeof name, b->idx);
-    awriter w;
-    int rc = aw_open(&w, p->dir, name, 0600, err);
+    int rc = aw_open(w, p->dir, name, 0600, err);
     if (rc != MIMIR_OK)
         return rc;
     uint8_t h[HDR_BYTES];
     encode_header(h, p, b);
-    rc = aw_write(&w, h, HDR_BYTES, err);
-    for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
-        for (int wd = 0; wd < words_of(p->macs) && rc == MIMIR_OK && b->len[k] > 0; wd++) {
-            const mimir_r128 *src = wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2];
-            rc = aw_write(&w, src, (size_t)(b->count * b->len[k]) * WORD_BYTES, err);
-        }
+    rc = aw_write(w, h, HDR_BYTES, err);
+    if (rc != MIMIR_OK)
+        aw_abort(w);
+    return rc;
+}
+
+/* Appends the digest, renames the batch into place and records it (rc: the payload's writes). */
+static int batch_end(mimir_pool *p, struct batch *b, awriter *w, int rc, mimir_err *err)
+{
     if (rc != MIMIR_OK) {
-        aw_abort(&w);
+        aw_abort(w);
         return rc;
     }
-    rc = aw_commit(&w, 1, err);
+    rc = aw_commit(w, 1, err);
     if (rc != MIMIR_OK)
         return rc;
     b->consumed = 0;
@@ -1198,6 +1266,91 @@ static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mi
     p->b[p->nb++] = *b;
     p->dirty_stats = 1;
     return write_stats(p, err);
+}
+
+static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mimir_err *err)
+{
+    awriter w;
+    int rc = batch_begin(p, b, &w, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
+        for (int wd = 0; wd < words_of(p->macs) && rc == MIMIR_OK && b->len[k] > 0; wd++) {
+            const mimir_r128 *src = wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2];
+            rc = aw_write(&w, src, (size_t)(b->count * b->len[k]) * WORD_BYTES, err);
+        }
+    return batch_end(p, b, &w, rc, err);
+}
+
+/* The wmask batch holding the mask with this id, or NULL. */
+static const struct batch *find_mask(const mimir_pool *p, uint64_t id)
+{
+    for (size_t i = 0; i < p->nb; i++)
+        if (p->b[i].kind == MIMIR_PREP_WMASK && p->b[i].mask_id == id)
+            return &p->b[i];
+    return NULL;
+}
+
+int mimir_pool_append_wmask(mimir_pool *p, const mimir_wmask *m, mimir_err *err)
+{
+    if (m == NULL || m->hollow)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "wmask",
+                             "expected a weight mask with its components (not a plan's)");
+    if ((m->macs != 0) != p->macs)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "macs",
+                             "a mask %s MAC components, but the pool %s MAC'd items",
+                             m->macs ? "with" : "without", p->macs ? "holds" : "does not hold");
+    struct batch bt = {.kind = MIMIR_PREP_WMASK, .count = 1, .inner = m->inner,
+                       .cols = m->cols, .mask_id = m->id};
+    for (int q = 0; q < words_of(p->macs); q++)
+        bt.flags |= (uint32_t)(m->expl[q] != NULL) << q;
+    const char *field = NULL;
+    if (check_shape(&bt, p->macs, &field) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
+                             "%zux%zu: every dimension must be from 1 and the mask at most 2^32 "
+                             "elements", m->inner, m->cols);
+    if (find_mask(p, m->id) != NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "id",
+                             "mask %016llx is already in the pool (a mask is dealt once)",
+                             (unsigned long long)m->id);
+    awriter w;
+    int rc = batch_begin(p, &bt, &w, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    for (int q = 0; q < words_of(p->macs) && rc == MIMIR_OK; q++)
+        rc = (bt.flags >> q) & 1
+                 ? aw_write(&w, m->expl[q], (size_t)(bt.inner * bt.cols) * WORD_BYTES, err)
+                 : aw_write(&w, m->seed[q], MIMIR_PREP_SEED_BYTES, err);
+    return batch_end(p, &bt, &w, rc, err);
+}
+
+int mimir_pool_append_wpairs(mimir_pool *p, uint64_t mask_id, size_t inner, size_t cols,
+                             size_t rows, int transposed, size_t count, const mimir_sv *a,
+                             const mimir_sv *c, mimir_err *err)
+{
+    struct batch bt = {.kind = MIMIR_PREP_WPAIR, .count = count, .rows = rows, .inner = inner,
+                       .cols = cols, .mask_id = mask_id, .flags = transposed != 0};
+    const char *field = NULL;
+    if (count == 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "count", "an empty batch");
+    if (check_shape(&bt, p->macs, &field) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, field,
+                             "%zu pairs of %zu rows against a %zux%zu mask: every dimension "
+                             "must be from 1 and each matrix at most 2^32 elements",
+                             count, rows, inner, cols);
+    const struct batch *mb = find_mask(p, mask_id);
+    if (mb == NULL || mb->inner != inner || mb->cols != cols)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "mask",
+                             "pairs bound to mask %016llx (%zux%zu), which the pool does not "
+                             "hold: append the mask first", (unsigned long long)mask_id,
+                             inner, cols);
+    int rc = check_sv(p, a, bt.count * bt.len[0], "a", err);
+    if (rc == MIMIR_OK)
+        rc = check_sv(p, c, bt.count * bt.len[1], "c", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    const mimir_sv *const v[3] = {a, c, NULL};
+    return append(p, &bt, v, err);
 }
 
 int mimir_pool_append_triples(mimir_pool *p, const mimir_sv *a, const mimir_sv *b,
@@ -1326,95 +1479,149 @@ static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const 
     return rc;
 }
 
-#define NO_SHAPE UINT64_MAX
+/* Whether batch b serves items like want: same kind, and the same f (truncation pairs), shape
+ * (matrix triples), or mask id, mask shape, rows and transposition (weight pairs). */
+static int matches(const struct batch *b, const struct batch *want)
+{
+    if (b->kind != want->kind)
+        return 0;
+    switch (want->kind) {
+    case MIMIR_PREP_TRUNC: return b->f == want->f;
+    case MIMIR_PREP_MATRIX:
+        return b->rows == want->rows && b->inner == want->inner && b->cols == want->cols;
+    case MIMIR_PREP_WMASK: return b->inner == want->inner && b->cols == want->cols;
+    case MIMIR_PREP_WPAIR:
+        return b->mask_id == want->mask_id && b->rows == want->rows &&
+               b->inner == want->inner && b->cols == want->cols && b->flags == want->flags;
+    default: return 1;
+    }
+}
 
-/* The common path of the three kinds: plan spans over the matching batches (kind, shape, f),
- * verify their digests, advance and persist the cursor, then read. n counts items. */
-static int take(mimir_pool *p, int kind, uint64_t n, uint64_t rows, uint64_t inner,
-                uint64_t cols, unsigned f, mimir_sv *const out[3], const char *what,
-                mimir_err *err)
+/* The message for too few items of want's kind: n needed, have left. */
+static int none_left(const mimir_pool *p, const struct batch *want, uint64_t n, uint64_t have,
+                     const char *what, mimir_err *err)
+{
+    unsigned long long N = n, H = have;
+    if (want->kind == MIMIR_PREP_TRUNC)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
+                             "no %s for f=%u left (needed %llu, have %llu)", what, want->f, N,
+                             H);
+    if (want->kind == MIMIR_PREP_MATRIX)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
+                             "no %s of shape %llux%llux%llu left (needed %llu, have %llu)",
+                             what, (unsigned long long)want->rows,
+                             (unsigned long long)want->inner, (unsigned long long)want->cols,
+                             N, H);
+    if (want->kind == MIMIR_PREP_WMASK)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
+                             "no %s of shape %llux%llu left (needed %llu, have %llu)", what,
+                             (unsigned long long)want->inner, (unsigned long long)want->cols,
+                             N, H);
+    if (want->kind == MIMIR_PREP_WPAIR) {
+        /* A pair of this shape bound to another mask is never served: name both masks. */
+        for (size_t i = 0; i < p->nb; i++) {
+            const struct batch *b = &p->b[i];
+            if (b->kind == MIMIR_PREP_WPAIR && b->consumed < b->count &&
+                b->mask_id != want->mask_id && b->rows == want->rows &&
+                b->flags == want->flags)
+                return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
+                                     "no %s for mask %016llx (%llu rows%s) left (needed %llu, "
+                                     "have %llu): the next pair of that shape is bound to mask "
+                                     "%016llx, not to this one", what,
+                                     (unsigned long long)want->mask_id,
+                                     (unsigned long long)want->rows,
+                                     want->flags ? ", transposed" : "", N, H,
+                                     (unsigned long long)b->mask_id);
+        }
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
+                             "no %s for mask %016llx (%llu rows%s) left (needed %llu, have "
+                             "%llu)", what, (unsigned long long)want->mask_id,
+                             (unsigned long long)want->rows,
+                             want->flags ? ", transposed" : "", N, H);
+    }
+    return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL, "no %s left (needed %llu, have %llu)",
+                         what, N, H);
+}
+
+/* Plans spans over the batches matching want (n items), verifies their digests. */
+static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const char *what,
+                      struct span **out, size_t *ns, mimir_err *err)
 {
     uint64_t have = 0;
-    size_t ns = 0;
-    struct span *sp = NULL;
-    for (size_t i = 0; i < p->nb; i++) {
-        const struct batch *b = &p->b[i];
-        if (b->kind != kind || (kind == MIMIR_PREP_TRUNC && b->f != f) ||
-            (kind == MIMIR_PREP_MATRIX &&
-             (b->rows != rows || b->inner != inner || b->cols != cols)))
-            continue;
-        have += b->count - b->consumed;
-    }
-    if (have < n) {
-        if (kind == MIMIR_PREP_TRUNC)
-            return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
-                                 "no %s for f=%u left (needed %llu, have %llu)", what, f,
-                                 (unsigned long long)n, (unsigned long long)have);
-        if (kind == MIMIR_PREP_MATRIX)
-            return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
-                                 "no %s of shape %llux%llux%llu left (needed %llu, have %llu)",
-                                 what, (unsigned long long)rows, (unsigned long long)inner,
-                                 (unsigned long long)cols, (unsigned long long)n,
-                                 (unsigned long long)have);
-        return mimir_err_set(err, MIMIR_EINPUT, p->dir, NULL,
-                             "no %s left (needed %llu, have %llu)", what,
-                             (unsigned long long)n, (unsigned long long)have);
-    }
-    sp = calloc(p->nb ? p->nb : 1, sizeof *sp);
+    for (size_t i = 0; i < p->nb; i++)
+        if (matches(&p->b[i], want))
+            have += p->b[i].count - p->b[i].consumed;
+    if (have < n)
+        return none_left(p, want, n, have, what, err);
+    struct span *sp = calloc(p->nb ? p->nb : 1, sizeof *sp);
     if (sp == NULL)
         return mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
     uint64_t need = n;
+    *ns = 0;
     for (size_t i = 0; i < p->nb && need > 0; i++) {
         const struct batch *b = &p->b[i];
-        if (b->kind != kind || (kind == MIMIR_PREP_TRUNC && b->f != f) ||
-            (kind == MIMIR_PREP_MATRIX &&
-             (b->rows != rows || b->inner != inner || b->cols != cols)) ||
-            b->consumed == b->count)
+        if (!matches(b, want) || b->consumed == b->count)
             continue;
         uint64_t k = b->count - b->consumed < need ? b->count - b->consumed : need;
-        sp[ns++] = (struct span){i, b->consumed, k};
+        sp[(*ns)++] = (struct span){i, b->consumed, k};
         need -= k;
     }
     int rc = MIMIR_OK;
-    for (size_t j = 0; j < ns && rc == MIMIR_OK; j++)
+    for (size_t j = 0; j < *ns && rc == MIMIR_OK; j++)
         rc = verify_batch(p, &p->b[sp[j].batch], err);
-    /* Allocate before the cursor moves: running out of memory should waste nothing. */
-    uint64_t len[3] = {1, 1, 1};
-    if (kind == MIMIR_PREP_MATRIX) {
-        len[0] = rows * inner;
-        len[1] = inner * cols;
-        len[2] = rows * cols;
-    } else if (kind == MIMIR_PREP_EDABIT) {
-        len[1] = MIMIR_PREP_EDABIT_BITS;
-        len[2] = 0; /* out[2] is NULL */
+    if (rc != MIMIR_OK) {
+        free(sp);
+        return rc;
     }
+    *out = sp;
+    return MIMIR_OK;
+}
+
+/* Marks the spans consumed and persists the cursor: after this, the items are never handed out
+ * again, whatever happens next. */
+static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *err)
+{
+    for (size_t j = 0; j < ns; j++)
+        p->b[sp[j].batch].consumed += sp[j].k;
+    /* Not persisted (or unknown): the items count as used anyway, never handed out. A failed
+     * rename leaves the old cursor, so the items stay available on disk for the next open; in
+     * this process they are gone, which only wastes them. */
+    int rc = write_cursor(p, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    p->dirty_stats = 1;
+#ifdef MIMIR_TEST_HOOKS
+    if (mimir_pool_test_after_cursor != NULL)
+        mimir_pool_test_after_cursor();
+#endif
+    return MIMIR_OK;
+}
+
+/* The common path of the vector kinds: plan spans over the batches matching want, verify their
+ * digests, advance and persist the cursor, then read. n counts items. */
+static int take(mimir_pool *p, const struct batch *want, uint64_t n, mimir_sv *const out[3],
+                const char *what, mimir_err *err)
+{
+    size_t ns = 0;
+    struct span *sp = NULL;
+    int rc = plan_spans(p, want, n, what, &sp, &ns, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    /* Allocate before the cursor moves: running out of memory should waste nothing. */
+    const uint64_t *len = want->len;
     for (int k = 0; k < 3 && rc == MIMIR_OK && len[k] > 0; k++) {
         rc = mimir_sv_alloc(out[k], (size_t)(n * len[k]), p->macs, err);
         if (rc != MIMIR_OK)
             for (int q = 0; q < k; q++)
                 mimir_sv_free(out[q]);
     }
-    if (rc != MIMIR_OK) {
-        free(sp);
-        return rc;
-    }
-    for (size_t j = 0; j < ns; j++)
-        p->b[sp[j].batch].consumed += sp[j].k;
-    rc = write_cursor(p, err);
-    if (rc != MIMIR_OK) {
-        /* Not persisted (or unknown): treat the items as used anyway, never hand them out. A
-         * failed rename leaves the old cursor, so the items stay available on disk for the
-         * next open; in this process they are gone, which only wastes them. */
-        for (int k = 0; k < 3; k++)
+    if (rc == MIMIR_OK && (rc = advance(p, sp, ns, err)) != MIMIR_OK)
+        for (int k = 0; k < 3 && len[k] > 0; k++)
             mimir_sv_free(out[k]);
+    if (rc != MIMIR_OK) {
         free(sp);
         return rc;
     }
-    p->dirty_stats = 1;
-#ifdef MIMIR_TEST_HOOKS
-    if (mimir_pool_test_after_cursor != NULL)
-        mimir_pool_test_after_cursor();
-#endif
     uint64_t off[3] = {0, 0, 0};
     for (size_t j = 0; j < ns && rc == MIMIR_OK; j++) {
         rc = read_span(p, &sp[j], out, off, err);
@@ -1423,7 +1630,7 @@ static int take(mimir_pool *p, int kind, uint64_t n, uint64_t rows, uint64_t inn
     }
     free(sp);
     if (rc != MIMIR_OK)
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 3 && len[k] > 0; k++)
             mimir_sv_free(out[k]);
     return rc;
 }
@@ -1432,37 +1639,129 @@ static int prep_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv 
                         mimir_err *err)
 {
     mimir_sv *const out[3] = {a, b, c};
-    return take(ctx, MIMIR_PREP_TRIPLE, n, 0, 0, 0, 0, out, "triples", err);
+    struct batch want = {.kind = MIMIR_PREP_TRIPLE};
+    item_lens(&want);
+    return take(ctx, &want, n, out, "triples", err);
 }
 
 static int prep_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
                        mimir_sv *b, mimir_sv *c, mimir_err *err)
 {
     mimir_pool *p = ctx;
-    struct batch bt = {.kind = MIMIR_PREP_MATRIX, .count = 1, .rows = rows, .inner = inner,
-                       .cols = cols};
+    struct batch want = {.kind = MIMIR_PREP_MATRIX, .count = 1, .rows = rows, .inner = inner,
+                         .cols = cols};
     const char *field;
-    if (check_shape(&bt, p->macs, &field) != 0)
+    if (check_shape(&want, p->macs, &field) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
                              "%zux%zux%zu: no such matrix triple shape", rows, inner, cols);
     mimir_sv *const out[3] = {a, b, c};
-    return take(p, MIMIR_PREP_MATRIX, 1, rows, inner, cols, 0, out, "matrix triples", err);
+    return take(p, &want, 1, out, "matrix triples", err);
 }
 
 static int prep_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
                       mimir_sv *r_63, mimir_err *err)
 {
     mimir_sv *const out[3] = {r, r_hi, r_63};
-    return take(ctx, MIMIR_PREP_TRUNC, n, 0, 0, 0, f, out, "truncation pairs", err);
+    struct batch want = {.kind = MIMIR_PREP_TRUNC, .f = f};
+    item_lens(&want);
+    return take(ctx, &want, n, out, "truncation pairs", err);
 }
 
 static int prep_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
 {
     mimir_sv *const out[3] = {r, bits, NULL};
-    return take(ctx, MIMIR_PREP_EDABIT, n, 0, 0, 0, 0, out, "edaBits", err);
+    struct batch want = {.kind = MIMIR_PREP_EDABIT};
+    item_lens(&want);
+    return take(ctx, &want, n, out, "edaBits", err);
 }
 
-static const mimir_prep_ops pool_ops = {prep_triples, prep_matrix, prep_trunc, prep_edabits};
+/* Reads a mask batch's components (seeds, explicit arrays) into m (allocated by the caller). */
+static int read_wmask(const mimir_pool *p, const struct batch *b, mimir_wmask *m,
+                      mimir_err *err)
+{
+    char name[64], path[PATH_BYTES];
+    batch_name(name, sizeof name, b->idx);
+    path_of(path, p->dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mimir_err_errno(err, path, "cannot open");
+    int rc = MIMIR_OK;
+    uint64_t at = HDR_BYTES;
+    for (int q = 0; q < words_of(p->macs) && rc == MIMIR_OK; q++) {
+        int ex = (b->flags >> q) & 1;
+        size_t n = ex ? (size_t)(b->inner * b->cols) * WORD_BYTES : MIMIR_PREP_SEED_BYTES;
+        int r = pread_all(fd, ex ? (void *)m->expl[q] : (void *)m->seed[q], n, at);
+        if (r != 0)
+            rc = r == -2 ? mimir_err_set(err, MIMIR_EINPUT, path, "size", "truncated")
+                         : mimir_err_errno(err, path, "read failed");
+        at += n;
+    }
+    close(fd);
+    return rc;
+}
+
+/* The next weight mask of shape inner x cols, in order of batches. */
+static int prep_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
+{
+    mimir_pool *p = ctx;
+    memset(out, 0, sizeof *out);
+    struct batch want = {.kind = MIMIR_PREP_WMASK, .count = 1, .inner = inner, .cols = cols};
+    const char *field;
+    if (check_shape(&want, p->macs, &field) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
+                             "%zux%zu: no such weight mask shape", inner, cols);
+    size_t ns = 0;
+    struct span *sp = NULL;
+    int rc = plan_spans(p, &want, 1, "weight masks", &sp, &ns, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    const struct batch *b = &p->b[sp[0].batch];
+    out->id = b->mask_id;
+    out->inner = inner;
+    out->cols = cols;
+    out->macs = p->macs;
+    /* Allocate before the cursor moves: running out of memory should waste nothing. */
+    for (int q = 0; q < words_of(p->macs) && rc == MIMIR_OK; q++)
+        if ((b->flags >> q) & 1 &&
+            (out->expl[q] = mimir_secret_alloc((size_t)(inner * cols) * WORD_BYTES)) == NULL)
+            rc = mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
+    if (rc == MIMIR_OK)
+        rc = advance(p, sp, ns, err);
+    if (rc == MIMIR_OK)
+        rc = read_wmask(p, b, out, err);
+    free(sp);
+    if (rc != MIMIR_OK)
+        mimir_wmask_free(out);
+    return rc;
+}
+
+/* One pair bound to mask: the next of the batches with its id, shape, rows and transposition. */
+static int prep_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transposed,
+                      mimir_sv *a, mimir_sv *c, mimir_err *err)
+{
+    mimir_pool *p = ctx;
+    if (mask == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "mask", "no mask given");
+    struct batch want = {.kind = MIMIR_PREP_WPAIR, .count = 1, .rows = rows,
+                         .inner = mask->inner, .cols = mask->cols, .mask_id = mask->id,
+                         .flags = transposed != 0};
+    const char *field;
+    if (check_shape(&want, p->macs, &field) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
+                             "%zu rows against a %zux%zu mask: no such weight pair shape", rows,
+                             mask->inner, mask->cols);
+    mimir_sv *const out[3] = {a, c, NULL};
+    return take(p, &want, 1, out, "weight pairs", err);
+}
+
+static const mimir_prep_ops pool_ops = {
+    .triples = prep_triples,
+    .matrix = prep_matrix,
+    .trunc = prep_trunc,
+    .edabits = prep_edabits,
+    .wmask = prep_wmask,
+    .wpair = prep_wpair,
+};
 
 mimir_prep *mimir_pool_prep(mimir_pool *p)
 {

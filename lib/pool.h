@@ -5,9 +5,10 @@
  * A pool is a directory owned by one party of one session:
  *   pool.json        public header: format version, party, session id, macs, created-by
  *   alpha.key        the party's MAC key components (alpha_p, alpha_{p+1}), mode 0600, digested
- *   batch-NNNNNN.mtp append-only batch files: one item kind (and shape / f) each, self-
+ *   batch-NNNNNN.mtp append-only batch files: one item kind (and shape / f / mask) each, self-
  *                    describing (magic, version, kind, party, session, shape, count) and ending
- *                    in a SHA-256 digest; written atomically (temp, fsync, rename, dir fsync)
+ *                    in a SHA-256 digest; written atomically (temp, fsync, rename, dir fsync),
+ *                    mode 0600
  *   cursor           how many items of each batch are consumed: advanced and fsynced BEFORE the
  *                    items are handed out, so a crash at any point can waste items but never
  *                    hands one out twice
@@ -35,7 +36,8 @@
 typedef struct mimir_pool mimir_pool;
 
 /* Per-kind counters (index = enum mimir_prep_kind - 1), in elements: n for triples,
- * truncation pairs and edaBits, rows*inner + inner*cols + rows*cols for a matrix triple. */
+ * truncation pairs and edaBits, rows*inner + inner*cols + rows*cols for a matrix triple,
+ * inner*cols per weight mask, rows*ain + rows*cout per weight pair (lib/prep.h). */
 typedef struct mimir_pool_status {
     int party;
     uint8_t session[16];
@@ -79,13 +81,28 @@ int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const 
 int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *bits,
                               mimir_err *err);
 
+/* Appends one weight mask (one batch): its id, shape, the party's seeds of its seeded
+ * components and its explicit components (lib/prep.h mimir_wmask). The mask must carry MAC
+ * components iff the pool does, and its id must be new to the pool (MIMIR_EINPUT field "id"). */
+int mimir_pool_append_wmask(mimir_pool *p, const mimir_wmask *m, mimir_err *err);
+/* count pairs bound to mask mask_id: a holds count * rows * ain elements and c count * rows
+ * * cout (ain = transposed ? cols : inner, cout = transposed ? inner : cols) */
+int mimir_pool_append_wpairs(mimir_pool *p, uint64_t mask_id, size_t inner, size_t cols,
+                             size_t rows, int transposed, size_t count, const mimir_sv *a,
+                             const mimir_sv *c, mimir_err *err);
+/* (The mask mask_id, of shape inner x cols, must already be in the pool: MIMIR_EINPUT field
+ * "mask" otherwise.) */
+
 /* Records a sacrifice outcome in stats.json (count elements sacrificed or failed). */
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
                                 mimir_err *err);
 
 /* The preprocessing source over the pool (valid while p is open). Taking items advances and
  * fsyncs the cursor first. Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left
- * (needed 4096, have 100)". */
+ * (needed 4096, have 100)". Weight masks are handed out in order of batches (the next one of
+ * the shape asked for); weight pairs match the given mask's id and shape, the rows and the
+ * transposition, as matrix triples match shapes: a pair bound to another mask is never served
+ * (MIMIR_EINPUT naming the pool and both mask ids). */
 mimir_prep *mimir_pool_prep(mimir_pool *p);
 
 int mimir_pool_get_status(mimir_pool *p, mimir_pool_status *st, mimir_err *err);
@@ -96,7 +113,8 @@ int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *er
  * (peek_status only checks headers and sizes). MIMIR_EINPUT naming the batch and "digest". */
 int mimir_pool_verify(const char *dir, mimir_err *err);
 
-/* Names of the kinds ("triple", "matrix", "trunc", "edabit") by enum mimir_prep_kind; NULL if unknown. */
+/* Names of the kinds ("triple", "matrix", "trunc", "edabit", "wmask", "wpair") by enum
+ * mimir_prep_kind; NULL if unknown. */
 const char *mimir_pool_kind_name(int kind);
 
 #ifdef MIMIR_TEST_HOOKS

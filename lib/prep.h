@@ -52,8 +52,10 @@ enum mimir_prep_kind {
  * words). Value components are all seeded (0 bytes per weight); of the MAC components of
  * alpha B, components 1 and 2 are seeded and component 0 is explicit (alpha B minus the seeded
  * two), so parties 0 and 2 store 16 bytes per weight and party 1 none. In semi-honest mode only
- * q = 0, 1 exist. id names the mask in its source (pairs are bound to it). A plan-mode (hollow)
- * mask has its shape and id and nothing else (hollow = 1). */
+ * q = 0, 1 exist. id names the mask (pairs are bound to it): a 64-bit value drawn at random
+ * by the dealer (lib/dealer.h), kept by a pool (lib/pool.h), so that pairs stay bound to their
+ * own mask even in a pool filled by several runs; the counting source numbers its masks 0, 1,
+ * ... A plan-mode (hollow) mask has its shape and id and nothing else (hollow = 1). */
 typedef struct mimir_wmask {
     uint64_t id;
     size_t inner, cols;
@@ -71,6 +73,9 @@ void mimir_wmask_free(mimir_wmask *m);
 /* Bytes a mask keeps in memory (its explicit components). */
 size_t mimir_wmask_bytes(const mimir_wmask *m);
 
+/* A source's operations. Tables are written with designated initialisers; an operation a
+ * source does not have is NULL (only wmask / wpair may be: mimir_prep_wmask / mimir_prep_wpair
+ * then fail with MIMIR_EINPUT). */
 typedef struct mimir_prep_ops {
     /* n scalar triples into a, b, c (allocated by the call, n elements each). */
     int (*triples)(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c, mimir_err *err);
@@ -83,26 +88,13 @@ typedef struct mimir_prep_ops {
     /* n edaBits: r (n elements) and bits (n * MIMIR_PREP_EDABIT_BITS elements; bit b of item i
      * at index i * MIMIR_PREP_EDABIT_BITS + b, b = 0 the least significant). */
     int (*edabits)(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
-} mimir_prep_ops;
-
-/* The weight-mask operations of a source, kept apart from mimir_prep_ops so that the tables
- * written before them (positional initialisers) stay complete: a source that has them
- * registers them once for its ops table (mimir_prep_register_wops, thread-safe, idempotent);
- * the engine looks them up by the table. */
-typedef struct mimir_prep_wops {
     /* one weight mask of inner x cols into out (filled by the call; mimir_wmask_free). */
     int (*wmask)(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err);
     /* one pair bound to mask: transposed 0: a (rows x inner), c = a B (rows x cols);
      * transposed 1: a (rows x cols), c = a B^T (rows x inner). */
     int (*wpair)(void *ctx, const mimir_wmask *mask, size_t rows, int transposed, mimir_sv *a,
                  mimir_sv *c, mimir_err *err);
-} mimir_prep_wops;
-
-/* 0, or -1 if the registry (MIMIR_PREP_MAX_WOPS tables) is full. */
-#define MIMIR_PREP_MAX_WOPS 16
-int mimir_prep_register_wops(const mimir_prep_ops *ops, const mimir_prep_wops *wops);
-/* The weight-mask operations registered for ops, or NULL. */
-const mimir_prep_wops *mimir_prep_wops_of(const mimir_prep_ops *ops);
+} mimir_prep_ops;
 
 struct mimir_prep {
     const mimir_prep_ops *ops;
@@ -134,21 +126,19 @@ static inline int mimir_prep_edabits(mimir_prep *p, size_t n, mimir_sv *r, mimir
 static inline int mimir_prep_wmask(mimir_prep *p, size_t inner, size_t cols, mimir_wmask *out,
                                    mimir_err *err)
 {
-    const mimir_prep_wops *w = mimir_prep_wops_of(p->ops);
-    if (w == NULL || w->wmask == NULL)
+    if (p->ops->wmask == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
                              "this preprocessing source has no weight masks");
-    return w->wmask(p->ctx, inner, cols, out, err);
+    return p->ops->wmask(p->ctx, inner, cols, out, err);
 }
 
 static inline int mimir_prep_wpair(mimir_prep *p, const mimir_wmask *mask, size_t rows,
                                    int transposed, mimir_sv *a, mimir_sv *c, mimir_err *err)
 {
-    const mimir_prep_wops *w = mimir_prep_wops_of(p->ops);
-    if (w == NULL || w->wpair == NULL)
+    if (p->ops->wpair == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
                              "this preprocessing source has no weight pairs");
-    return w->wpair(p->ctx, mask, rows, transposed, a, c, err);
+    return p->ops->wpair(p->ctx, mask, rows, transposed, a, c, err);
 }
 
 /* --- The counting source (lib/prep_count.c) ------------------------------------------------ */

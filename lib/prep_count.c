@@ -210,8 +210,14 @@ static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transpo
     return MIMIR_OK;
 }
 
-static const mimir_prep_ops count_ops = {op_triples, op_matrix, op_trunc, op_edabits};
-static const mimir_prep_wops count_wops = {op_wmask, op_wpair};
+static const mimir_prep_ops count_ops = {
+    .triples = op_triples,
+    .matrix = op_matrix,
+    .trunc = op_trunc,
+    .edabits = op_edabits,
+    .wmask = op_wmask,
+    .wpair = op_wpair,
+};
 
 int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
 {
@@ -222,7 +228,6 @@ int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
         return oom(err);
     c->macs = macs != 0;
     c->prep.ops = &count_ops;
-    mimir_prep_register_wops(&count_ops, &count_wops);
     c->prep.ctx = c;
     *out = c;
     return MIMIR_OK;

@@ -9,7 +9,6 @@
  */
 #include "prep.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,40 +89,4 @@ size_t mimir_wmask_bytes(const mimir_wmask *m)
         if (m->expl[q] != NULL)
             b += m->inner * m->cols * WORD_BYTES;
     return b;
-}
-
-/* --- the registry of weight-mask operations ---------------------------------------------- */
-
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static const mimir_prep_ops *reg_ops[MIMIR_PREP_MAX_WOPS];
-static const mimir_prep_wops *reg_wops[MIMIR_PREP_MAX_WOPS];
-static size_t reg_n;
-
-int mimir_prep_register_wops(const mimir_prep_ops *ops, const mimir_prep_wops *wops)
-{
-    int rc = 0;
-    pthread_mutex_lock(&reg_lock);
-    size_t i;
-    for (i = 0; i < reg_n && reg_ops[i] != ops; i++)
-        ;
-    if (i < reg_n)
-        reg_wops[i] = wops;
-    else if (reg_n < MIMIR_PREP_MAX_WOPS) {
-        reg_ops[reg_n] = ops;
-        reg_wops[reg_n++] = wops;
-    } else
-        rc = -1;
-    pthread_mutex_unlock(&reg_lock);
-    return rc;
-}
-
-const mimir_prep_wops *mimir_prep_wops_of(const mimir_prep_ops *ops)
-{
-    const mimir_prep_wops *w = NULL;
-    pthread_mutex_lock(&reg_lock);
-    for (size_t i = 0; i < reg_n && w == NULL; i++)
-        if (reg_ops[i] == ops)
-            w = reg_wops[i];
-    pthread_mutex_unlock(&reg_lock);
-    return w;
 }

@@ -38,6 +38,7 @@
 #define PLAN_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
+#define WPAIR_BATCH_ELEMS ((uint64_t)1 << 18)  /* A and C elements per weight-pair batch file */
 
 typedef struct mshape {
     uint64_t rows, inner, cols, count;
@@ -47,6 +48,17 @@ typedef struct tspec {
     uint64_t count;
 } tspec;
 
+/* A weight mask of the plan (numbered by its position among the plan's masks). */
+typedef struct wmspec {
+    uint64_t inner, cols;
+} wmspec;
+/* count weight pairs bound to the plan's mask number `mask`; item: the plan item index. */
+typedef struct wpspec {
+    uint64_t mask, rows, count;
+    int transposed;
+    size_t item;
+} wpspec;
+
 typedef struct deal_req {
     uint64_t triples;
     mshape mat[MAX_ENTRIES];
@@ -54,7 +66,18 @@ typedef struct deal_req {
     tspec tr[MAX_ENTRIES];
     size_t ntr;
     uint64_t edabits;
+    wmspec wm[MAX_ENTRIES];
+    size_t nwm;
+    wpspec wp[MAX_ENTRIES];
+    size_t nwp;
 } deal_req;
+
+/* Elements of A and of C in one weight pair against mask m. */
+static void wpair_elems(const wmspec *m, const wpspec *w, uint64_t *na, uint64_t *nc)
+{
+    *na = w->rows * (w->transposed ? m->cols : m->inner);
+    *nc = w->rows * (w->transposed ? m->inner : m->cols);
+}
 
 static void help(void)
 {
@@ -75,7 +98,11 @@ static void help(void)
         "                          {\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":N},\n"
         "                          {\"kind\":\"matrix\",\"rows\":R,\"inner\":I,\"cols\":C,\n"
         "                          \"count\":K}, {\"kind\":\"trunc\",\"f\":F,\"count\":N},\n"
-        "                          {\"kind\":\"edabit\",\"count\":N}]}\n"
+        "                          {\"kind\":\"edabit\",\"count\":N},\n"
+        "                          {\"kind\":\"wmask\",\"inner\":I,\"cols\":C,\"count\":1},\n"
+        "                          {\"kind\":\"wpair\",\"mask\":M,\"rows\":R,\n"
+        "                          \"transposed\":0|1,\"count\":N}]} (masks numbered 0.. in\n"
+        "                          plan order; a pair names its mask's number)\n"
         "      --session HEX       the session id (32 hex digits) the pools are bound to\n"
         "      --cluster FILE      take the session id from a cluster file's \"session\"\n"
         "                          (default: derived from --seed-file, else random)\n"
@@ -232,6 +259,8 @@ static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_
     static const char *const tkeys[] = {"kind", "count", NULL};
     static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
     static const char *const rkeys[] = {"kind", "f", "count", NULL};
+    static const char *const wmkeys[] = {"kind", "inner", "cols", "count", NULL};
+    static const char *const wpkeys[] = {"kind", "mask", "rows", "transposed", "count", NULL};
     char field[64];
     snprintf(field, sizeof field, "items[%zu]", i);
     if (!json_is_object(it))
@@ -296,13 +325,80 @@ static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_
         }
         return rc;
     }
+    if (strcmp(kind, "wmask") == 0) {
+        wmspec m = {0, 0};
+        rc = plan_keys(it, wmkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 1, 1, 1, &n, path, i, err); /* one item per mask */
+        if (rc == MIMIR_OK && m.inner * m.cols > MAX_MATRIX_ELEMS)
+            rc = mimir_err_set(err, MIMIR_EINPUT, path, field,
+                               "a %llux%llu mask: more than %llu elements",
+                               (unsigned long long)m.inner, (unsigned long long)m.cols,
+                               (unsigned long long)MAX_MATRIX_ELEMS);
+        if (rc == MIMIR_OK) {
+            if (r->nwm == MAX_ENTRIES)
+                return plan_fail(err, path, field, "too many weight masks");
+            r->wm[r->nwm++] = m;
+        }
+        return rc;
+    }
+    if (strcmp(kind, "wpair") == 0) {
+        wpspec w = {.item = i};
+        uint64_t t = 0;
+        rc = plan_keys(it, wpkeys, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "mask", 0, MAX_ENTRIES - 1, 1, &w.mask, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &w.rows, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "transposed", 0, 1, 1, &t, path, i, err);
+        if (rc == MIMIR_OK)
+            rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &w.count, path, i, err);
+        w.transposed = (int)t;
+        if (rc == MIMIR_OK && w.count > 0) {
+            if (r->nwp == MAX_ENTRIES)
+                return plan_fail(err, path, field, "too many weight-pair entries");
+            r->wp[r->nwp++] = w;
+        }
+        return rc;
+    }
     return plan_fail(err, path, field,
-                     "expected \"triple\", \"matrix\", \"trunc\" or \"edabit\"");
+                     "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or "
+                     "\"wpair\"");
+}
+
+/* Every pair must name one of the plan's masks and fit its shape. */
+static int plan_pairs(const char *path, const deal_req *r, mimir_err *err)
+{
+    for (size_t j = 0; j < r->nwp; j++) {
+        const wpspec *w = &r->wp[j];
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].mask", w->item);
+        if (w->mask >= r->nwm)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                                 "mask %llu, but the plan has %zu weight mask%s (expected %s)",
+                                 (unsigned long long)w->mask, r->nwm, r->nwm == 1 ? "" : "s",
+                                 r->nwm == 0 ? "a \"wmask\" item first" : "0 to the last");
+        uint64_t na, nc;
+        wpair_elems(&r->wm[w->mask], w, &na, &nc);
+        snprintf(field, sizeof field, "items[%zu].rows", w->item);
+        if (na > MAX_MATRIX_ELEMS || nc > MAX_MATRIX_ELEMS)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                                 "%llu rows against mask %llu: a matrix of more than %llu "
+                                 "elements", (unsigned long long)w->rows,
+                                 (unsigned long long)w->mask,
+                                 (unsigned long long)MAX_MATRIX_ELEMS);
+    }
+    return MIMIR_OK;
 }
 
 static int read_plan(const char *path, deal_req *r, mimir_err *err)
 {
-    static const char *const keys[] = {"version", "items", NULL};
+    static const char *const keys[] = {"version", "model", "generation", "items", NULL};
     uint8_t *buf;
     size_t len;
     int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
@@ -325,6 +421,8 @@ static int read_plan(const char *path, deal_req *r, mimir_err *err)
         rc = plan_fail(err, path, "items", "expected an array of items");
     for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
         rc = plan_item(json_array_get(items, i), i, path, r, err);
+    if (rc == MIMIR_OK)
+        rc = plan_pairs(path, r, err);
     json_decref(root);
     return rc;
 }
@@ -484,6 +582,81 @@ static int append3(outputs *o, int kind, uint64_t rows, uint64_t inner, uint64_t
     return rc;
 }
 
+/* Copies element range [0, src->n) of src into dst at element offset off. */
+static void sv_put(mimir_sv *dst, size_t off, const mimir_sv *src, int macs)
+{
+    for (int w = 0; w < 2; w++) {
+        memcpy(dst->x[w] + off, src->x[w], src->n * sizeof(mimir_r128));
+        if (macs)
+            memcpy(dst->m[w] + off, src->m[w], src->n * sizeof(mimir_r128));
+    }
+}
+
+/* count pairs bound to mask (a hollow copy: id and shape), dealt one by one and appended to the
+ * three pools in batches of at most `batch` pairs and WPAIR_BATCH_ELEMS elements. */
+static int deal_pairs(mimir_dealer *d, const mimir_wmask *mask, const wpspec *w, uint64_t batch,
+                      outputs *o, progress *pg, mimir_err *err)
+{
+    const wmspec ms = {mask->inner, mask->cols};
+    uint64_t na, nc;
+    wpair_elems(&ms, w, &na, &nc);
+    uint64_t per = WPAIR_BATCH_ELEMS / (na + nc);
+    per = per < 1 ? 1 : per > batch ? batch : per;
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < w->count && rc == MIMIR_OK;) {
+        uint64_t k = w->count - done < per ? w->count - done : per;
+        mimir_sv A[3], C[3], a1[3], c1[3];
+        memset(A, 0, sizeof A), memset(C, 0, sizeof C);
+        for (int p = 0; p < 3 && rc == MIMIR_OK; p++) {
+            rc = mimir_sv_alloc(&A[p], (size_t)(k * na), mask->macs, err);
+            if (rc == MIMIR_OK)
+                rc = mimir_sv_alloc(&C[p], (size_t)(k * nc), mask->macs, err);
+        }
+        for (uint64_t j = 0; j < k && rc == MIMIR_OK; j++) {
+            memset(a1, 0, sizeof a1), memset(c1, 0, sizeof c1);
+            rc = mimir_dealer_wpair3(d, mask, (size_t)w->rows, w->transposed, a1, c1, err);
+            for (int p = 0; p < 3 && rc == MIMIR_OK; p++) {
+                sv_put(&A[p], (size_t)(j * na), &a1[p], mask->macs);
+                sv_put(&C[p], (size_t)(j * nc), &c1[p], mask->macs);
+            }
+            free3(a1);
+            free3(c1);
+            progress_show(pg, na + nc, 0);
+        }
+        for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+            rc = mimir_pool_append_wpairs(o->pool[p], mask->id, mask->inner, mask->cols,
+                                          (size_t)w->rows, w->transposed, (size_t)k, &A[p],
+                                          &C[p], err);
+        free3(A);
+        free3(C);
+        done += k;
+    }
+    return rc;
+}
+
+/* The plan's mask number i into the three pools, then every pair bound to it. Each party's
+ * part is appended and wiped at once; the pairs need only the mask's id and shape. */
+static int deal_mask(mimir_dealer *d, const deal_req *r, size_t i, uint64_t batch,
+                     outputs *o, progress *pg, mimir_err *err)
+{
+    mimir_wmask m[3];
+    memset(m, 0, sizeof m);
+    int rc = mimir_dealer_wmask3(d, (size_t)r->wm[i].inner, (size_t)r->wm[i].cols, m, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    mimir_wmask hollow = {.id = m[0].id, .inner = m[0].inner, .cols = m[0].cols,
+                          .macs = m[0].macs, .hollow = 1};
+    for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+        rc = mimir_pool_append_wmask(o->pool[p], &m[p], err);
+    for (int p = 0; p < 3; p++)
+        mimir_wmask_free(&m[p]);
+    progress_show(pg, r->wm[i].inner * r->wm[i].cols, 0);
+    for (size_t j = 0; j < r->nwp && rc == MIMIR_OK; j++)
+        if (r->wp[j].mask == i)
+            rc = deal_pairs(d, &hollow, &r->wp[j], batch, o, pg, err);
+    return rc;
+}
+
 static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs *o,
                     progress *pg, mimir_err *err)
 {
@@ -530,6 +703,8 @@ static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs 
         done += n;
         progress_show(pg, n, 0);
     }
+    for (size_t i = 0; i < r->nwm && rc == MIMIR_OK; i++)
+        rc = deal_mask(d, r, i, batch, o, pg, err);
     return rc;
 }
 
@@ -581,8 +756,23 @@ static int outputs_begin(outputs *o, const char *prefix, const uint8_t session[S
 static void print_json(const deal_req *r, const outputs *o, const char *session_hex, int macs,
                        const char *seed_src, const char *session_src, double secs)
 {
-    json_t *mats = json_array(), *trs = json_array();
-    uint64_t melems = 0, telems = 0;
+    json_t *mats = json_array(), *trs = json_array(), *wms = json_array(), *wps = json_array();
+    uint64_t melems = 0, telems = 0, wmelems = 0, wpelems = 0;
+    for (size_t i = 0; i < r->nwm; i++) {
+        json_array_append_new(wms, json_pack("{s:I, s:I}", "inner", (json_int_t)r->wm[i].inner,
+                                             "cols", (json_int_t)r->wm[i].cols));
+        wmelems += r->wm[i].inner * r->wm[i].cols;
+    }
+    for (size_t j = 0; j < r->nwp; j++) {
+        const wpspec *w = &r->wp[j];
+        uint64_t na, nc;
+        wpair_elems(&r->wm[w->mask], w, &na, &nc);
+        json_array_append_new(wps, json_pack("{s:I, s:I, s:b, s:I}", "mask",
+                                             (json_int_t)w->mask, "rows", (json_int_t)w->rows,
+                                             "transposed", w->transposed, "count",
+                                             (json_int_t)w->count));
+        wpelems += w->count * (na + nc);
+    }
     for (size_t i = 0; i < r->nmat; i++) {
         const mshape *m = &r->mat[i];
         json_array_append_new(mats, json_pack("{s:I, s:I, s:I, s:I}", "rows",
@@ -597,14 +787,15 @@ static void print_json(const deal_req *r, const outputs *o, const char *session_
         telems += r->tr[i].count;
     }
     json_t *root = json_pack(
-        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o, s:I}, s:{s:I, s:I, s:I, s:I},"
-        " s:f}",
+        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o, s:I, s:o, s:o},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:f}",
         "pools", o->final[0], o->final[1], o->final[2], "session", session_hex,
         "session_source", session_src, "created_by", "dealer", "macs", macs, "seed", seed_src,
         "items", "triple", (json_int_t)r->triples, "matrix", mats, "trunc", trs, "edabit",
-        (json_int_t)r->edabits, "elements", "triple", (json_int_t)r->triples, "matrix",
-        (json_int_t)melems, "trunc", (json_int_t)telems, "edabit", (json_int_t)r->edabits,
-        "seconds", secs);
+        (json_int_t)r->edabits, "wmask", wms, "wpair", wps, "elements", "triple",
+        (json_int_t)r->triples, "matrix", (json_int_t)melems, "trunc", (json_int_t)telems,
+        "edabit", (json_int_t)r->edabits, "wmask", (json_int_t)wmelems, "wpair",
+        (json_int_t)wpelems, "seconds", secs);
     if (root != NULL) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -716,7 +907,7 @@ int deal_main(int argc, char **argv)
         free(r);
         return report(&err);
     }
-    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0) {
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0) {
         free(r);
         return usage_fail(SUB, "nothing to deal: give --triples, --matrix, --trunc, --edabits "
                                "or --plan");
@@ -780,6 +971,13 @@ int deal_main(int argc, char **argv)
     for (size_t i = 0; i < r->ntr; i++)
         pg.total += r->tr[i].count;
     pg.total += r->triples + r->edabits;
+    for (size_t i = 0; i < r->nwm; i++)
+        pg.total += r->wm[i].inner * r->wm[i].cols;
+    for (size_t j = 0; j < r->nwp; j++) {
+        uint64_t na, nc;
+        wpair_elems(&r->wm[r->wp[j].mask], &r->wp[j], &na, &nc);
+        pg.total += r->wp[j].count * (na + nc);
+    }
     if (rc == MIMIR_OK)
         rc = deal_all(d, r, o.batch, &out, &pg, &err);
     if (rc == MIMIR_OK) {
@@ -798,18 +996,20 @@ int deal_main(int argc, char **argv)
                   1e9;
     char hex[2 * SESSION_BYTES + 1];
     sodium_bin2hex(hex, sizeof hex, session, SESSION_BYTES);
-    uint64_t nm = 0, nt = 0;
+    uint64_t nm = 0, nt = 0, np = 0;
     for (size_t i = 0; i < r->nmat; i++)
         nm += r->mat[i].count;
     for (size_t i = 0; i < r->ntr; i++)
         nt += r->tr[i].count;
+    for (size_t i = 0; i < r->nwp; i++)
+        np += r->wp[i].count;
     fprintf(stderr,
-            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs and %llu "
-            "edaBits%s into %s, %s, %s (session %s; made by a trusted dealer, which knew every "
-            "item)\n",
+            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs, %llu "
+            "edaBits, %zu weight masks and %llu weight pairs%s into %s, %s, %s (session %s; "
+            "made by a trusted dealer, which knew every item)\n",
             PROG, (unsigned long long)r->triples, (unsigned long long)nm,
-            (unsigned long long)nt, (unsigned long long)r->edabits, macs ? "" : " without MACs",
-            out.final[0], out.final[1],
+            (unsigned long long)nt, (unsigned long long)r->edabits, r->nwm,
+            (unsigned long long)np, macs ? "" : " without MACs", out.final[0], out.final[1],
             out.final[2], hex);
     if (o.json)
         print_json(r, &out, hex, macs, o.seed_file ? "file" : "random", session_src, secs);
