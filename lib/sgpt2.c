@@ -1,5 +1,5 @@
 /*
- * sgpt2.c — the secure GPT-2 step of lib/sgpt2.h (docs/drafts/sgpt2.md has the account).
+ * sgpt2.c — the secure GPT-2 step of lib/sgpt2.h (docs/protocol.md, "Secure generation").
  *
  * Mirrors lib/gpt2_fixed.c operation by operation: every product there followed by a truncation
  * tr(., s) is here a Beaver product (mimir_spdz_mul / mimir_spdz_matmul, or the batched matrix
@@ -304,7 +304,12 @@ static int head(mimir_sgpt2 *g, const mimir_sv *x, mimir_sv *next_onehot, mimir_
             goto out;
         onehot = &oh;
     }
-    if ((rc = mimir_spdz_argmax(s, onehot, NULL, &lg, 1, V, err)) != MIMIR_OK)
+    // greedy argmax: the tree compares differences of two logits; logits are activations in
+    // the design range |l| < 2^MIMIR_SNL_ACT_LOG2 (snl.h), so |l_i - l_j| < 2^15 and 15 + f + 1
+    // bits suffice (32 at f = 16: 57 triples per comparison instead of 120, 6 rounds per
+    // tree level's ltz instead of 7)
+    if ((rc = mimir_spdz_argmax_bits(s, onehot, NULL, &lg, 1, V, MIMIR_SNL_MAX_CMP_BITS(g->f),
+                                     err)) != MIMIR_OK)
         goto out;
     if (next_index != NULL) {
         // index = sum_j j onehot_j (local)

@@ -1,5 +1,5 @@
 /*
- * snl.c — secure nonlinear layers. See snl.h, docs/numerics.md and docs/drafts/snl.md.
+ * snl.c — secure nonlinear layers. See snl.h, docs/protocol.md "Nonlinear layers", docs/numerics.md.
  *
  * Each function is its plaintext twin in lib/approx.c or lib/gpt2_fixed.c read line by line:
  * "+" / "-" and products by public constants are local (mimir_spdz_add, _scale, _add_public),
@@ -220,10 +220,11 @@ int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, m
     TRY(sv_new(s, &below, n, err));
     TRY(sv_new(s, &t, n, err));
     TRY(sv_new(s, &y, n, err));
-    // below = [x < -16] = ltz(x - lo)
+    // below = [x < -16] = ltz(x - lo). Width: x in (-2^15, 0] (x = score - max, scores below
+    // 2^MIMIR_SNL_ACT_LOG2), so x - lo in (-2^15, 16]: 15 + f + 1 bits (32 at f = 16).
     mimir_r64 lo = mimir_approx_const(MIMIR_APPROX_EXP_LO, f);
     TRY(add_const(s, &d, x, (mimir_r64)0 - lo, err));
-    TRY(mimir_spdz_ltz(s, &below, &d, err));
+    TRY(mimir_spdz_ltz_bits(s, &below, &d, MIMIR_SNL_EXP_CMP_BITS(f), err));
     // xc = select(below, lo, x) = x + below (lo - x): one product, no truncation
     TRY(mimir_spdz_scale(s, &d, x, pub((mimir_r64)-1), err));
     TRY(add_const(s, &d, &d, lo, err));
@@ -251,10 +252,10 @@ out:
 /* ---- initial guesses by octave -------------------------------------------------------------- */
 
 /* y = g_0 + sum_{j=1..m} [x >= th_j] (g_j - g_(j-1)), every [x < th_j] of every element in ONE
- * ltz on n m elements (L rounds; none if m = 0). As approx.c, with (1 - lt) step written
+ * ltz of width bits on n m elements (L rounds; none if m = 0); |x - th_j| < 2^(bits-1). As approx.c, with (1 - lt) step written
  * step - lt step: the same ring value. th and g are public (g has m + 1 entries). */
 static int octave_guess(mimir_spdz *s, mimir_sv *y, const mimir_sv *x, const mimir_r64 *th,
-                        const mimir_r64 *g, size_t m, mimir_err *err)
+                        const mimir_r64 *g, size_t m, unsigned bits, mimir_err *err)
 {
     int rc = MIMIR_OK;
     size_t n = x->n;
@@ -286,7 +287,7 @@ static int octave_guess(mimir_spdz *s, mimir_sv *y, const mimir_sv *x, const mim
             pv[(j - 1) * n + i] = pub((mimir_r64)0 - th[j - 1]);
     }
     TRY(mimir_spdz_add_public(s, &d, &d, pv, err));
-    TRY(mimir_spdz_ltz(s, &lt, &d, err));
+    TRY(mimir_spdz_ltz_bits(s, &lt, &d, bits, err));
     // y = base - sum_j lt_j (g_j - g_(j-1))
     for (size_t j = 1; j <= m; j++)
         for (size_t i = 0; i < n; i++)
@@ -335,7 +336,9 @@ int mimir_snl_recip(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned lo
     mimir_sv y = {0}, e = {0};
     TRY(sv_new(s, &y, n, err));
     TRY(sv_new(s, &e, n, err));
-    TRY(octave_guess(s, &y, x, th, g, m, err));
+    // x in [1, 2^log2_max] (F bits), thresholds below 2^log2_max: |x - th| < 2^log2_max, so
+    // log2_max + F + 1 bits (33 for the softmax of n_ctx 128)
+    TRY(octave_guess(s, &y, x, th, g, m, MIMIR_SNL_RECIP_CMP_BITS(log2_max), err));
     // Newton: y <- mul(y, 2 - mul(x, y, F), F)
     for (int i = 0; i < MIMIR_APPROX_NEWTON_ITERS; i++) {
         TRY(mul_tr(s, &e, x, &y, F, err));
@@ -384,7 +387,8 @@ int mimir_snl_rsqrt(mimir_spdz *s, mimir_sv *out, const mimir_sv *v, int log2_mi
     mimir_sv y = {0}, e = {0};
     TRY(sv_new(s, &y, n, err));
     TRY(sv_new(s, &e, n, err));
-    TRY(octave_guess(s, &y, v, th, g, m, err));
+    // v in [2^log2_min, 2^log2_max] (F bits): |v - th| < 2^log2_max, log2_max + F + 1 bits
+    TRY(octave_guess(s, &y, v, th, g, m, MIMIR_SNL_RSQRT_CMP_BITS(log2_max), err));
     // Newton: y <- mul(y, 3 - mul(mul(v, y, F), y, F), F + 1) (the halving in the truncation)
     for (int i = 0; i < MIMIR_APPROX_NEWTON_ITERS; i++) {
         TRY(mul_tr(s, &e, v, &y, F, err));
@@ -422,15 +426,17 @@ int mimir_snl_gelu(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f,
     TRY(sv_new(s, &in, n, err));
     TRY(sv_new(s, &two, 2 * n, err));
     TRY(sv_new(s, &h, n, err));
-    // neg = [x < 0]; u = |x| = x - 2 neg x; relu = x - neg x
-    TRY(mimir_spdz_ltz(s, &neg, x, err));
+    // neg = [x < 0]; u = |x| = x - 2 neg x; relu = x - neg x. Width: |x| < 2^14 (the design
+    // range, MIMIR_SNL_ACT_LOG2): 14 + f + 1 bits (31 at f = 16)
+    unsigned bits = MIMIR_SNL_GELU_CMP_BITS(f);
+    TRY(mimir_spdz_ltz_bits(s, &neg, x, bits, err));
     TRY(mimir_spdz_mul(s, &nx, &neg, x, err));
     TRY(mimir_spdz_sub(s, &relu, x, &nx, err));
     TRY(mimir_spdz_sub(s, &u, &relu, &nx, err));
-    // in = [u < 4]
+    // in = [u < 4]: u - 4 in [-4, 2^14), the same width
     TRY(add_const(s, &in, &u, (mimir_r64)0 - mimir_approx_const(MIMIR_APPROX_GELU_BOUND, f),
                   err));
-    TRY(mimir_spdz_ltz(s, &in, &in, err));
+    TRY(mimir_spdz_ltz_bits(s, &in, &in, bits, err));
     // one truncation by 1 of both (u << (F - f)) and u: t = u / 2 - 1 at F bits, and u / 2
     TRY(mimir_spdz_scale(s, &h, &u, pub((mimir_r64)1 << (F - f)), err));
     sv_copy(&two, 0, &h, 0, n);
@@ -479,8 +485,9 @@ int mimir_snl_softmax(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t ro
     TRY(sv_new(s, &rep, n, err));
     TRY(sv_new(s, &e, n, err));
     TRY(sv_new(s, &sum, rows, err));
-    // e = exp(x - max) (F bits, in [0, 1]); the max by a comparison tree, never opened
-    TRY(mimir_spdz_max(s, &mx, x, rows, len, err));
+    // e = exp(x - max) (F bits, in [0, 1]); the max by a comparison tree, never opened; its
+    // comparisons are of differences of two scores, |x_i - x_j| < 2^15: 15 + f + 1 bits
+    TRY(mimir_spdz_max_bits(s, &mx, x, rows, len, MIMIR_SNL_MAX_CMP_BITS(f), err));
     sv_repeat(&rep, &mx, rows, len);
     TRY(mimir_spdz_sub(s, &e, x, &rep, err));
     TRY(mimir_snl_exp(s, &e, &e, f, err));

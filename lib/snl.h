@@ -16,15 +16,25 @@
  * may alias x unless stated otherwise. Nothing is opened but uniformly masked values (Beaver
  * differences, truncation and comparison masks), every open joins the engine's deferred check.
  *
- * Rounds per call (L = MIMIR_COMPARE_LTZ_ROUNDS, every comparison of a call in ONE batched ltz)
- * are the MIMIR_SNL_*_ROUNDS constants below; an engine check (mimir_spdz_check) is not
- * included: the caller runs it before an output.
+ * Comparison widths (lib/compare.h *_bits): every comparison here runs at the narrowest width
+ * its operands' DESIGN RANGE allows, which is far cheaper than 64 bits (32 bits: 57 triples
+ * and 6 rounds instead of 120 and 7). A value v with |v| < 2^a (as a real number) at f
+ * fractional bits is compared correctly at MIMIR_SNL_CMP_BITS(a, f) = a + f + 1 bits. The
+ * activations the layers compare (GELU's input, attention scores, logits) are assumed below
+ * 2^MIMIR_SNL_ACT_LOG2 in magnitude; outside that range a comparison gives a wrong bit, like an
+ * overflow, undetected (docs/numerics.md, "Design ranges"). The reciprocal and the reciprocal
+ * square root compare their own documented input ranges ([1, 2^log2_max], F bits).
+ *
+ * Rounds per call (every comparison of a call in ONE batched ltz) are the MIMIR_SNL_*_ROUNDS
+ * macros below, functions of f (the width sets the ltz's rounds); an engine check
+ * (mimir_spdz_check) is not included: the caller runs it before an output.
  */
 #ifndef MIMIR_SNL_H
 #define MIMIR_SNL_H
 
 #include <stddef.h>
 
+#include "approx.h"
 #include "compare.h"
 #include "err.h"
 #include "spdz.h"
@@ -32,26 +42,58 @@
 #define MIMIR_SNL_DIV_BITS 16 /* as lib/gpt2_fixed.c's DIV_BITS: x / n = x round(2^s / n) >> s,
                                * s = 16 + ceil(log2 n) */
 
+/* Design range of the activations the layers compare: GELU's input, the attention scores and
+ * the logits are below 2^14 = 16384 in magnitude (real value; GPT-2's stay below a few hundred,
+ * docs/numerics.md). Differences of two of them are below 2^15. */
+#define MIMIR_SNL_ACT_LOG2 14
+/* Width of a comparison of v with |v| < 2^a (real) at f fractional bits: a + f + 1, within
+ * 2..64. */
+#define MIMIR_SNL_CMP_BITS(a, f)                                                               \
+    ((int)(a) + (int)(f) + 1 > 64 ? 64u : (int)(a) + (int)(f) + 1 < 2 ? 2u                      \
+                                                   : (unsigned)((int)(a) + (int)(f) + 1))
+/* The widths of this module's comparisons (f: the input's fractional bits):
+ * GELU's two (x, and |x| - 4), exp's cut (x + 16 with x = score - max in (-2^15, 0]), the max
+ * tree of the softmax and the argmax of the logits (differences of two activations). */
+#define MIMIR_SNL_GELU_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2, f)
+#define MIMIR_SNL_EXP_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2 + 1, f)
+#define MIMIR_SNL_MAX_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2 + 1, f)
+/* recip's octave thresholds: x in [1, 2^log2_max] at F bits (x - th below 2^log2_max). */
+#define MIMIR_SNL_RECIP_CMP_BITS(log2_max) MIMIR_SNL_CMP_BITS(log2_max, MIMIR_APPROX_FRAC_BITS)
+/* rsqrt's: v in [2^log2_min, 2^log2_max] at F bits. */
+#define MIMIR_SNL_RSQRT_CMP_BITS(log2_max) MIMIR_SNL_CMP_BITS(log2_max, MIMIR_APPROX_FRAC_BITS)
+
+#define MIMIR_SNL_LTZ_ROUNDS(b) MIMIR_COMPARE_LTZ_BITS_ROUNDS(b)
+
 /* Clenshaw's recurrence of degree d: 2d - 1 rounds (the first step is public, the second a
  * product by a public constant, then a product and a truncation per step). */
 #define MIMIR_SNL_CLENSHAW_ROUNDS(d) (2 * (d) - 1)
-/* exp: ltz, select, truncation of x/8, Clenshaw (degree 6), 3 squarings, the cut: L + 20. */
-#define MIMIR_SNL_EXP_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
+/* exp (f bits in): ltz, select, truncation of x/8, Clenshaw (degree 6), 3 squarings, the cut:
+ * L + 20 with L the ltz's rounds at MIMIR_SNL_EXP_CMP_BITS(f) (6 for f = 16). */
+#define MIMIR_SNL_EXP_ROUNDS(f)                                                                \
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_EXP_CMP_BITS(f)) + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
 /* recip: ltz (if log2_max >= 2), 4 Newton steps of 2 products + 2 truncations: L + 16. */
-#define MIMIR_SNL_RECIP_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 16)
+#define MIMIR_SNL_RECIP_ROUNDS(log2_max)                                                       \
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(log2_max)) + 16)
 /* rsqrt: ltz (if log2_max - log2_min >= 2), 4 Newton steps of 3 (product, truncation): L + 24 */
-#define MIMIR_SNL_RSQRT_ROUNDS (MIMIR_COMPARE_LTZ_ROUNDS + 24)
+#define MIMIR_SNL_RSQRT_ROUNDS(log2_max)                                                       \
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RSQRT_CMP_BITS(log2_max)) + 24)
 /* gelu: ltz, product, ltz, one batched truncation, Clenshaw (degree 10), truncation to f bits
  * (none if f = F), product: 2L + 23. */
-#define MIMIR_SNL_GELU_ROUNDS (2 * MIMIR_COMPARE_LTZ_ROUNDS + 4 + MIMIR_SNL_CLENSHAW_ROUNDS(10))
-/* softmax: mimir_spdz_max's rounds + exp + recip + product + truncation. */
-#define MIMIR_SNL_SOFTMAX_ROUNDS(max_rounds) \
-    ((max_rounds) + MIMIR_SNL_EXP_ROUNDS + MIMIR_SNL_RECIP_ROUNDS + 2)
-/* layernorm (2f > F): mean (1), square (1) and truncation (1), variance (1), rsqrt, scale (2),
- * gain (2): rsqrt + 8 (one less when 2f <= F). */
-#define MIMIR_SNL_LAYERNORM_ROUNDS (MIMIR_SNL_RSQRT_ROUNDS + 8)
+#define MIMIR_SNL_GELU_ROUNDS(f)                                                               \
+    (2 * MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_GELU_CMP_BITS(f)) + 4 + MIMIR_SNL_CLENSHAW_ROUNDS(10))
+/* softmax: the max tree's rounds + exp + recip + product + truncation. */
+#define MIMIR_SNL_SOFTMAX_ROUNDS(max_rounds, f, recip_log2)                                    \
+    ((max_rounds) + MIMIR_SNL_EXP_ROUNDS(f) + MIMIR_SNL_RECIP_ROUNDS(recip_log2) + 2)
+/* Rounds of the softmax's max tree over len elements (f bits). */
+#define MIMIR_SNL_MAX_TREE_ROUNDS(levels, f)                                                   \
+    ((levels) * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(MIMIR_SNL_MAX_CMP_BITS(f)))
+/* layernorm (2f > F): mean (1), square (1) and truncation (1), variance (1), rsqrt (up to
+ * 2^MIMIR_APPROX_RSQRT_LOG2_MAX = 2^26), scale (2), gain (2): rsqrt + 8 (one less when
+ * 2f <= F). */
+#define MIMIR_SNL_LAYERNORM_ROUNDS (MIMIR_SNL_RSQRT_ROUNDS(MIMIR_APPROX_RSQRT_LOG2_MAX) + 8)
 
-/* out (F bits) = exp(x) for x (f bits) <= 0, as mimir_approx_exp. f <= F. */
+/* out (F bits) = exp(x) for x (f bits) <= 0, as mimir_approx_exp. f <= F. Design range:
+ * x > -2^(MIMIR_SNL_ACT_LOG2 + 1) (the cut's comparison is MIMIR_SNL_EXP_CMP_BITS(f) wide). */
 int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, mimir_err *err);
 
 /* out (F bits) = 1/x for x (F bits) in [1, 2^log2_max], as mimir_approx_recip.
@@ -64,7 +106,8 @@ int mimir_snl_recip(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned lo
 int mimir_snl_rsqrt(mimir_spdz *s, mimir_sv *out, const mimir_sv *v, int log2_min,
                     int log2_max, mimir_err *err);
 
-/* out (f bits) = GELU(x) (f bits), as mimir_approx_gelu. f <= F. */
+/* out (f bits) = GELU(x) (f bits), as mimir_approx_gelu. f <= F. Design range:
+ * |x| < 2^MIMIR_SNL_ACT_LOG2 (comparisons MIMIR_SNL_GELU_CMP_BITS(f) wide). */
 int mimir_snl_gelu(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f,
                    mimir_err *err);
 

@@ -30,6 +30,7 @@
 #include "prep.h"
 #include "rss.h"
 #include "sgpt2.h"
+#include "snl.h"
 #include "sharefile.h"
 #include "spdz.h"
 #include "cluster3.h"
@@ -329,6 +330,34 @@ static void check_generation(const mimir_gpt2 *m)
     mimir_gpt2_ref_free(fl);
 }
 
+static unsigned ceil_log2u(uint64_t n)
+{
+    unsigned k = 0;
+    while (((uint64_t)1 << k) < n)
+        k++;
+    return k;
+}
+
+/* Rounds of one step at T positions (the position's own included), as lib/sgpt2.c composes
+ * them: embedding product (1); per layer LayerNorm, qkv (product, truncation), attention (q
+ * scale truncation, scores product and truncation, softmax with a max tree of ceil(log2 T)
+ * levels, product and truncation with V), proj, LayerNorm, fc, GELU, fc proj; with the argmax
+ * also ln_f, the logits (product, truncation) and ceil(log2 V) argmax tree levels. */
+static uint64_t want_step_rounds(int T, int sample)
+{
+    unsigned f = (unsigned)cfg.frac_bits, rl = 1 + ceil_log2u((uint64_t)cfg.n_ctx);
+    uint64_t lin = 2, ln = MIMIR_SNL_LAYERNORM_ROUNDS;
+    uint64_t sm = MIMIR_SNL_SOFTMAX_ROUNDS(MIMIR_SNL_MAX_TREE_ROUNDS(ceil_log2u((uint64_t)T), f),
+                                           f, rl);
+    uint64_t att = 1 + 2 + sm + 2;
+    uint64_t layer = ln + lin + att + lin + ln + lin + MIMIR_SNL_GELU_ROUNDS(f) + lin;
+    uint64_t r = 1 + (uint64_t)cfg.n_layer * layer;
+    if (sample)
+        r += ln + lin + ceil_log2u((uint64_t)cfg.vocab_size) *
+                            MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(MIMIR_SNL_MAX_CMP_BITS(f));
+    return r;
+}
+
 static void check_plan(void)
 {
     uint64_t counts[MIMIR_PREP_KINDS];
@@ -342,6 +371,11 @@ static void check_plan(void)
         return;
     static const char *const names[] = {"triple", "matrix", "trunc", "edabit", "wmask",
                                         "wpair"};
+    /* the narrow comparisons (snl.h design ranges) take about half the triples of 64-bit
+     * ones: 1079096 for this generation, 2118820 with every comparison at 64 bits */
+    CHECK(counts[MIMIR_PREP_TRIPLE - 1] < 1100000, "plan: %llu triples for %d steps, fewer "
+          "than 1.1 M (2.12 M with 64-bit comparisons)",
+          (unsigned long long)counts[MIMIR_PREP_TRIPLE - 1], mimir_sgpt2_steps(P, NEW));
     for (int k = 0; k < MIMIR_PREP_KINDS; k++)
         CHECK(counts[k] == parties[0].counts[k] && counts[k] == parties[1].counts[k] &&
                   counts[k] == parties[2].counts[k],
@@ -423,10 +457,15 @@ int main(void)
         printf(" %llu", (unsigned long long)parties[0].step_rounds[k]);
     printf("\n# %d steps in %.0f ms (%.0f ms per step, dealer included)\n", steps,
            parties[0].ms, parties[0].ms / steps);
-    CHECK(parties[0].step_rounds[0] > 0 && parties[0].step_rounds[P] > parties[0].step_rounds[0],
-          "rounds per step counted: %llu without the logits, %llu with the argmax",
+    int rok = 1;
+    for (int k = 0; k < steps; k++)
+        for (int i = 0; i < 3; i++)
+            rok &= parties[i].step_rounds[k] == want_step_rounds(k + 1, k >= P - 1);
+    CHECK(rok, "rounds per step as the snl.h / compare.h macros add up (%llu at T = 1, %llu at "
+          "T = 4 with the argmax; were 361 and 490 with 64-bit comparisons): got %llu, %llu",
+          (unsigned long long)want_step_rounds(1, 0), (unsigned long long)want_step_rounds(P, 1),
           (unsigned long long)parties[0].step_rounds[0],
-          (unsigned long long)parties[0].step_rounds[P]);
+          (unsigned long long)parties[0].step_rounds[P - 1]);
     if (parties[0].rc == MIMIR_OK && parties[1].rc == MIMIR_OK && parties[2].rc == MIMIR_OK)
         check_generation(m);
     check_plan();

@@ -4,7 +4,7 @@
  * few hundred inputs over its documented range (and edge cases), outputs joined by
  * mimir_rss_join and compared with the plaintext twin (lib/approx.c, and copies of
  * lib/gpt2_fixed.c's static softmax_fixed and layernorm_fixed): the difference in units of the
- * last place must stay within the bound docs/drafts/snl.md derives; the float error against
+ * last place must stay within the bound docs/numerics.md derives; the float error against
  * double precision is printed. Softmax rows of 1, 5 and 128, LayerNorm rows of 8 and 128.
  * Round counts per call equal the MIMIR_SNL_*_ROUNDS constants; semi-honest mode gives results
  * within the same bounds; bad arguments are refused with MIMIR_EINPUT.
@@ -205,8 +205,10 @@ static void make_inputs(void)
         for (size_t j = 0; j < t->n; j++) {
             switch (t->kind) {
             case K_EXP: { /* [-20, 0] with the cut's edges and 0 */
-                static const double edge[] = {0, -16, -16.0 - 1.0 / 65536, -15.99, -20, -1e-5};
-                x[j] = j < 6 ? enc(edge[j], FB) : enc(unif(-20, 0), FB);
+                /* ... and the design range's end: x > -2^15 (MIMIR_SNL_EXP_CMP_BITS) */
+                static const double edge[] = {0,   -16,   -16.0 - 1.0 / 65536, -15.99,
+                                              -20, -1e-5, -32768.0 + 1.0 / 65536, -1000};
+                x[j] = j < 8 ? enc(edge[j], FB) : enc(unif(-20, 0), FB);
                 break;
             }
             case K_RECIP: { /* log-uniform on [1, 2^log2_max], octave edges */
@@ -223,9 +225,19 @@ static void make_inputs(void)
                 break;
             }
             case K_GELU: { /* [-8, 8], a few large values, the edges at +-4 and 0 */
-                static const double edge[] = {0, 4, -4, 4.0 - 1.0 / 65536, -4.0 + 1.0 / 65536,
-                                              100, -100, 1.0 / 65536, -1.0 / 65536};
-                x[j] = j < 9 ? enc(edge[j], FB) : enc(unif(-8, 8), FB);
+                /* ... and the design range's ends, |x| < 2^14 (MIMIR_SNL_GELU_CMP_BITS) */
+                static const double edge[] = {0,
+                                              4,
+                                              -4,
+                                              4.0 - 1.0 / 65536,
+                                              -4.0 + 1.0 / 65536,
+                                              100,
+                                              -100,
+                                              1.0 / 65536,
+                                              -1.0 / 65536,
+                                              16384.0 - 1.0 / 65536,
+                                              -16384.0 + 1.0 / 65536};
+                x[j] = j < 11 ? enc(edge[j], FB) : enc(unif(-8, 8), FB);
                 break;
             }
             case K_SOFTMAX: { /* logits in [-12, 12]; row 1 spread to [-40, 10]; row 2 ties */
@@ -472,28 +484,29 @@ static uint64_t want_rounds(int c)
     const tcase *t = &cases[c];
     switch (t->kind) {
     case K_EXP:
-        return MIMIR_SNL_EXP_ROUNDS;
+        return MIMIR_SNL_EXP_ROUNDS(FB);
     case K_RECIP:
-        return MIMIR_SNL_RECIP_ROUNDS;
+        return MIMIR_SNL_RECIP_ROUNDS(t->p1);
     case K_RSQRT:
-        return MIMIR_SNL_RSQRT_ROUNDS;
+        return MIMIR_SNL_RSQRT_ROUNDS(t->p2);
     case K_GELU:
-        return MIMIR_SNL_GELU_ROUNDS;
+        return MIMIR_SNL_GELU_ROUNDS(FB);
     case K_SOFTMAX: {
-        uint64_t max = ceil_log2(t->len) * (uint64_t)MIMIR_COMPARE_TREE_LEVEL_ROUNDS;
-        uint64_t r = MIMIR_SNL_SOFTMAX_ROUNDS(max);
-        return t->p1 >= 2 ? r : r - MIMIR_COMPARE_LTZ_ROUNDS; /* recip without comparisons */
+        uint64_t max = MIMIR_SNL_MAX_TREE_ROUNDS(ceil_log2(t->len), FB);
+        uint64_t r = MIMIR_SNL_SOFTMAX_ROUNDS(max, FB, t->p1);
+        /* recip without comparisons when recip_log2 < 2 */
+        return t->p1 >= 2 ? r : r - MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(t->p1));
     }
     default:
         return MIMIR_SNL_LAYERNORM_ROUNDS;
     }
 }
 
-/* Per-element bounds on |secure - plaintext| in output units (docs/drafts/snl.md). Each
+/* Per-element bounds on |secure - plaintext| in output units (docs/numerics.md). Each
  * truncation differs from the plaintext's floor by less than 2 units (floor + {0, 1} of a
  * slightly different operand, against floor), so a bound is 2 x the sum over truncations of
  * |d output / d truncation| (first order, evaluated along the plaintext path):
- *  exp 2 x 63, gelu 2 x 2.05 (sensitivities computed as docs/drafts/snl.md says);
+ *  exp 2 x 63, gelu 2 x 2.05 (sensitivities: docs/numerics.md's script);
  *  recip: per Newton step 2 (y + 1), 4 steps; rsqrt: per step 2 (y^2/2 + y/2 + 1), 4 steps
  *  (Newton's self-correction is not counted on: it cannot see a change of y below the
  *  resolution of v y, which is what limits rsqrt for small v);
@@ -607,6 +620,20 @@ int main(void)
     check_run("malicious");
     run(1);
     check_run("semi-honest");
+
+    /* the comparison widths of the design ranges (snl.h) at f = 16, and what they cost */
+    CHECK(MIMIR_SNL_GELU_CMP_BITS(16) == 31 && MIMIR_SNL_EXP_CMP_BITS(16) == 32 &&
+              MIMIR_SNL_MAX_CMP_BITS(16) == 32 && MIMIR_SNL_RECIP_CMP_BITS(8) == 33 &&
+              MIMIR_SNL_RSQRT_CMP_BITS(26) == 51 && MIMIR_SNL_MAX_CMP_BITS(24) == 40,
+          "comparison widths: GELU 31, exp and max 32 bits at f = 16, recip (2^8) 33, rsqrt "
+          "(2^26) 51, max at f = 24 40 (got %u %u %u %u %u %u)", MIMIR_SNL_GELU_CMP_BITS(16),
+          MIMIR_SNL_EXP_CMP_BITS(16), MIMIR_SNL_MAX_CMP_BITS(16), MIMIR_SNL_RECIP_CMP_BITS(8),
+          MIMIR_SNL_RSQRT_CMP_BITS(26), MIMIR_SNL_MAX_CMP_BITS(24));
+    CHECK(MIMIR_SNL_GELU_ROUNDS(16) == 35 && MIMIR_SNL_EXP_ROUNDS(16) == 26 &&
+              mimir_compare_ltz_triples(MIMIR_SNL_GELU_CMP_BITS(16)) <= 57,
+          "GELU 35 rounds (was 37 at 64 bits), exp 26 (was 27), GELU's comparisons at most 57 "
+          "triples each (got %d, %d, %u)", MIMIR_SNL_GELU_ROUNDS(16), MIMIR_SNL_EXP_ROUNDS(16),
+          mimir_compare_ltz_triples(MIMIR_SNL_GELU_CMP_BITS(16)));
 
     /* bad arguments: refused before any round (no engine needed to reach the checks) */
     mimir_err err;
