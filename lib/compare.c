@@ -1,6 +1,6 @@
 /*
  * compare.c — secure less-than-zero, comparison, selection, max and argmax (lib/compare.h;
- * docs/drafts/compare.md and docs/drafts/compare-cost.md have the derivation, the round and
+ * docs/protocol.md, "Comparisons", has the derivation, the round and
  * triple counts and the security argument).
  *
  * Less-than-zero of x (a value of Z_2^64 held as x~ in Z_2^128) at width k (2..64, public;

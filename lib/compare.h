@@ -1,6 +1,6 @@
 /*
  * compare.h — secure comparison, selection, max and argmax on MAC'd replicated shares
- * (docs/protocol.md, "Comparisons"; docs/drafts/compare.md and compare-cost.md), on top of
+ * (docs/protocol.md, "Comparisons": derivation, carry tree, triple table, widths), on top of
  * lib/spdz.h.
  *
  * Less-than-zero of x is the sign bit of x read as a `bits`-bit two's-complement number
@@ -44,7 +44,7 @@
     (1 + ((b) <= 2 ? 1 : (b) <= 4 ? 2 : (b) <= 8 ? 3 : (b) <= 16 ? 4 : (b) <= 32 ? 5 : 6))
 #define MIMIR_COMPARE_LTZ_ROUNDS MIMIR_COMPARE_LTZ_BITS_ROUNDS(64) /* 7, the 64-bit ltz */
 #define MIMIR_COMPARE_LTZ_TRIPLES 120 /* Beaver triples per 64-bit comparison (was 192 with the
-                                       * Sklansky prefix product: docs/drafts/compare-cost.md);
+                                       * Sklansky prefix product: docs/protocol.md);
                                        * other widths: mimir_compare_ltz_triples */
 #define MIMIR_COMPARE_SELECT_ROUNDS 1
 /* Rounds of one level of the max / argmax tree: a batched lt and one batched product. */
@@ -52,7 +52,7 @@
 #define MIMIR_COMPARE_TREE_LEVEL_ROUNDS MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(64)
 
 /* Beaver triples one comparison of width bits takes (2 -> 1, 16 -> 26, 32 -> 57, 64 -> 120;
- * the table in docs/drafts/compare-cost.md); 0 if bits is outside 2..64. */
+ * the table in docs/protocol.md, "Comparisons"); 0 if bits is outside 2..64. */
 unsigned mimir_compare_ltz_triples(unsigned bits);
 
 /* out (allocated by the caller, x->n elements; may alias x) = [x < 0] as shared 0/1 values:

@@ -1,5 +1,5 @@
 /*
- * dealer.c — the trusted dealer of lib/dealer.h (docs/drafts/dealer.md has the derivation).
+ * dealer.c — the trusted dealer of lib/dealer.h (docs/protocol.md, "The trusted dealer").
  *
  * Randomness: key = the first 32 bytes of mimir_drbg_from_seed(seed, "dealer"); draw number j
  * (a counter from 0, one per stream below) is the ChaCha20 keystream (RFC 8439, libsodium's

@@ -1,5 +1,5 @@
 /*
- * gen.c — distributed preprocessing (lib/gen.h; docs/drafts/gen.md has the account).
+ * gen.c — distributed preprocessing (lib/gen.h; docs/protocol.md, "Distributed generation").
  *
  * Indices: party i holds components (i, i+1) of every sharing; prev = i-1, next = i+1 (mod 3).
  * A replicated product (Araki, Furukawa, Lindell, Nof, Ohara, CCS 2016, section 2.2): party i

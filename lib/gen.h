@@ -1,7 +1,7 @@
 /*
  * gen.h — distributed preprocessing: the three parties generate MAC'd replicated triples,
  * matrix triples, truncation pairs and edaBits together, with no trusted party
- * (docs/drafts/gen.md; `mimir-triples generate`).
+ * (docs/protocol.md, "Distributed generation"; `mimir-triples generate`).
  *
  * Sources: replicated multiplication with a zero-sharing reshare and triple verification by
  * sacrifice from Araki, Furukawa, Lindell, Nof, Ohara (CCS 2016) and Furukawa, Lindell, Nof,
@@ -16,7 +16,7 @@
  *    B ((a', b, c') / (A', B, C')) with a public t in Z_2^64 from a coin toss run after the
  *    products are fixed: rho = open(t a - a'), then open(t c - c' - rho b) must be 0 in
  *    Z_2^128, MAC-checked (mimir_spdz_check). A product with an error e != 0 mod 2^64 passes
- *    with probability at most 2^-64 (docs/drafts/gen.md). A failure is MIMIR_ESECURITY
+ *    with probability at most 2^-64 (docs/protocol.md). A failure is MIMIR_ESECURITY
  *    "sacrifice check failed: ...", the net is aborted and the generator refuses further work;
  *  - truncation pairs and edaBits: each bit is b0 XOR b1 XOR b2, b_j drawn from pairwise seed j
  *    and input as a replicated value whose two copies are cross-checked (so it is a bit), the

@@ -1,5 +1,6 @@
 /*
- * spdz.c — the MAC-checked online engine of lib/spdz.h (docs/drafts/spdz.md has the account).
+ * spdz.c — the MAC-checked online engine of lib/spdz.h (docs/protocol.md, "The MAC-checked
+ * engine, round by round").
  *
  * Sources: SPDZ2k (Cramer, Damgård, Escudero, Scholl, Xing, CRYPTO 2018) for shares and MACs in
  * Z_2^(k+s) and the batched MAC check with coefficients chi in Z_2^s (soundness

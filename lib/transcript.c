@@ -1,6 +1,6 @@
 /*
  * transcript.c — hash-chained JSON-lines transcripts and their three-way cross-check
- * (lib/transcript.h; format and semantics in docs/drafts/transcript.md).
+ * (lib/transcript.h; format and semantics in docs/formats.md and protocol.md, "Transcripts").
  *
  * Canonical form. Every record is one line written by hand in a fixed key order with no spaces:
  *     PREFIX ,"chain":"<64 lower-case hex>"} \n

@@ -456,7 +456,7 @@ static void check_bits_all(const char *what)
         same &= memcmp(parties[i].rounds, p->rounds, sizeof p->rounds) == 0 &&
                 memcmp(parties[i].call_triples, p->call_triples, sizeof p->call_triples) == 0;
     CHECK(same, "%s: every party spends the same rounds and triples", what);
-    /* the triple table of docs/drafts/compare-cost.md */
+    /* the triple table of docs/protocol.md, "Comparisons" */
     static const unsigned want_t[NW] = {1, 2, 11, 26, 41, 57, 72, 88, 118, 120};
     static mimir_r64 want[NLT], oh[ROWS * 128];
     char msg[240];

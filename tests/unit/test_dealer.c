@@ -3,7 +3,7 @@
  * parties' components and checks c = a b, C = A B, MAC = alpha * value, the truncation-pair
  * relations and replicated consistency; that party dealers and the *3 calls give the same
  * items; reproducibility from a seed; semi-honest items; counts; known answers from the
- * independent Python model in docs/drafts/dealer.md; bad input; speed of a 1x768x3072 triple.
+ * independent Python model in docs/protocol.md; bad input; speed of a 1x768x3072 triple.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,7 +328,7 @@ static int same_stream(const uint8_t s[32], const uint8_t t[32], int macs_s, int
     return same;
 }
 
-/* Known answers from the Python model in docs/drafts/dealer.md (seed 00 01 .. 1f). */
+/* Known answers from the Python model in docs/protocol.md (seed 00 01 .. 1f). */
 static void test_known_answers(void)
 {
     uint8_t seed[32];

@@ -328,7 +328,7 @@ static void edit_version(lines *L)
     *s = '2';
 }
 
-/* The chain as docs/drafts/transcript.md defines it, with OpenSSL (not libsodium). */
+/* The chain as docs/formats.md ("The chain") defines it, with OpenSSL (not libsodium). */
 static void test_chain_construction(const char *good)
 {
     char path[1024];
