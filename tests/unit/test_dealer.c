@@ -3,7 +3,9 @@
  * parties' components and checks c = a b, C = A B, MAC = alpha * value, the truncation-pair
  * relations and replicated consistency; that party dealers and the *3 calls give the same
  * items; reproducibility from a seed; semi-honest items; counts; known answers from the
- * independent Python model in docs/protocol.md; bad input; speed of a 1x768x3072 triple.
+ * independent Python model in docs/protocol.md; weight masks (drawn 64-bit ids, B and its
+ * MACs, pairs C = A B and A B^T, a foreign mask refused); bad input; speed of a 1x768x3072
+ * triple.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,127 @@ static void test_speed(void)
     mimir_dealer_free(d);
 }
 
+/* B = the sum of the parties' value components 0 (party p's x[0] is component p), and the MAC
+ * components summing to alpha * B. */
+static int open_mask(const mimir_wmask m[3], mimir_r128 alpha, mimir_r128 *B)
+{
+    size_t n = m[0].inner * m[0].cols;
+    mimir_r128 *t = malloc(n * sizeof *t), *u = malloc(n * sizeof *u);
+    int ok = t != NULL && u != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        B[i] = 0;
+    for (int p = 0; ok && p < 3; p++) {
+        mimir_wmask_words(&m[p], 0, 0, n, t);
+        for (size_t i = 0; i < n; i++)
+            B[i] += t[i];
+    }
+    for (int p = 0; ok && p < 3; p++) {
+        mimir_wmask_words(&m[p], 1, 0, n, t);
+        mimir_wmask_words(&m[(p + 1) % 3], 0, 0, n, u);
+        ok &= memcmp(t, u, n * sizeof *t) == 0; /* p's x[1] = (p+1)'s x[0] */
+    }
+    if (ok && m[0].macs) {
+        mimir_r128 *mac = calloc(n, sizeof *mac);
+        ok = mac != NULL;
+        for (int p = 0; ok && p < 3; p++) {
+            mimir_wmask_words(&m[p], 2, 0, n, t);
+            for (size_t i = 0; i < n; i++)
+                mac[i] += t[i];
+            mimir_wmask_words(&m[p], 3, 0, n, u);
+            mimir_wmask_words(&m[(p + 1) % 3], 2, 0, n, t);
+            ok &= memcmp(t, u, n * sizeof *t) == 0;
+        }
+        for (size_t i = 0; ok && i < n; i++)
+            ok &= mac[i] == alpha * B[i];
+        free(mac);
+    }
+    free(t);
+    free(u);
+    return ok;
+}
+
+/* Weight masks: ids drawn 64-bit (not indices), the same at the three parties and from the
+ * same seed, different from another seed; B and its MACs reconstruct; pairs give C = A B and
+ * A B^T; a mask of another dealer is refused. */
+static void test_wmask(const uint8_t seed[32], const uint8_t other[32])
+{
+    mimir_err err;
+    mimir_dealer *d = NULL, *e = NULL, *f = NULL;
+    if (mimir_dealer_new(seed, 0, 1, &d, &err) != MIMIR_OK ||
+        mimir_dealer_new(seed, 1, 1, &e, &err) != MIMIR_OK ||
+        mimir_dealer_new(other, 0, 1, &f, &err) != MIMIR_OK) {
+        CHECK(0, "three dealers");
+        goto out;
+    }
+    mimir_r128 a3[3][2];
+    mimir_dealer_alpha3(d, a3);
+    mimir_r128 alpha = alpha_of(a3);
+    const size_t I = 5, C = 7, rows = 3;
+    mimir_wmask m[3], m2[3], me[3], mf[3];
+    memset(m, 0, sizeof m), memset(m2, 0, sizeof m2), memset(me, 0, sizeof me);
+    memset(mf, 0, sizeof mf);
+    int rc = mimir_dealer_wmask3(d, I, C, m, &err) | mimir_dealer_wmask3(d, I, C, m2, &err) |
+             mimir_dealer_wmask3(e, I, C, me, &err) | mimir_dealer_wmask3(f, I, C, mf, &err);
+    if (!CHECK(rc == MIMIR_OK, "deal four 5x7 masks"))
+        goto out;
+    CHECK(m[0].id == m[1].id && m[1].id == m[2].id && m2[0].id == m2[2].id,
+          "the three parts of a mask carry the same id");
+    CHECK(m[0].id != m2[0].id && m[0].id > 0xffff && m2[0].id > 0xffff,
+          "ids are drawn 64-bit values, not indices (%016llx, %016llx)",
+          (unsigned long long)m[0].id, (unsigned long long)m2[0].id);
+    CHECK(me[0].id == m[0].id, "the same seed draws the same id");
+    CHECK(mf[0].id != m[0].id, "another seed draws another id");
+    CHECK(m[1].expl[0] == NULL && m[1].expl[1] == NULL && m[1].expl[2] == NULL &&
+              m[1].expl[3] == NULL && m[0].expl[2] != NULL && m[0].expl[3] == NULL &&
+              m[2].expl[2] == NULL && m[2].expl[3] != NULL,
+          "MAC component 0 explicit at parties 0 and 2 only, everything else seeded");
+    mimir_r128 B[5 * 7], BT[5 * 7];
+    CHECK(open_mask(m, alpha, B), "the mask reconstructs, replicated, MACs alpha * B");
+    mimir_r128 f3[3][2];
+    mimir_dealer_alpha3(f, f3);
+    CHECK(open_mask(mf, alpha_of(f3), BT) && memcmp(B, BT, sizeof B) != 0,
+          "another seed's mask is another B");
+    for (int t = 0; t < 2; t++) {
+        mimir_sv a[3], c[3];
+        memset(a, 0, sizeof a), memset(c, 0, sizeof c);
+        rc = mimir_dealer_wpair3(d, &m[t], rows, t, a, c, &err);
+        size_t ain = t ? C : I, cout = t ? I : C;
+        mimir_r128 A[3 * 7], Cv[3 * 7];
+        int ok = rc == MIMIR_OK && a[0].n == rows * ain && c[0].n == rows * cout &&
+                 open3(a, alpha, 1, A) && open3(c, alpha, 1, Cv);
+        for (size_t r = 0; ok && r < rows; r++)
+            for (size_t j = 0; j < cout; j++) {
+                mimir_r128 acc = 0;
+                for (size_t k = 0; k < ain; k++)
+                    acc += A[r * ain + k] * (t ? B[j * C + k] : B[k * C + j]);
+                ok &= acc == Cv[r * cout + j];
+            }
+        CHECK(ok, "a %s pair: C = %s, MACs alpha * x", t ? "transposed" : "plain",
+              t ? "A B^T" : "A B");
+        free3(a), free3(c);
+    }
+    mimir_sv a[3], c[3];
+    memset(a, 0, sizeof a), memset(c, 0, sizeof c);
+    rc = mimir_dealer_wpair3(d, &mf[0], rows, 0, a, c, &err);
+    CHECK(rc == MIMIR_EINPUT, "a pair for another dealer's mask is refused: %s", err.msg);
+    mimir_wmask wrong = m[0];
+    wrong.cols = C + 1;
+    rc = mimir_dealer_wpair3(d, &wrong, rows, 0, a, c, &err);
+    CHECK(rc == MIMIR_EINPUT, "a pair for a mask of another shape is refused");
+    mimir_wmask hollow = {.id = m2[0].id, .inner = I, .cols = C, .macs = 1, .hollow = 1};
+    rc = mimir_dealer_wpair3(d, &hollow, rows, 0, a, c, &err);
+    CHECK(rc == MIMIR_OK, "a hollow copy (id and shape) of a dealt mask serves pairs");
+    free3(a), free3(c);
+    for (int p = 0; p < 3; p++) {
+        mimir_wmask_free(&m[p]), mimir_wmask_free(&m2[p]);
+        mimir_wmask_free(&me[p]), mimir_wmask_free(&mf[p]);
+    }
+out:
+    mimir_dealer_free(d);
+    mimir_dealer_free(e);
+    mimir_dealer_free(f);
+}
+
 static void test_bad_input(void)
 {
     uint8_t seed[32] = {1};
@@ -482,6 +605,7 @@ int main(void)
           "the same seed with and without MACs gives the same values and alpha");
     test_known_answers();
     test_edabits_known();
+    test_wmask(seed, other);
     test_bad_input();
     test_speed();
     return tap_done();

@@ -2,7 +2,9 @@
  * test_pool.c — triple pools on disk (lib/pool.h): round trips, batch spanning, exact-shape
  * matrix lookup, f matching, running out, the persisted cursor, the lock, a consumer killed
  * between cursor advance and use, and corrupted / truncated / foreign files refused with
- * nothing consumed.
+ * nothing consumed; weight masks and pairs dealt into three pools (B, C = A B and A B^T and
+ * their MACs reconstruct, pairs stay bound to their own mask across two deal runs, a pair for
+ * another mask is refused, a corrupted mask batch is refused, counts).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -572,6 +574,285 @@ static void test_dealer_pools(void)
     mimir_dealer_free(d);
 }
 
+/* x = the sum of the parties' first components; replication and MAC = alpha * x checked. */
+static int open_sv3(const mimir_sv v[3], mimir_r128 alpha, mimir_r128 *x)
+{
+    int ok = v[0].n == v[1].n && v[1].n == v[2].n;
+    for (size_t i = 0; ok && i < v[0].n; i++) {
+        x[i] = v[0].x[0][i] + v[1].x[0][i] + v[2].x[0][i];
+        mimir_r128 m = v[0].m[0][i] + v[1].m[0][i] + v[2].m[0][i];
+        ok &= m == alpha * x[i];
+        for (int q = 0; q < 3; q++)
+            ok &= v[q].x[1][i] == v[(q + 1) % 3].x[0][i] &&
+                  v[q].m[1][i] == v[(q + 1) % 3].m[0][i];
+    }
+    return ok;
+}
+
+/* B from the three parts of a mask (lib/wmask.c), replication and MAC = alpha * B checked. */
+static int open_mask3(const mimir_wmask m[3], mimir_r128 alpha, mimir_r128 *B)
+{
+    size_t n = m[0].inner * m[0].cols;
+    mimir_r128 t[64], u[64], mac[64];
+    if (n > 64)
+        return 0;
+    int ok = 1;
+    memset(B, 0, n * sizeof *B);
+    memset(mac, 0, sizeof mac);
+    for (int p = 0; p < 3; p++)
+        for (int q = 0; q < 2; q++) {
+            mimir_wmask_words(&m[p], 2 * q, 0, n, t); /* component p of the value / the MAC */
+            for (size_t i = 0; i < n; i++)
+                *(q ? &mac[i] : &B[i]) += t[i];
+            mimir_wmask_words(&m[p], 2 * q + 1, 0, n, t);
+            mimir_wmask_words(&m[(p + 1) % 3], 2 * q, 0, n, u);
+            ok &= memcmp(t, u, n * sizeof *t) == 0;
+        }
+    for (size_t i = 0; i < n; i++)
+        ok &= mac[i] == alpha * B[i];
+    return ok;
+}
+
+/* Whether C = A B (transposed 0; A rows x inner) or A B^T (1; A rows x cols). */
+static int is_product(const mimir_r128 *A, const mimir_r128 *B, const mimir_r128 *C,
+                      size_t rows, size_t inner, size_t cols, int transposed)
+{
+    size_t ain = transposed ? cols : inner, cout = transposed ? inner : cols;
+    int ok = 1;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cout; j++) {
+            mimir_r128 acc = 0;
+            for (size_t k = 0; k < ain; k++)
+                acc += A[r * ain + k] * (transposed ? B[j * cols + k] : B[k * cols + j]);
+            ok &= acc == C[r * cout + j];
+        }
+    return ok;
+}
+
+/* Whether two parts of a mask hold the same id, shape and words in every component. */
+static int same_mask(const mimir_wmask *a, const mimir_wmask *b)
+{
+    size_t n = a->inner * a->cols;
+    mimir_r128 t[64], u[64];
+    int ok = a->id == b->id && a->inner == b->inner && a->cols == b->cols && n <= 64;
+    for (int q = 0; ok && q < 4; q++) {
+        mimir_wmask_words(a, q, 0, n, t);
+        mimir_wmask_words(b, q, 0, n, u);
+        ok &= memcmp(t, u, n * sizeof *t) == 0;
+    }
+    return ok;
+}
+
+/* Deals count pairs bound to mask with d and appends them to the three pools as one batch. */
+static int add_wpairs(mimir_pool *p[3], mimir_dealer *d, const mimir_wmask *mask, size_t rows,
+                      int transposed, size_t count)
+{
+    size_t na = rows * (transposed ? mask->cols : mask->inner);
+    size_t nc = rows * (transposed ? mask->inner : mask->cols);
+    mimir_sv A[3], C[3], a[3], c[3];
+    memset(A, 0, sizeof A), memset(C, 0, sizeof C);
+    mimir_err err;
+    int rc = 0;
+    for (int i = 0; i < 3; i++)
+        rc |= mimir_sv_alloc(&A[i], count * na, 1, &err) |
+              mimir_sv_alloc(&C[i], count * nc, 1, &err);
+    for (size_t j = 0; j < count && rc == 0; j++) {
+        memset(a, 0, sizeof a), memset(c, 0, sizeof c);
+        rc = mimir_dealer_wpair3(d, mask, rows, transposed, a, c, &err);
+        for (int i = 0; i < 3 && rc == 0; i++)
+            for (int w = 0; w < 2; w++) {
+                memcpy(A[i].x[w] + j * na, a[i].x[w], na * sizeof(mimir_r128));
+                memcpy(A[i].m[w] + j * na, a[i].m[w], na * sizeof(mimir_r128));
+                memcpy(C[i].x[w] + j * nc, c[i].x[w], nc * sizeof(mimir_r128));
+                memcpy(C[i].m[w] + j * nc, c[i].m[w], nc * sizeof(mimir_r128));
+            }
+        free3(a), free3(c);
+    }
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = mimir_pool_append_wpairs(p[i], mask->id, mask->inner, mask->cols, rows,
+                                      transposed, count, &A[i], &C[i], &err);
+    if (rc != 0)
+        printf("# add_wpairs: %s: %s\n", err.field, err.msg);
+    free3(A), free3(C);
+    return rc;
+}
+
+/* Takes one pair for mask (its three parts) from the three pools and reconstructs A and C. */
+static int take_wpair3(mimir_pool *p[3], const mimir_wmask mask[3], size_t rows, int transposed,
+                       mimir_r128 alpha, mimir_r128 *A, mimir_r128 *C, mimir_err *err)
+{
+    mimir_sv a[3], c[3];
+    memset(a, 0, sizeof a), memset(c, 0, sizeof c);
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = mimir_prep_wpair(mimir_pool_prep(p[i]), &mask[i], rows, transposed, &a[i], &c[i],
+                              err);
+    if (rc == 0 && !(open_sv3(a, alpha, A) && open_sv3(c, alpha, C)))
+        rc = -1;
+    free3(a), free3(c);
+    return rc;
+}
+
+static void test_wmask_pools(void)
+{
+    enum { I = 3, C = 4, ROWS = 2 };
+    uint8_t seed1[MIMIR_DEALER_SEED_BYTES], seed2[MIMIR_DEALER_SEED_BYTES];
+    memset(seed1, 0x21, sizeof seed1);
+    memset(seed2, 0x42, sizeof seed2);
+    mimir_dealer *d1 = NULL, *d2 = NULL;
+    mimir_err err;
+    if (!CHECK(mimir_dealer_new(seed1, 0, 1, &d1, &err) == 0 &&
+                   mimir_dealer_new(seed2, 0, 1, &d2, &err) == 0,
+               "two dealers (two deal runs)"))
+        return;
+    mimir_r128 a1[3][2], a2[3][2];
+    mimir_dealer_alpha3(d1, a1);
+    mimir_dealer_alpha3(d2, a2);
+    mimir_r128 alpha1 = a1[0][0] + a1[1][0] + a1[2][0], alpha2 = a2[0][0] + a2[1][0] + a2[2][0];
+    mimir_pool *p[3] = {NULL, NULL, NULL};
+    char dir[3][512], name[32];
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "wm.p%d", i);
+        pdir(dir[i], name);
+        rc |= mimir_pool_create(dir[i], i, S1, a1[i], 1, "dealer", &err);
+        rc |= mimir_pool_open(dir[i], i, S1, &p[i], &err);
+    }
+    mimir_wmask m1[3], m2[3], t1[3], t2[3], extra;
+    memset(m1, 0, sizeof m1), memset(m2, 0, sizeof m2), memset(t1, 0, sizeof t1);
+    memset(t2, 0, sizeof t2), memset(&extra, 0, sizeof extra);
+    /* Run 1: mask M1, two plain pairs (one batch), one transposed pair. */
+    rc |= mimir_dealer_wmask3(d1, I, C, m1, &err);
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc |= mimir_pool_append_wmask(p[i], &m1[i], &err);
+    if (!CHECK(rc == 0, "three pools and run 1's mask appended (%s)", rc ? err.msg : "ok"))
+        goto out;
+    CHECK(add_wpairs(p, d1, &m1[0], ROWS, 0, 2) == 0, "two plain pairs bound to M1, one batch");
+    CHECK(add_wpairs(p, d1, &m1[0], ROWS, 1, 1) == 0, "a transposed pair bound to M1");
+    /* Run 2 (another seed): mask M2 of the same shape, one plain pair of the same shape. */
+    rc = mimir_dealer_wmask3(d2, I, C, m2, &err);
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc |= mimir_pool_append_wmask(p[i], &m2[i], &err);
+    CHECK(rc == 0 && m2[0].id != m1[0].id, "run 2's mask appended, another id (%016llx, %016llx)",
+          (unsigned long long)m1[0].id, (unsigned long long)m2[0].id);
+    CHECK(add_wpairs(p, d2, &m2[0], ROWS, 0, 1) == 0, "a plain pair bound to M2");
+
+    CHECK(mimir_pool_append_wmask(p[0], &m1[0], &err) == MIMIR_EINPUT &&
+              strcmp(err.field, "id") == 0,
+          "a mask already in the pool is refused (field id): %s", err.msg);
+    mimir_sv v[2];
+    memset(v, 0, sizeof v);
+    mimir_sv_alloc(&v[0], ROWS * I, 1, &err);
+    mimir_sv_alloc(&v[1], ROWS * C, 1, &err);
+    CHECK(mimir_pool_append_wpairs(p[0], m1[0].id ^ 1, I, C, ROWS, 0, 1, &v[0], &v[1], &err) ==
+                  MIMIR_EINPUT && strcmp(err.field, "mask") == 0,
+          "pairs bound to a mask the pool does not hold are refused (field mask): %s", err.msg);
+    CHECK(mimir_pool_append_wpairs(p[0], m1[0].id, I, C, ROWS, 0, 2, &v[0], &v[1], &err) ==
+                  MIMIR_EINPUT && strcmp(err.field, "a") == 0,
+          "pairs whose A has the wrong length are refused (field a)");
+    mimir_sv_free(&v[0]);
+    mimir_sv_free(&v[1]);
+    char f[700];
+    struct stat st;
+    snprintf(f, sizeof f, "%s/batch-000000.mtp", dir[0]);
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 0777) == 0600, "a mask batch has mode 0600");
+
+    /* Close and reopen: everything is read back from disk. */
+    for (int i = 0; i < 3; i++) {
+        mimir_pool_close(p[i]);
+        p[i] = NULL;
+        rc |= mimir_pool_open(dir[i], i, S1, &p[i], &err);
+    }
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = mimir_prep_wmask(mimir_pool_prep(p[i]), I, C, &t1[i], &err) |
+             mimir_prep_wmask(mimir_pool_prep(p[i]), I, C, &t2[i], &err);
+    if (!CHECK(rc == 0, "reopen and take two masks at each party (%s)", rc ? err.msg : "ok"))
+        goto out;
+    int same = 1;
+    for (int i = 0; i < 3; i++)
+        same &= same_mask(&t1[i], &m1[i]) && same_mask(&t2[i], &m2[i]);
+    CHECK(same, "masks come back in order of batches with their ids, seeds and components");
+    CHECK(t1[1].expl[0] == NULL && t1[1].expl[2] == NULL && t1[0].expl[2] != NULL &&
+              t1[0].expl[0] == NULL,
+          "seeded components stay seeded, explicit ones explicit");
+    rc = mimir_prep_wmask(mimir_pool_prep(p[0]), I, C, &extra, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "no weight masks of shape 3x4 left") != NULL,
+          "a third mask is refused: %s", err.msg);
+    mimir_r128 B1[I * C], B2[I * C], A[ROWS * C], Cv[ROWS * C];
+    CHECK(open_mask3(t1, alpha1, B1), "M1 reconstructs from the three pools, MACs alpha * B");
+    CHECK(open_mask3(t2, alpha2, B2), "M2 reconstructs, MACs under run 2's key");
+
+    int ok = 1;
+    for (int k = 0; k < 2; k++)
+        ok &= take_wpair3(p, t1, ROWS, 0, alpha1, A, Cv, &err) == 0 &&
+              is_product(A, B1, Cv, ROWS, I, C, 0);
+    CHECK(ok, "two plain pairs for M1: C = A B1, MACs alpha * x");
+    rc = take_wpair3(p, t1, ROWS, 0, alpha1, A, Cv, &err);
+    char id1[17], id2[17];
+    snprintf(id1, sizeof id1, "%016llx", (unsigned long long)m1[0].id);
+    snprintf(id2, sizeof id2, "%016llx", (unsigned long long)m2[0].id);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.file, dir[0]) == 0 && strstr(err.msg, id1) &&
+              strstr(err.msg, id2),
+          "a third plain pair for M1 is refused: the one left is bound to M2 (names the pool "
+          "and both ids): %s", err.msg);
+    rc = take_wpair3(p, t1, ROWS, 1, alpha1, A, Cv, &err);
+    CHECK(rc == 0 && is_product(A, B1, Cv, ROWS, I, C, 1), "the transposed pair: C = A B1^T");
+    rc = take_wpair3(p, t2, ROWS, 0, alpha2, A, Cv, &err);
+    CHECK(rc == 0 && is_product(A, B2, Cv, ROWS, I, C, 0) &&
+              !is_product(A, B1, Cv, ROWS, I, C, 0),
+          "M2's pair (another deal run) is bound to M2: C = A B2, not A B1");
+    mimir_wmask other = {.id = 12345, .inner = I, .cols = C, .macs = 1, .hollow = 1};
+    mimir_sv a[1], c[1];
+    memset(a, 0, sizeof a), memset(c, 0, sizeof c);
+    CHECK(mimir_prep_wpair(mimir_pool_prep(p[0]), &other, ROWS, 0, a, c, &err) == MIMIR_EINPUT,
+          "a pair for a mask the pool does not hold is refused: %s", err.msg);
+    mimir_pool_status s;
+    memset(&s, 0, sizeof s);
+    rc = mimir_pool_get_status(p[1], &s, &err);
+    CHECK(rc == 0 && s.generated[MIMIR_PREP_WMASK - 1] == 24 &&
+              s.consumed[MIMIR_PREP_WMASK - 1] == 24 &&
+              s.generated[MIMIR_PREP_WPAIR - 1] == 4 * ROWS * (I + C) &&
+              s.consumed[MIMIR_PREP_WPAIR - 1] == 4 * ROWS * (I + C) &&
+              s.remaining[MIMIR_PREP_WPAIR - 1] == 0 && s.batches == 5,
+          "status: inner*cols per mask, rows*(ain + cout) per pair (wmask %llu, wpair %llu)",
+          (unsigned long long)s.generated[MIMIR_PREP_WMASK - 1],
+          (unsigned long long)s.generated[MIMIR_PREP_WPAIR - 1]);
+
+    /* A corrupted mask batch: verify and take refuse it naming the batch and "digest". */
+    char cdir[512];
+    pdir(cdir, "wmcorrupt.p0");
+    mimir_pool *q = NULL;
+    rc = mimir_pool_create(cdir, 0, S1, a1[0], 1, "dealer", &err) |
+         mimir_pool_open(cdir, 0, S1, &q, &err);
+    if (rc == 0)
+        rc = mimir_pool_append_wmask(q, &m1[0], &err);
+    mimir_pool_close(q);
+    q = NULL;
+    snprintf(f, sizeof f, "%s/batch-000000.mtp", cdir);
+    flip_byte(f, 128 + 40);
+    CHECK(rc == 0 && mimir_pool_verify(cdir, &err) == MIMIR_EINPUT &&
+              strcmp(err.field, "digest") == 0 && strcmp(err.file, f) == 0,
+          "verify refuses a corrupted mask batch naming it and the digest: %s", err.msg);
+    rc = mimir_pool_open(cdir, 0, S1, &q, &err);
+    if (rc == 0) {
+        rc = mimir_prep_wmask(mimir_pool_prep(q), I, C, &extra, &err);
+        CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "digest") == 0 &&
+                  strcmp(err.file, f) == 0,
+              "taking a corrupted mask is refused naming the batch and the digest");
+        mimir_pool_close(q);
+    }
+    CHECK(remaining(cdir, MIMIR_PREP_WMASK) == I * C, "the corrupted mask was not consumed");
+out:
+    for (int i = 0; i < 3; i++) {
+        mimir_wmask_free(&m1[i]), mimir_wmask_free(&m2[i]);
+        mimir_wmask_free(&t1[i]), mimir_wmask_free(&t2[i]);
+        mimir_pool_close(p[i]);
+    }
+    mimir_wmask_free(&extra);
+    mimir_dealer_free(d1);
+    mimir_dealer_free(d2);
+}
+
 int main(void)
 {
     mimir_mem_init();
@@ -585,6 +866,7 @@ int main(void)
     test_killed_consumer();
     test_bad_files();
     test_dealer_pools();
+    test_wmask_pools();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (getenv("KEEP") == NULL && system(cmd) != 0)
