@@ -11,6 +11,12 @@
  * next token, whose index the party outputs to the client (after the MAC check) with the
  * step's figures. Between steps the party polls the client: a client that went away or
  * aborted stops the run. At the end: bye to the peers, transcript, end to the client, exit 0.
+ *
+ * A padded start (the client's --pad-to) hides the prompt length and the number of new tokens
+ * behind the bucket: S steps that all sample and output, the input of step k > 0 chosen
+ * obliviously as p_k + (1 - b_k) next_{k-1} from the client's shared slot p_k (the prompt's
+ * one-hot, or zeros) and selection bit b_k (1 on prompt slots): one Beaver product of V
+ * elements per step. The client discards the outputs that are not real tokens.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 
 #include "attest/admit.h"
+#include "attest/boot.h"
 #include "client.h"
 #include "cluster.h"
 #include "coin.h"
@@ -43,15 +50,18 @@
 typedef struct sargs {
     int party;
     const char *cluster, *model, *pool, *seed_file, *transcript;
+    const char *unseal_key, *key_broker, *broker_pin; /* a sealed bundle's key source */
     int semi_honest, quiet;
 #ifdef MIMIR_TEST_HOOKS
     mimir_spdz_fault fault;
     long die_after; /* TEST HOOK: SIGKILL itself after sending this many tokens (-1: never) */
+    const char *logits_out; /* TEST HOOK: this party's components of every sampled step's
+                               logits, appended raw (u64 LE: x_i then x_{i+1}, V each) */
 #endif
 } sargs;
 
 typedef struct totals {
-    uint32_t n_prompt, n_new, tokens;
+    uint32_t n_prompt, n_new, tokens, padded;
     uint64_t rounds, bytes;
     double ms;
 } totals;
@@ -70,7 +80,14 @@ static void help(void)
         "      --party I            this party's index, 0, 1 or 2\n"
         "      --cluster FILE       the cluster file (addresses, client_address, certificates,\n"
         "                           the client's pin, session)\n"
-        "      --model-shares DIR   this party's model bundle ('mimir-share split' of a model)\n"
+        "      --model-shares DIR   this party's model bundle ('mimir-share split' of a model);\n"
+        "                           its model.shares.sealed (mimir-attest seal) is opened in\n"
+        "                           memory, never written out, with one of:\n"
+        "      --unseal-key FILE    the sealing key file (64 hex digits)\n"
+        "      --key-broker ADDR    fetch the key from a key broker (mimir-attest broker) at\n"
+        "                           tcp:HOST:PORT or unix:PATH, presenting this party's\n"
+        "                           attested certificate and key from the cluster file\n"
+        "      --broker-pin HEX     the broker certificate's SHA-256 (64 hex digits)\n"
         "      --pool DIR           this party's triple pool (mimir-triples deal), with enough\n"
         "                           items for the generation (mimir-generate's plan)\n"
         "      --seed-file FILE     fixed coin-toss seed (64 hex digits) for a reproducible\n"
@@ -84,11 +101,14 @@ static void help(void)
         "      --test-fault KIND:AT[:BIT]  deviate at the AT-th event: open-flip, copy,\n"
         "                           mac-value, mac-commit, input-copy, input-mac\n"
         "      --test-die-after N   kill this process (SIGKILL) after sending N tokens\n"
+        "      --test-logits FILE   append this party's components of each sampled step's\n"
+        "                           logits to FILE (u64 LE, x_i then x_{i+1}, vocab each)\n"
 #endif
         "  -h, --help               show this help\n"
         "\nExit status: 0 done, 1 a check failed (a party or the client cheated), 2 bad usage\n"
         "or input (also: a pool with too few items), 3 runtime failure (I/O, a peer or the\n"
-        "client gone or timed out).\n",
+        "client gone or timed out). A wrong unseal key or a key broker's refusal is 1, an\n"
+        "unreachable broker 3.\n",
         PROG);
 }
 
@@ -131,7 +151,7 @@ static int parse_fault(const char *s, mimir_spdz_fault *f)
 
 enum {
     OPT_PARTY = 256, OPT_CLUSTER, OPT_MODEL, OPT_POOL, OPT_SEED_FILE, OPT_TRANSCRIPT,
-    OPT_SECURITY, OPT_TEST_FAULT, OPT_TEST_DIE,
+    OPT_SECURITY, OPT_TEST_FAULT, OPT_TEST_DIE, OPT_TEST_LOGITS, OPT_UNSEAL_KEY, OPT_KEY_BROKER, OPT_BROKER_PIN,
 };
 
 /* Returns 0 to run, -1 after --help (exit 0), or an exit code. */
@@ -144,12 +164,16 @@ static int parse_args(int argc, char **argv, sargs *a)
         {"pool", required_argument, NULL, OPT_POOL},
         {"seed-file", required_argument, NULL, OPT_SEED_FILE},
         {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
+        {"unseal-key", required_argument, NULL, OPT_UNSEAL_KEY},
+        {"key-broker", required_argument, NULL, OPT_KEY_BROKER},
+        {"broker-pin", required_argument, NULL, OPT_BROKER_PIN},
         {"security", required_argument, NULL, OPT_SECURITY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
 #ifdef MIMIR_TEST_HOOKS
         {"test-fault", required_argument, NULL, OPT_TEST_FAULT},
         {"test-die-after", required_argument, NULL, OPT_TEST_DIE},
+        {"test-logits", required_argument, NULL, OPT_TEST_LOGITS},
 #endif
         {NULL, 0, NULL, 0},
     };
@@ -174,6 +198,9 @@ static int parse_args(int argc, char **argv, sargs *a)
         case OPT_POOL: a->pool = optarg; break;
         case OPT_SEED_FILE: a->seed_file = optarg; break;
         case OPT_TRANSCRIPT: a->transcript = optarg; break;
+        case OPT_UNSEAL_KEY: a->unseal_key = optarg; break;
+        case OPT_KEY_BROKER: a->key_broker = optarg; break;
+        case OPT_BROKER_PIN: a->broker_pin = optarg; break;
         case 'q': a->quiet = 1; break;
         case OPT_SECURITY:
             if (strcmp(optarg, "malicious") == 0)
@@ -196,6 +223,7 @@ static int parse_args(int argc, char **argv, sargs *a)
                                         optarg);
             a->die_after = (long)v;
             break;
+        case OPT_TEST_LOGITS: a->logits_out = optarg; break;
 #endif
         case 'h':
             help();
@@ -217,11 +245,40 @@ static int parse_args(int argc, char **argv, sargs *a)
                                 "bundle directory");
     if (a->pool == NULL)
         return party_usage_fail(SUB, "--pool is missing, expected this party's triple pool");
+    if (a->unseal_key != NULL && a->key_broker != NULL)
+        return party_usage_fail(SUB, "--unseal-key and --key-broker both given, expected one "
+                                "key source for the sealed shares");
+    if (a->key_broker != NULL && a->broker_pin == NULL)
+        return party_usage_fail(SUB, "--key-broker needs --broker-pin, the broker "
+                                "certificate's SHA-256");
+    if (a->broker_pin != NULL && a->key_broker == NULL)
+        return party_usage_fail(SUB, "--broker-pin without --key-broker");
     return 0;
 }
 
-/* The bundle's public config.json and this party's model shares, checked against each other. */
-static int load_model(const sargs *a, mimir_gpt2_config *cfg, mimir_share **w, mimir_err *err)
+/* Names the command-line options in a boot error (attest/boot.h speaks of key sources). */
+static void boot_err_options(const sargs *a, mimir_err *err)
+{
+    if (err->code == MIMIR_EINPUT && strcmp(err->field, "key") == 0)
+        mimir_err_set(err, MIMIR_EINPUT, err->file, "key",
+                      "the shares are sealed: give --unseal-key FILE or --key-broker ADDR "
+                      "--broker-pin HEX");
+    else if (err->code == MIMIR_EINPUT && strcmp(err->field, "magic") == 0 &&
+             (a->unseal_key != NULL || a->key_broker != NULL))
+        mimir_err_set(err, MIMIR_EINPUT, err->file, "magic",
+                      "not sealed, but %s was given: expected model.shares.sealed "
+                      "(mimir-attest seal)", a->unseal_key ? "--unseal-key" : "--key-broker");
+    else if (strcmp(err->field, "--pin") == 0)
+        snprintf(err->field, sizeof err->field, "--broker-pin");
+    else if (a->key_broker != NULL && err->field[0] == '\0' &&
+             strcmp(err->file, a->key_broker) == 0)
+        snprintf(err->field, sizeof err->field, "--key-broker");
+}
+
+/* The bundle's public config.json and this party's model shares (plaintext, or sealed and
+ * opened in memory: attest/boot.h), checked against each other. */
+static int load_model(const sargs *a, const mimir_cluster *cl, mimir_gpt2_config *cfg,
+                      mimir_share **w, mimir_err *err)
 {
     char path[PATH_BYTES];
     snprintf(path, sizeof path, "%s/config.json", a->model);
@@ -233,8 +290,15 @@ static int load_model(const sargs *a, mimir_gpt2_config *cfg, mimir_share **w, m
     free(json);
     if (rc != MIMIR_OK)
         return rc;
-    if ((rc = mimir_share_read(a->model, MIMIR_SHARE_MAX_BYTES, w, err)) != MIMIR_OK)
+    /* the broker sees this party's attested TLS certificate, the one its peers admit */
+    const mimir_boot_key bk = {.key_file = a->unseal_key, .broker = a->key_broker,
+                               .broker_pin = a->broker_pin,
+                               .cert = cl->party[a->party].cert_path,
+                               .key = cl->party[a->party].key_path};
+    if ((rc = mimir_boot_read_shares(a->model, &bk, MIMIR_SHARE_MAX_BYTES, w, err))) {
+        boot_err_options(a, err);
         return rc;
+    }
     const mimir_share *s = *w;
     if (s->kind != MIMIR_SHARE_MODEL)
         return mimir_err_set(err, MIMIR_EINPUT, s->name, "kind", "%s shares, expected a model "
@@ -260,6 +324,13 @@ static int check_start(const mimir_client_start *st, const mimir_gpt2_config *cf
         return mimir_err_set(err, MIMIR_EINPUT, "client", "start.vocab",
                              "vocabulary %u, expected the model's %d", (unsigned)st->vocab,
                              cfg->vocab_size);
+    if (st->flags == MIMIR_CLIENT_START_PADDED) {
+        if (st->n_prompt > (uint32_t)cfg->n_ctx)
+            return mimir_err_set(err, MIMIR_EINPUT, "client", "start",
+                                 "a padded session of %u steps, expected at most the model's "
+                                 "context of %d", (unsigned)st->n_prompt, cfg->n_ctx);
+        return MIMIR_OK;
+    }
     if ((uint64_t)st->n_prompt + st->n_new - 1 > (uint64_t)cfg->n_ctx)
         return mimir_err_set(err, MIMIR_EINPUT, "client", "start",
                              "%u prompt and %u new tokens need %llu positions, expected at most "
@@ -273,8 +344,8 @@ static int check_start(const mimir_client_start *st, const mimir_gpt2_config *cf
 static int agree_start(mimir_net *net, int self, const mimir_client_start *st, mimir_err *err)
 {
     uint8_t mine[AGREE_BYTES] = {0}, theirs[MIMIR_NET_PARTIES][AGREE_BYTES];
-    const uint32_t v[3] = {st->n_prompt, st->n_new, st->vocab};
-    for (int i = 0; i < 3; i++)
+    const uint32_t v[4] = {st->n_prompt, st->n_new, st->vocab, st->flags};
+    for (int i = 0; i < 4; i++)
         for (int b = 0; b < 4; b++)
             mine[4 * i + b] = (uint8_t)(v[i] >> (8 * b));
     mimir_net_io io[MIMIR_NET_PARTIES];
@@ -335,6 +406,8 @@ typedef struct held {
     mimir_sgpt2 *g;
     mimir_r64 *c0, *c1;
     mimir_sv prompt, cur, nxt, idx;
+    mimir_sv sel, prod, in; /* padded sessions: the oblivious choice of each step's input */
+    mimir_sv logits;        /* test build, --test-logits */
     uint8_t *seed;
 } held;
 
@@ -344,6 +417,10 @@ static void held_free(held *h)
     mimir_sv_free(&h->cur);
     mimir_sv_free(&h->nxt);
     mimir_sv_free(&h->idx);
+    mimir_sv_free(&h->sel);
+    mimir_sv_free(&h->prod);
+    mimir_sv_free(&h->in);
+    mimir_sv_free(&h->logits);
     mimir_sgpt2_free(h->g);
     mimir_spdz_free(h->s);
     mimir_coin_free(h->coin);
@@ -395,7 +472,7 @@ static int setup_online(const sargs *a, held *h, const mimir_gpt2_config *cfg,
     /* the weights now live in the engine: this party's file copy is no longer needed */
     mimir_share_free(h->weights);
     h->weights = NULL;
-    size_t words = (size_t)st->n_prompt * st->vocab;
+    size_t words = (size_t)mimir_client_start_words(st);
     const mimir_r64 *const c[2] = {h->c0, h->c1};
     if (rc == MIMIR_OK)
         rc = mimir_spdz_input_shares(h->s, c, words, &h->prompt, err);
@@ -409,15 +486,71 @@ static int setup_online(const sargs *a, held *h, const mimir_gpt2_config *cfg,
         rc = mimir_sv_alloc(&h->nxt, st->vocab, macs, err);
     if (rc == MIMIR_OK)
         rc = mimir_sv_alloc(&h->idx, 1, macs, err);
+    if (rc == MIMIR_OK && st->flags == MIMIR_CLIENT_START_PADDED) {
+        rc = mimir_sv_alloc(&h->sel, st->vocab, macs, err);
+        if (rc == MIMIR_OK)
+            rc = mimir_sv_alloc(&h->prod, st->vocab, macs, err);
+        if (rc == MIMIR_OK)
+            rc = mimir_sv_alloc(&h->in, st->vocab, macs, err);
+    }
+#ifdef MIMIR_TEST_HOOKS
+    if (rc == MIMIR_OK && a->logits_out != NULL)
+        rc = mimir_sv_alloc(&h->logits, st->vocab, macs, err);
+#endif
     return rc;
 }
+
+/* Padded step k > 0: in = p_k + (1 - b_k) cur = p_k + cur - b_k cur, where cur is the token
+ * step k-1 chose. b_k is copied into every element of sel (a copy of a sharing is a sharing of
+ * the copy, MACs included); one Beaver product of V elements, 1 round. No branch on b_k. */
+static int padded_input(held *h, const mimir_client_start *st, int k, mimir_err *err)
+{
+    size_t V = st->vocab, bit = (size_t)st->n_prompt * V + (size_t)k;
+    for (size_t j = 0; j < V; j++)
+        for (int c = 0; c < 2; c++) {
+            h->sel.x[c][j] = h->prompt.x[c][bit];
+            if (h->sel.m[c] != NULL)
+                h->sel.m[c][j] = h->prompt.m[c][bit];
+        }
+    mimir_sv slot = sv_view(&h->prompt, (size_t)k * V, V);
+    int rc = mimir_spdz_mul(h->s, &h->prod, &h->sel, &h->cur, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_sub(h->s, &h->in, &h->cur, &h->prod, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_add(h->s, &h->in, &h->in, &slot, err);
+    return rc;
+}
+
+#ifdef MIMIR_TEST_HOOKS
+/* TEST HOOK --test-logits: this party's two components of the step's logits, mod 2^64. */
+static int dump_logits(const sargs *a, const mimir_sv *lg, mimir_err *err)
+{
+    FILE *f = fopen(a->logits_out, "ab");
+    if (f == NULL)
+        return mimir_err_errno(err, a->logits_out, "open");
+    for (int c = 0; c < 2; c++)
+        for (size_t j = 0; j < lg->n; j++) {
+            uint64_t v = (uint64_t)lg->x[c][j];
+            uint8_t b[8];
+            for (int i = 0; i < 8; i++)
+                b[i] = (uint8_t)(v >> (8 * i));
+            fwrite(b, 1, sizeof b, f);
+        }
+    if (fclose(f) != 0)
+        return mimir_err_errno(err, a->logits_out, "write");
+    return MIMIR_OK;
+}
+#endif
 
 /* The steps: prompt positions, then generated ones; each sampled token goes to the client. */
 static int run_steps(const sargs *a, held *h, const mimir_client_start *st, totals *t,
                      mimir_err *err)
 {
-    int steps = mimir_sgpt2_steps((int)st->n_prompt, (int)st->n_new);
+    int padded = st->flags == MIMIR_CLIENT_START_PADDED;
+    int steps = padded ? (int)st->n_prompt : mimir_sgpt2_steps((int)st->n_prompt,
+                                                               (int)st->n_new);
     int rc = MIMIR_OK;
+    mimir_sv *logits = h->logits.n != 0 ? &h->logits : NULL;
     for (int k = 0; k < steps && rc == MIMIR_OK; k++) {
         if ((rc = mimir_client_poll_abort(h->client, err)) != MIMIR_OK)
             break;
@@ -426,9 +559,18 @@ static int run_steps(const sargs *a, held *h, const mimir_client_start *st, tota
         mimir_sv tok = k < (int)st->n_prompt
                            ? sv_view(&h->prompt, (size_t)k * st->vocab, st->vocab)
                            : h->cur;
-        int sample = k >= (int)st->n_prompt - 1;
+        if (padded && k > 0) {
+            if ((rc = padded_input(h, st, k, err)) != MIMIR_OK)
+                break;
+            tok = h->in;
+        }
+        int sample = padded || k >= (int)st->n_prompt - 1;
         rc = mimir_sgpt2_step(h->g, &tok, sample ? &h->nxt : NULL, sample ? &h->idx : NULL,
-                              NULL, err);
+                              sample ? logits : NULL, err);
+#ifdef MIMIR_TEST_HOOKS
+        if (rc == MIMIR_OK && sample && logits != NULL)
+            rc = dump_logits(a, logits, err);
+#endif
         if (rc != MIMIR_OK || !sample)
             continue;
         mimir_client_token out;
@@ -477,7 +619,7 @@ static int run(const sargs *a, held *h, totals *t, mimir_err *err)
                                                  "the client"
                                                : "missing: the client's pin {\"cert\" | "
                                                  "\"sha256\"}");
-    if ((rc = load_model(a, &cfg, &h->weights, err)))
+    if ((rc = load_model(a, h->cl, &cfg, &h->weights, err)))
         return rc;
     if ((rc = mimir_pool_open(a->pool, a->party, h->cl->session, &h->pool, err)))
         return rc;
@@ -495,13 +637,14 @@ static int run(const sargs *a, held *h, totals *t, mimir_err *err)
     }
     if ((rc = mimir_client_accept(h->cl, 0, &h->client, err)))
         return rc;
-    uint64_t max_words = (uint64_t)cfg.n_ctx * (uint64_t)cfg.vocab_size;
+    uint64_t max_words = (uint64_t)cfg.n_ctx * ((uint64_t)cfg.vocab_size + 1);
     if ((rc = mimir_client_recv_start(h->client, max_words, &st, &h->c0, &h->c1, err)))
         return rc;
     if ((rc = check_start(&st, &cfg, err)))
         return rc;
     t->n_prompt = st.n_prompt;
     t->n_new = st.n_new;
+    t->padded = st.flags == MIMIR_CLIENT_START_PADDED;
     if ((rc = setup_online(a, h, &cfg, &st, err)))
         return rc;
     if ((rc = run_steps(a, h, &st, t, err)))
@@ -550,9 +693,11 @@ int serve_main(int argc, char **argv)
         return err.code != MIMIR_OK ? err.code : MIMIR_ERUNTIME;
     }
     if (!a.quiet)
-        fprintf(stderr, "%s: party %d: served %u tokens after a %u-token prompt: %llu rounds, "
+        fprintf(stderr, "%s: party %d: served %u %s%u%s: %llu rounds, "
                 "%llu bytes sent, %.0f ms (%s)\n", PROG, a.party, (unsigned)t.tokens,
-                (unsigned)t.n_prompt, (unsigned long long)t.rounds,
+                t.padded ? "padded steps (bucket " : "tokens after a ",
+                t.padded ? (unsigned)t.n_prompt + 1 : (unsigned)t.n_prompt,
+                t.padded ? ")" : "-token prompt", (unsigned long long)t.rounds,
                 (unsigned long long)t.bytes, t.ms, a.semi_honest ? "semi-honest" : "malicious");
     return 0;
 }

@@ -367,6 +367,44 @@ done:
     return rc;
 }
 
+int mimir_broker_parse_answer(char *ans, size_t len, const char *addr, uint8_t *key,
+                              mimir_err *err)
+{
+    const char *admit = MIMIR_BROKER_PROTO " admit ", *refuse = MIMIR_BROKER_PROTO " refuse\n";
+    size_t al = strlen(admit), n = 0;
+    if (len > MIMIR_BROKER_MAX_ANSWER)
+        return mimir_err_set(err, MIMIR_ESECURITY, addr, NULL, "answer longer than %d bytes",
+                             MIMIR_BROKER_MAX_ANSWER);
+    ans[len] = '\0';
+    if (len == al + 2 * MIMIR_SEAL_KEY_BYTES + 1 && memcmp(ans, admit, al) == 0 &&
+        ans[len - 1] == '\n') {
+        if (sodium_hex2bin(key, MIMIR_SEAL_KEY_BYTES, ans + al, 2 * MIMIR_SEAL_KEY_BYTES, NULL,
+                           &n, NULL) != 0 || n != MIMIR_SEAL_KEY_BYTES)
+            return mimir_err_set(err, MIMIR_ESECURITY, addr, NULL,
+                                 "malformed key in the broker's answer");
+        return MIMIR_OK;
+    }
+    if (len >= strlen(refuse) && memcmp(ans, refuse, strlen(refuse)) == 0) {
+        char why[MIMIR_ERR_MSGBYTES] = "";
+        /* the reasons end at the first NUL: bytes after one are not text */
+        for (char *p = ans + strlen(refuse); *p;) {
+            char *nl = strchr(p, '\n');
+            if (nl != NULL)
+                *nl = '\0';
+            append(why, sizeof why, "; ", p);
+            if (nl == NULL)
+                break;
+            p = nl + 1;
+        }
+        return mimir_err_set(err, MIMIR_ESECURITY, addr, NULL, "broker refused the key: %s",
+                             why);
+    }
+    return mimir_err_set(err, len ? MIMIR_ESECURITY : MIMIR_ERUNTIME, addr, NULL,
+                         len ? "unexpected answer, expected " MIMIR_BROKER_PROTO
+                               " admit or refuse"
+                             : "the broker closed the connection without an answer");
+}
+
 /* The client's check of the broker's certificate against the pin, during the handshake. */
 typedef struct pin_check {
     uint8_t want[32], got[32];
@@ -456,33 +494,7 @@ int mimir_broker_fetch(const char *addr, const char *cert, const char *keypem, c
             break;
     }
     ERR_clear_error();
-    ans[len] = '\0';
-    const char *admit = MIMIR_BROKER_PROTO " admit ", *refuse = MIMIR_BROKER_PROTO " refuse\n";
-    size_t al = strlen(admit);
-    if (len == al + 2 * MIMIR_SEAL_KEY_BYTES + 1 && memcmp(ans, admit, al) == 0 &&
-        ans[len - 1] == '\n') {
-        if (sodium_hex2bin(key, MIMIR_SEAL_KEY_BYTES, ans + al, 2 * MIMIR_SEAL_KEY_BYTES, NULL,
-                           &n, NULL) != 0 || n != MIMIR_SEAL_KEY_BYTES)
-            rc = mimir_err_set(err, MIMIR_ESECURITY, addr, NULL,
-                               "malformed key in the broker's answer");
-    } else if (len >= strlen(refuse) && memcmp(ans, refuse, strlen(refuse)) == 0) {
-        char why[MIMIR_ERR_MSGBYTES] = "";
-        for (char *p = ans + strlen(refuse); *p;) {
-            char *nl = strchr(p, '\n');
-            if (nl != NULL)
-                *nl = '\0';
-            append(why, sizeof why, "; ", p);
-            if (nl == NULL)
-                break;
-            p = nl + 1;
-        }
-        rc = mimir_err_set(err, MIMIR_ESECURITY, addr, NULL, "broker refused the key: %s", why);
-    } else {
-        rc = mimir_err_set(err, len ? MIMIR_ESECURITY : MIMIR_ERUNTIME, addr, NULL,
-                           len ? "unexpected answer, expected " MIMIR_BROKER_PROTO
-                                 " admit or refuse"
-                               : "the broker closed the connection without an answer");
-    }
+    rc = mimir_broker_parse_answer(ans, len, addr, key, err);
 done:
     if (ans != NULL)
         mimir_secret_free(ans);

@@ -64,4 +64,11 @@ int mimir_broker_serve_one(mimir_broker *b, mimir_broker_event *ev, mimir_err *e
 int mimir_broker_fetch(const char *addr, const char *cert, const char *keypem, const char *pin,
                        uint8_t *key, mimir_err *err);
 
+/* Parses the broker's answer ans[0..len) (the client side of mimir_broker_fetch; ans has room
+ * for len + 1 bytes and is modified). MIMIR_OK with the key in key for an admit line;
+ * MIMIR_ESECURITY for a refusal (its "check: detail" lines joined in err->msg), a malformed key
+ * or any other answer; MIMIR_ERUNTIME for an empty one (the broker closed without answering). */
+int mimir_broker_parse_answer(char *ans, size_t len, const char *addr, uint8_t *key,
+                              mimir_err *err);
+
 #endif
