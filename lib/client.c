@@ -476,6 +476,12 @@ int mimir_client_accept(const mimir_cluster *c, uint32_t timeout_ms, mimir_clien
     return MIMIR_OK;
 }
 
+uint64_t mimir_client_start_words(const mimir_client_start *st)
+{
+    uint64_t per = (uint64_t)st->vocab + ((st->flags & MIMIR_CLIENT_START_PADDED) ? 1 : 0);
+    return (uint64_t)st->n_prompt * per;
+}
+
 int mimir_client_recv_start(mimir_client_conn *k, uint64_t max_words, mimir_client_start *st,
                             mimir_r64 **c0, mimir_r64 **c1, mimir_err *err)
 {
@@ -501,11 +507,20 @@ int mimir_client_recv_start(mimir_client_conn *k, uint64_t max_words, mimir_clie
     st->n_prompt = get32(h);
     st->n_new = get32(h + 4);
     st->vocab = get32(h + 8);
+    st->flags = get32(h + 12);
     memcpy(st->session, h + 16, MIMIR_SESSION_BYTES);
-    uint64_t words = (uint64_t)st->n_prompt * st->vocab;
+    uint64_t words = mimir_client_start_words(st);
     if (CRYPTO_memcmp(st->session, k->session, MIMIR_SESSION_BYTES) != 0)
         return conn_fail(k, MIMIR_ESECURITY, "start.session",
                          "another session id than the cluster file's", err);
+    if ((st->flags & ~MIMIR_CLIENT_START_PADDED) != 0 ||
+        (st->flags == MIMIR_CLIENT_START_PADDED && st->n_new != st->n_prompt)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "flags %#x with %u steps and %u new tokens: expected 0, or "
+                 "%u (padded) with as many new tokens as steps", (unsigned)st->flags,
+                 (unsigned)st->n_prompt, (unsigned)st->n_new, MIMIR_CLIENT_START_PADDED);
+        return conn_fail(k, MIMIR_EINPUT, "start.flags", msg, err);
+    }
     if (st->n_prompt == 0 || st->n_new == 0 || st->vocab == 0 || words > max_words ||
         words > MIMIR_CLIENT_MAX_START_WORDS) {
         char msg[200];
@@ -653,7 +668,7 @@ int mimir_client_connect(const mimir_cluster *c, int party, uint32_t timeout_ms,
 int mimir_client_send_start(mimir_client_conn *k, const mimir_client_start *st,
                             const mimir_r64 *c0, const mimir_r64 *c1, mimir_err *err)
 {
-    uint64_t words = (uint64_t)st->n_prompt * st->vocab;
+    uint64_t words = mimir_client_start_words(st);
     if (words == 0 || words > MIMIR_CLIENT_MAX_START_WORDS)
         return mimir_err_set(err, MIMIR_EINPUT, k->name, "start",
                              "%llu one-hot words, expected 1..%llu", (unsigned long long)words,
@@ -668,7 +683,7 @@ int mimir_client_send_start(mimir_client_conn *k, const mimir_client_start *st,
     put32(f, st->n_prompt);
     put32(f + 4, st->n_new);
     put32(f + 8, st->vocab);
-    put32(f + 12, 0);
+    put32(f + 12, st->flags);
     memcpy(f + 16, st->session, MIMIR_SESSION_BYTES);
     int rc = write_all(k, h, sizeof h, err);
     size_t bytes = (size_t)words * sizeof(mimir_r64);

@@ -14,10 +14,13 @@
  *   both:    HELLO  "MIMIRCLI", version u32, party u32, session id (16): a peer with another
  *                   session, version or party index is refused (MIMIR_ESECURITY for session
  *                   and party, MIMIR_ERUNTIME for the version)
- *   client:  START  n_prompt u32, n_new u32, vocab u32, 0 u32, session (16), then the party's
- *                   two replicated components (x_i, x_{i+1}) of the prompt's one-hot vectors
- *                   (lib/rss.h over Z_2^64, u64 LE): n_prompt * vocab words of x_i, then as many
- *                   of x_{i+1}
+ *   client:  START  n_prompt u32, n_new u32, vocab u32, flags u32, session (16), then the
+ *                   party's two replicated components (x_i, x_{i+1}) of the prompt's one-hot
+ *                   vectors (lib/rss.h over Z_2^64, u64 LE): n_prompt * vocab words of x_i, then
+ *                   as many of x_{i+1}. With flags = MIMIR_CLIENT_START_PADDED (--pad-to) the
+ *                   session has n_prompt = n_new = S steps that all sample: S one-hot slots
+ *                   (the real prompt's, then zero vectors) and S selection bits (1 where the
+ *                   slot is a prompt token), i.e. S * (vocab + 1) words per component
  *   party:   TOKEN  per generated token: step u32, 0 u32, its two components of the token's
  *                   index (after the parties' MAC check, lib/spdz.h mimir_spdz_output), and the
  *                   step's latency (us), payload bytes this party sent and rounds (u64 each)
@@ -52,6 +55,7 @@
 #define MIMIR_CLIENT_DEFAULT_CONNECT_MS 30000u
 #define MIMIR_CLIENT_DEFAULT_IO_MS 30000u    /* one frame's read or write, once begun */
 #define MIMIR_CLIENT_MAX_START_WORDS ((uint64_t)1 << 30) /* n_prompt * vocab bound */
+#define MIMIR_CLIENT_START_PADDED 1u         /* START flags: a padded session (--pad-to) */
 
 enum mimir_client_frame {
     MIMIR_CLIENT_HELLO = 1,
@@ -63,8 +67,13 @@ enum mimir_client_frame {
 
 typedef struct mimir_client_start {
     uint32_t n_prompt, n_new, vocab;
+    uint32_t flags; /* 0, or MIMIR_CLIENT_START_PADDED (then n_prompt = n_new = steps) */
     uint8_t session[MIMIR_SESSION_BYTES];
 } mimir_client_start;
+
+/* Words per component a START carries: n_prompt * vocab, plus n_prompt selection bits when
+ * padded. */
+uint64_t mimir_client_start_words(const mimir_client_start *st);
 
 typedef struct mimir_client_token {
     uint32_t step;    /* 0 for the first generated token */
@@ -98,8 +107,9 @@ typedef struct mimir_client_conn mimir_client_conn;
 int mimir_client_accept(const mimir_cluster *c, uint32_t timeout_ms, mimir_client_conn **out,
                         mimir_err *err);
 
-/* Receives START: checks the session against the cluster's and n_prompt * vocab against
- * max_words, then reads the components into *c0 and *c1 (n_prompt * vocab words each,
+/* Receives START: checks the session against the cluster's, the flags, and the words
+ * (mimir_client_start_words) against max_words, then reads the components into *c0 and *c1
+ * (that many words each,
  * allocated with mimir_secret_alloc; the caller frees them with mimir_secret_free). */
 int mimir_client_recv_start(mimir_client_conn *k, uint64_t max_words, mimir_client_start *st,
                             mimir_r64 **c0, mimir_r64 **c1, mimir_err *err);

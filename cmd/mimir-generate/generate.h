@@ -28,6 +28,7 @@ typedef struct gen_opts {
     const char *prepare;     /* --prepare DIR: make the embedded cluster in DIR, do not run */
     int unix_sockets;        /* --transport unix (embedded): Unix sockets instead of TCP */
     int semi_honest;         /* --security semi-honest (embedded) */
+    long pad_to;             /* --pad-to N: the bucket (prompt + new tokens), 0 for none */
 } gen_opts;
 
 /* Generates in the clear (--plaintext). */

@@ -16,7 +16,8 @@
 
 static const char usage[] =
     "usage: " PROG " [--cluster FILE | --prepare DIR] [--model DIR] [--tokens N] [--json]\n"
-    "                      [--quiet] [--transport tcp|unix] [--security MODE] [PROMPT]\n"
+    "                      [--quiet] [--pad-to N] [--transport tcp|unix] [--security MODE]\n"
+    "                      [PROMPT]\n"
     "       " PROG " --plaintext [--model DIR] [--float] [--tokens N] [--dump-logits FILE]\n"
     "                      [--json] [--quiet] [PROMPT]\n"
     "\n"
@@ -31,6 +32,10 @@ static const char usage[] =
     "  --prepare DIR        make the embedded cluster in DIR (certificates, cluster.json,\n"
     "                       model bundles, pools for this prompt and --tokens) and print the\n"
     "                       commands that run it, without running it\n"
+    "  --pad-to N           hide the prompt length and --tokens from the parties behind a\n"
+    "                       bucket of N tokens: they evaluate N - 1 positions whatever the\n"
+    "                       prompt, and this client keeps only the real tokens (prompt +\n"
+    "                       tokens <= N <= the model's context; the same text as unpadded)\n"
     "  --transport KIND     embedded cluster on tcp (loopback, default) or unix sockets\n"
     "  --security MODE      embedded: malicious (default) or semi-honest (speed comparison)\n"
     "  --plaintext          run the model in the clear in this process (the reference path)\n"
@@ -60,7 +65,7 @@ static int bad_usage(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DUMP = 256, OPT_CLUSTER, OPT_PREPARE, OPT_TRANSPORT, OPT_SECURITY };
+    enum { OPT_DUMP = 256, OPT_CLUSTER, OPT_PREPARE, OPT_TRANSPORT, OPT_SECURITY, OPT_PAD };
     static const struct option longopts[] = {
         {"plaintext", no_argument, NULL, 'p'},  {"model", required_argument, NULL, 'm'},
         {"float", no_argument, NULL, 'f'},      {"tokens", required_argument, NULL, 'n'},
@@ -71,6 +76,7 @@ int main(int argc, char **argv)
         {"prepare", required_argument, NULL, OPT_PREPARE},
         {"transport", required_argument, NULL, OPT_TRANSPORT},
         {"security", required_argument, NULL, OPT_SECURITY},
+        {"pad-to", required_argument, NULL, OPT_PAD},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     gen_opts o = {.tokens = GEN_TOKENS_DEFAULT};
@@ -87,6 +93,12 @@ int main(int argc, char **argv)
             if (*optarg == '\0' || *end != '\0' || o.tokens < 1 || o.tokens > 1000000)
                 return bad_usage("--tokens: '%s' is not a count, expected 1 to 1000000",
                                  optarg);
+            break;
+        case OPT_PAD:
+            o.pad_to = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || o.pad_to < 2 || o.pad_to > 1000000)
+                return bad_usage("--pad-to: '%s' is not a bucket length, expected 2 to "
+                                 "1000000 tokens", optarg);
             break;
         case OPT_DUMP: o.dump_logits = optarg; break;
         case 'j': o.json = 1; break;
@@ -116,9 +128,10 @@ int main(int argc, char **argv)
 
     // the mode switch
     if (o.plaintext) {
-        if (o.cluster != NULL || o.prepare != NULL)
+        if (o.cluster != NULL || o.prepare != NULL || o.pad_to != 0)
             return bad_usage("%s: --plaintext runs in this process, without parties",
-                             o.cluster != NULL ? "--cluster" : "--prepare");
+                             o.cluster != NULL ? "--cluster"
+                             : o.prepare != NULL ? "--prepare" : "--pad-to");
         return plaintext_main(&o);
     }
     if (o.use_float || o.dump_logits != NULL)

@@ -15,7 +15,15 @@
  * one machine, not for three organisations), starts three mimir-party processes beside this
  * binary, acts as their client, waits for them and removes the directory. --prepare DIR does
  * the same setup into DIR and prints the commands instead of running them.
+ *
+ * --pad-to N: the parties see a bucket, not the lengths. They run S = N - 1 steps that all
+ * sample (serve.c: each step's input is chosen obliviously between the client's slot and the
+ * previous choice); the client sends the prompt's one-hot slots (zeros after the prompt) and
+ * selection bits, joins every step's token (each join is checked) and prints only the real
+ * ones: steps n_prompt - 1 .. n_prompt + n - 2. The rest are discarded, and the client reads to
+ * the end so that even its hanging up does not tell the parties where the real tokens stopped.
  */
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -63,6 +71,8 @@ typedef struct sess {
     int32_t *ids;
     size_t n_ids;
     long n;                      /* tokens to generate */
+    long frames;                 /* TOKEN frames per party: n, or the padded steps */
+    long first;                  /* the frame of the first real token: 0, or n_ids - 1 */
     char dir[PATHB];             /* embedded: the cluster directory ("" if none) */
     int temp;                    /* dir is ours to remove */
     char cluster[PATHB + 16];
@@ -76,6 +86,7 @@ typedef struct stats {
     double t_start, t_first, t_last; /* ms */
     uint64_t bytes, rounds;          /* summed over generated tokens */
     long tokens;
+    long joined;                     /* frames joined (padded: real and discarded) */
 } stats;
 
 static double now_ms(void)
@@ -139,6 +150,22 @@ static int load_inputs(sess *s)
                              "of %d", s->n_ids, s->cfg.n_ctx);
     long room = (long)s->cfg.n_ctx - (long)s->n_ids + 1;
     s->n = o->tokens < room ? o->tokens : room;
+    s->frames = s->n;
+    s->first = 0;
+    if (o->pad_to == 0)
+        return MIMIR_OK;
+    if (o->pad_to > s->cfg.n_ctx)
+        return mimir_err_set(&s->err, MIMIR_EINPUT, "--pad-to", NULL,
+                             "a bucket of %ld tokens, expected at most the model's context of "
+                             "%d", o->pad_to, s->cfg.n_ctx);
+    if ((long)s->n_ids + o->tokens > o->pad_to)
+        return mimir_err_set(&s->err, MIMIR_EINPUT, "--pad-to", NULL,
+                             "the prompt is %zu tokens and --tokens %ld, %ld in all: expected "
+                             "at most the bucket of %ld", s->n_ids, o->tokens,
+                             (long)s->n_ids + o->tokens, o->pad_to);
+    s->n = o->tokens;
+    s->frames = o->pad_to - 1;
+    s->first = (long)s->n_ids - 1;
     return MIMIR_OK;
 }
 
@@ -281,6 +308,42 @@ static int write_cluster(sess *s, const char *session_hex)
     return mimir_write_file(s->cluster, json, (size_t)n, &s->err);
 }
 
+/* The plan of a padded session: S steps that all sample (mimir_sgpt2_plan with a one-token
+ * prompt and S new tokens runs exactly that loop) plus the V triples of each step's input
+ * choice after the first (serve.c padded_input). */
+static int padded_plan(sess *s, char **plan)
+{
+    uint64_t counts[MIMIR_PREP_KINDS];
+    long S = s->frames;
+    int rc = mimir_sgpt2_plan(&s->cfg, 1, (int)S, counts, plan, &s->err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loads(*plan, 0, &je), *items = json_object_get(root, "items");
+    json_int_t extra = (json_int_t)(S - 1) * s->cfg.vocab_size;
+    int found = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *kind = json_string_value(json_object_get(it, "kind"));
+        if (kind != NULL && strcmp(kind, "triple") == 0) {
+            json_int_t c = json_integer_value(json_object_get(it, "count"));
+            json_object_set_new(it, "count", json_integer(c + extra));
+            found = 1;
+        }
+    }
+    if (!found && extra > 0)
+        json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "triple", "count", extra));
+    char *out = root != NULL && json_is_array(items) ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    free(*plan);
+    *plan = out;
+    if (out == NULL)
+        return mimir_err_set(&s->err, MIMIR_ERUNTIME, "plan", NULL,
+                             "cannot add the padded steps' triples to the plan");
+    return MIMIR_OK;
+}
+
 /* Certificates, cluster file, model bundles (mimir-share split), plan and pools (dealer). */
 static int prepare(sess *s)
 {
@@ -312,7 +375,9 @@ static int prepare(sess *s)
 
     uint64_t counts[MIMIR_PREP_KINDS];
     char *plan = NULL, plan_path[PATHB + 16];
-    if (rc == MIMIR_OK)
+    if (rc == MIMIR_OK && s->o->pad_to != 0)
+        rc = padded_plan(s, &plan);
+    else if (rc == MIMIR_OK)
         rc = mimir_sgpt2_plan(&s->cfg, (int)s->n_ids, (int)s->n, counts, &plan, &s->err);
     snprintf(plan_path, sizeof plan_path, "%s/plan.json", s->dir);
     if (rc == MIMIR_OK)
@@ -376,8 +441,11 @@ static void print_commands(sess *s)
             printf("%s%s", j ? " " : "", argv[j]);
         printf(" &\n");
     }
-    printf("%s/mimir-generate --cluster %s --tokens %ld '...the same prompt...'\n", s->bin,
-           s->cluster, s->n);
+    char pad[32] = "";
+    if (s->o->pad_to != 0)
+        snprintf(pad, sizeof pad, " --pad-to %ld", s->o->pad_to);
+    printf("%s/mimir-generate --cluster %s --tokens %ld%s '...%s...'\n", s->bin, s->cluster,
+           s->n, pad, s->o->pad_to ? "any prompt that fits the bucket" : "the same prompt");
 }
 
 /* Embedded: a party's exit, as text ("" while it runs). */
@@ -468,10 +536,13 @@ static int emit(sess *s, int32_t id, double ms, uint64_t bytes, uint64_t rounds)
     return MIMIR_OK;
 }
 
-/* The prompt's one-hot vectors (integers 0/1), split; component p goes to parties p-1, p. */
+/* The prompt's one-hot vectors (integers 0/1), split; component p goes to parties p-1, p.
+ * Padded: S slots (zeros after the prompt), then S selection bits (1 on prompt slots). */
 static int send_prompt(sess *s)
 {
-    size_t V = (size_t)s->cfg.vocab_size, words = s->n_ids * V;
+    int padded = s->o->pad_to != 0;
+    size_t V = (size_t)s->cfg.vocab_size, slots = padded ? (size_t)s->frames : s->n_ids;
+    size_t words = slots * V + (padded ? slots : 0);
     size_t bytes = words * sizeof(mimir_r64);
     mimir_r64 *x = mimir_secret_alloc(bytes);
     void *comp[3] = {mimir_secret_alloc(bytes), mimir_secret_alloc(bytes),
@@ -480,13 +551,18 @@ static int send_prompt(sess *s)
     if (x == NULL || comp[0] == NULL || comp[1] == NULL || comp[2] == NULL)
         rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
     if (rc == MIMIR_OK) {
-        for (size_t t = 0; t < s->n_ids; t++)
+        for (size_t t = 0; t < s->n_ids; t++) {
             x[t * V + (size_t)s->ids[t]] = 1;
+            if (padded)
+                x[slots * V + t] = 1;
+        }
         mimir_rss_rng rng = mimir_rss_rng_system();
         rc = mimir_rss_split(MIMIR_RSS_RING64, x, words, &rng, comp, &s->err);
     }
-    mimir_client_start st = {.n_prompt = (uint32_t)s->n_ids, .n_new = (uint32_t)s->n,
-                             .vocab = (uint32_t)V};
+    mimir_client_start st = {.n_prompt = (uint32_t)slots,
+                             .n_new = (uint32_t)(padded ? slots : (size_t)s->n),
+                             .vocab = (uint32_t)V,
+                             .flags = padded ? MIMIR_CLIENT_START_PADDED : 0};
     memcpy(st.session, s->cl->session, MIMIR_SESSION_BYTES);
     for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
         rc = mimir_client_send_start(s->k[p], &st, comp[p], comp[(p + 1) % 3], &s->err);
@@ -552,18 +628,21 @@ static int diagnose(sess *s, const pstate *ps)
                          ps[pick].reason, extra);
 }
 
-/* Joins and prints every token that all three parties have sent. */
+/* Joins every token that all three parties have sent and prints the real ones (padded: a
+ * discarded step's token is joined, and so checked, too). */
 static int flush_tokens(sess *s, mimir_client_token *got[3], const pstate *ps, stats *st,
                         double *last)
 {
-    while (st->tokens < ps[0].have && st->tokens < ps[1].have && st->tokens < ps[2].have) {
-        long t = st->tokens;
+    while (st->joined < ps[0].have && st->joined < ps[1].have && st->joined < ps[2].have) {
+        long f = st->joined++, t = f - s->first;
         int32_t id = -1;
-        int rc = join_token(s, got, t, &id);
+        int rc = join_token(s, got, f, &id);
+        if (rc == MIMIR_OK && (t < 0 || t >= s->n))
+            continue; /* padding */
         uint64_t bytes = 0, rounds = 0;
         for (int p = 0; p < 3; p++) {
-            bytes += got[p][t].bytes;
-            rounds = got[p][t].rounds > rounds ? got[p][t].rounds : rounds;
+            bytes += got[p][f].bytes;
+            rounds = got[p][f].rounds > rounds ? got[p][f].rounds : rounds;
         }
         double now = now_ms();
         if (rc == MIMIR_OK)
@@ -598,13 +677,13 @@ static void take_frame(sess *s, int p, mimir_client_token *got, pstate *ps)
         snprintf(ps->reason, sizeof ps->reason, "%s", m.abort_reason);
     } else if (m.type == MIMIR_CLIENT_END) {
         ps->state = ENDED;
-        if (ps->have != s->n) {
+        if (ps->have != s->frames) {
             ps->state = LOST;
             ps->code = MIMIR_ERUNTIME;
             snprintf(ps->reason, sizeof ps->reason, "ended after %ld of %ld tokens",
-                     ps->have, s->n);
+                     ps->have, s->frames);
         }
-    } else if (ps->have >= s->n || m.token.step != (uint32_t)ps->have) {
+    } else if (ps->have >= s->frames || m.token.step != (uint32_t)ps->have) {
         ps->state = LOST;
         ps->code = MIMIR_ERUNTIME;
         snprintf(ps->reason, sizeof ps->reason, "token: step %u out of order, expected %ld",
@@ -625,7 +704,7 @@ static int receive(sess *s, stats *st)
     memset(ps, 0, sizeof ps);
     int rc = MIMIR_OK;
     for (int p = 0; p < 3; p++)
-        got[p] = mimir_secret_alloc((size_t)s->n * sizeof(mimir_client_token));
+        got[p] = mimir_secret_alloc((size_t)s->frames * sizeof(mimir_client_token));
     if (got[0] == NULL || got[1] == NULL || got[2] == NULL)
         rc = mimir_err_set(&s->err, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
     double last = st->t_start, deadline = -1;
@@ -694,8 +773,11 @@ static void summary(const sess *s, const stats *st, double setup_ms)
             st->t_first - st->t_start);
     if (setup_ms > 0)
         fprintf(stderr, ", setup %.0f ms", setup_ms);
-    fprintf(stderr, "), prompt %zu tokens, %.0f bytes and %.1f rounds per token, secure: "
-            "3 parties%s\n", s->n_ids, n ? (double)st->bytes / (double)n : 0.0,
+    char pad[48] = "";
+    if (s->o->pad_to != 0)
+        snprintf(pad, sizeof pad, " (padded to %ld)", s->o->pad_to);
+    fprintf(stderr, "), prompt %zu tokens%s, %.0f bytes and %.1f rounds per token, secure: "
+            "3 parties%s\n", s->n_ids, pad, n ? (double)st->bytes / (double)n : 0.0,
             n ? (double)st->rounds / (double)n : 0.0,
             s->o->cluster != NULL ? "" : s->o->semi_honest ? ", local, semi-honest"
                                                           : ", local, malicious");
