@@ -1003,14 +1003,17 @@ int deal_main(int argc, char **argv)
         nt += r->tr[i].count;
     for (size_t i = 0; i < r->nwp; i++)
         np += r->wp[i].count;
+    char wtext[96] = "";
+    if (r->nwm > 0)
+        snprintf(wtext, sizeof wtext, ", %zu weight masks and %llu weight pairs", r->nwm,
+                 (unsigned long long)np);
     fprintf(stderr,
-            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs, %llu "
-            "edaBits, %zu weight masks and %llu weight pairs%s into %s, %s, %s (session %s; "
-            "made by a trusted dealer, which knew every item)\n",
+            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs%s %llu "
+            "edaBits%s%s into %s, %s, %s (session %s; made by a trusted dealer, which knew "
+            "every item)\n",
             PROG, (unsigned long long)r->triples, (unsigned long long)nm,
-            (unsigned long long)nt, (unsigned long long)r->edabits, r->nwm,
-            (unsigned long long)np, macs ? "" : " without MACs", out.final[0], out.final[1],
-            out.final[2], hex);
+            (unsigned long long)nt, r->nwm > 0 ? "," : " and", (unsigned long long)r->edabits,
+            wtext, macs ? "" : " without MACs", out.final[0], out.final[1], out.final[2], hex);
     if (o.json)
         print_json(r, &out, hex, macs, o.seed_file ? "file" : "random", session_src, secs);
     free(r);

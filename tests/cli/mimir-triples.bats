@@ -96,8 +96,8 @@ jget() {
     assert_line "mimir_pool_items{kind=\"trunc\",state=\"generated\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 5"
     assert_line "mimir_pool_items{kind=\"matrix\",state=\"failed\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 0"
     assert_line "mimir_pool_items{kind=\"edabit\",state=\"remaining\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 7"
-    # 4 kinds x 5 states
-    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 20 ]
+    # 6 kinds (triple, matrix, trunc, edabit, wmask, wpair) x 5 states
+    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 30 ]
     assert_line "# TYPE mimir_pool_batches gauge"
 }
 
@@ -142,7 +142,7 @@ EOF
     run "$MT" deal --plan "$T/p4.json" -o "$T/y"
     assert_failure 2
     assert_output --partial \
-        "items[0].kind: expected \"triple\", \"matrix\", \"trunc\" or \"edabit\""
+        "items[0].kind: expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or \"wpair\""
     echo '{"version": 1, "items": [{"kind": "edabit", "f": 3, "count": 5}]}' > "$T/p4.json"
     run "$MT" deal --plan "$T/p4.json" -o "$T/y"
     assert_failure 2
@@ -158,6 +158,83 @@ EOF
     run "$MT" deal --plan "$T/missing.json" -o "$T/y"
     assert_failure 3
     assert_output --partial "$T/missing.json"
+    [ ! -e "$T/y.p0" ]
+}
+
+@test "deal --plan: weight masks and the pairs bound to them" {
+    # Masks 0 (4x6) and 1 (3x5); pairs: 3 plain of 2 rows and 1 transposed of 1 row on mask 0,
+    # 2 plain of 1 row on mask 1 (mask numbers are the plan's, in order).
+    cat > "$T/plan.json" <<'EOF'
+{"version": 1, "items": [
+  {"kind": "triple", "count": 10},
+  {"kind": "wmask", "inner": 4, "cols": 6, "count": 1},
+  {"kind": "wmask", "inner": 3, "cols": 5, "count": 1},
+  {"kind": "wpair", "mask": 0, "rows": 2, "transposed": 0, "count": 3},
+  {"kind": "wpair", "mask": 0, "rows": 1, "transposed": 1, "count": 1},
+  {"kind": "wpair", "mask": 1, "rows": 1, "transposed": 0, "count": 2}]}
+EOF
+    run "$MT" deal --session $SESSION --plan "$T/plan.json" --json --batch 2 -o "$T/x"
+    assert_success
+    assert_output --partial \
+        "10 triples, 0 matrix triples, 0 truncation pairs, 0 edaBits, 2 weight masks and 6 weight pairs"
+    printf '%s\n' "$output" | sed -n '/^{/,/^}/p' > "$T/deal.json"
+    [ "$(jget "$T/deal.json" 'j["items"]["wmask"]')" = "[{'inner': 4, 'cols': 6}, {'inner': 3, 'cols': 5}]" ]
+    [ "$(jget "$T/deal.json" 'len(j["items"]["wpair"])')" = 3 ]
+    # masks 24 + 15; pairs 3 * (8 + 12) + (6 + 4) + 2 * (3 + 5)
+    [ "$(jget "$T/deal.json" 'j["elements"]["wmask"]')" = 39 ]
+    [ "$(jget "$T/deal.json" 'j["elements"]["wpair"]')" = 86 ]
+    for p in 0 1 2; do
+        "$MT" status --json "$T/x.p$p" > "$T/s.json"
+        [ "$(jget "$T/s.json" 'j["kinds"]["wmask"]["remaining"]')" = 39 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["wmask"]["consumed"]')" = 0 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["wpair"]["generated"]')" = 86 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["wpair"]["remaining"]')" = 86 ]
+        # 5 triple batches of <= 2, 2 mask batches, pairs in batches of <= 2: 2 + 1 + 1
+        [ "$(jget "$T/s.json" 'j["batches"]')" = 11 ]
+        [ "$(stat -c %a "$T/x.p$p/batch-000005.mtp")" = 600 ] # mask 0
+        # party 1 keeps no explicit mask component: 4 seeds; parties 0 and 2 one 4x6 array
+        [ "$(stat -c %s "$T/x.p$p/batch-000005.mtp")" = \
+          $(( 128 + (p == 1 ? 4 * 32 : 3 * 32 + 24 * 16) + 32 )) ]
+    done
+    run "$MT" status "$T/x.p0"
+    assert_success
+    assert_line --regexp '^wmask +39 +0 +39 +0 +0$'
+    assert_line --regexp '^wpair +86 +0 +86 +0 +0$'
+    run "$MT" status --prom "$T/x.p0"
+    assert_line "mimir_pool_items{kind=\"wpair\",state=\"remaining\",party=\"0\",session=\"$SESSION\",pool=\"$T/x.p0\"} 86"
+
+    # A corrupted mask batch is refused by status (digest).
+    printf 'X' | dd of="$T/x.p1/batch-000005.mtp" bs=1 seek=140 conv=notrunc 2>/dev/null
+    run "$MT" status "$T/x.p1"
+    assert_failure 2
+    assert_output --partial "$T/x.p1/batch-000005.mtp: digest"
+
+    # A pair naming a mask the plan does not have: exit 2 naming the file and items[i].mask.
+    cat > "$T/bad.json" <<'EOF'
+{"version": 1, "items": [
+  {"kind": "wmask", "inner": 4, "cols": 6, "count": 1},
+  {"kind": "wpair", "mask": 0, "rows": 1, "transposed": 0, "count": 1},
+  {"kind": "wpair", "mask": 1, "rows": 1, "transposed": 0, "count": 1}]}
+EOF
+    run "$MT" deal --plan "$T/bad.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/bad.json: items[2].mask: mask 1, but the plan has 1 weight mask"
+    echo '{"version": 1, "items": [{"kind": "wpair", "mask": 0, "rows": 1, "transposed": 0, "count": 1}]}' > "$T/b2.json"
+    run "$MT" deal --plan "$T/b2.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/b2.json: items[0].mask: mask 0, but the plan has 0 weight masks"
+    echo '{"version": 1, "items": [{"kind": "wmask", "inner": 4, "cols": 6, "count": 2}]}' > "$T/b3.json"
+    run "$MT" deal --plan "$T/b3.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/b3.json: items[0].count: expected an integer from 1 to 1"
+    echo '{"version": 1, "items": [{"kind": "wmask", "inner": 4, "cols": 6, "count": 1}, {"kind": "wpair", "mask": 0, "rows": 1, "transposed": 2, "count": 1}]}' > "$T/b4.json"
+    run "$MT" deal --plan "$T/b4.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/b4.json: items[1].transposed: expected an integer from 0 to 1"
+    echo '{"version": 1, "items": [{"kind": "wmask", "inner": 0, "cols": 6, "count": 1}]}' > "$T/b5.json"
+    run "$MT" deal --plan "$T/b5.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/b5.json: items[0].inner: expected an integer from 1"
     [ ! -e "$T/y.p0" ]
 }
 
