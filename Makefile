@@ -79,7 +79,7 @@ tests/bin/$(1)-hooks: $$(patsubst %.c,build/test/%.o,$$(wildcard cmd/$(1)/*.c)) 
 	@mkdir -p tests/bin
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-HOOK_TOOLS := $(filter mimir-party,$(TOOLS))
+HOOK_TOOLS := $(filter mimir-party mimir-triples,$(TOOLS))
 HOOK_BINS  := $(HOOK_TOOLS:%=tests/bin/%-hooks)
 $(foreach t,$(HOOK_TOOLS),$(eval $(call hook_tool_rule,$(t))))
 

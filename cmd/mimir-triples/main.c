@@ -14,6 +14,7 @@ static const struct {
     const char *desc;
 } subcommands[] = {
     {"deal", deal_main, "make all three parties' pools with a trusted dealer (it knows them)"},
+    {"plan", plan_main, "the items a generation of a given size needs with a model (JSON)"},
     {"generate", generate_main,
      "generate this party's pool with the other two parties (no trusted party; sacrifice)"},
     {"status", status_main, "a pool's remaining, consumed, generated, sacrificed, failed counts"},
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_SUB; i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "%s: '%s' is not a command, expected deal, generate or status\n", PROG,
+    fprintf(stderr, "%s: '%s' is not a command, expected deal, plan, generate or status\n", PROG,
             argv[1]);
     usage(stderr);
     return 2;

@@ -12,6 +12,7 @@
 #define PROG "mimir-triples"
 
 int deal_main(int argc, char **argv);
+int plan_main(int argc, char **argv);
 int generate_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 
