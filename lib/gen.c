@@ -56,7 +56,7 @@ struct mimir_gen {
     mimir_prep pub_prep;    /* generates on demand */
     mimir_sv stock[3];
     size_t stock_used;
-    uint64_t n_tbatch, n_matrix, n_bits; /* event counters (test faults) */
+    uint64_t n_tbatch, n_matrix, n_bits, n_wpair, n_wmask; /* event counters (test faults) */
 #ifdef MIMIR_TEST_HOOKS
     mimir_gen_fault fault;
 #endif
@@ -77,6 +77,9 @@ static int fault_at(const mimir_gen *g, int kind, uint64_t at)
 #define MIMIR_GEN_FAULT_TRIPLE_C 1
 #define MIMIR_GEN_FAULT_MATRIX_C 2
 #define MIMIR_GEN_FAULT_BIT 3
+#define MIMIR_GEN_FAULT_WPAIR_C 4
+#define MIMIR_GEN_FAULT_WMASK_MAC 5
+#define MIMIR_GEN_FAULT_WMASK_COPY 6
 #endif
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -792,6 +795,378 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
     return MIMIR_OK;
 }
 
+/* ---- weight masks and weight pairs ------------------------------------------------------------ */
+
+/* A mask B (inner x cols) in lib/prep.h's compact form, made by the three parties:
+ *  - value component j (j = 0, 1, 2) is seeded: its 32-byte seed is drawn from pairwise stream
+ *    j, which exactly its two holders (parties j and j-1) share; so are MAC components 1 and 2;
+ *  - MAC component 0 = alpha B - m_1 - m_2 is explicit at parties 0 and 2. Party i computes
+ *    w_i = alpha_i (B_i + B_{i+1}) + alpha_{i+1} B_i + zeta_i (the replicated product of
+ *    Araki et al. 2016 with y = alpha, w_0 + w_1 + w_2 = alpha B); party 1 sends
+ *    d = w_1 - m_1 - m_2 to parties 0 and 2, parties 0 and 2 send each other w_0, w_2, and both
+ *    set m_0 = w_0 + w_2 + d (1 round per MIMIR_GEN_RESHARE_WORDS words). Party 0 sees w_2
+ *    (masked by zeta_2, unknown to it) and d = m_0 - w_0 - w_2; party 2 symmetrically; party 1
+ *    receives nothing.
+ * The check (SPDZ2k's MAC check of a random linear combination, Cramer et al. 2018, section 3,
+ * masked as in Damgård et al. 2013 "Practical covertly secure MPC", section 4's MACCheck input
+ * masking): parties 0 and 2 compare a SHA-256 of their two copies of m_0 (1 round), a fresh
+ * MAC'd random r is made (1 round), chi_j in Z_2^64 are tossed after B and its MACs are fixed
+ * (2 rounds), y = r + sum_j chi_j B_j is opened (1 round) and MAC-checked (4 rounds). A wrong
+ * MAC word (an error added to w_i or d) passes with probability about 2^-(s - log2(s+1)). */
+
+#define MASK_BLOCK_WORDS ((size_t)1 << 16) /* words of B expanded at a time (1 MiB) */
+#define MASK_MAX_ELEMS ((size_t)1 << 32)
+
+static int mask_shape_ok(size_t inner, size_t cols, size_t *n)
+{
+    return inner > 0 && cols > 0 && mimir_size_mul(inner, cols, n) == 0 && *n <= MASK_MAX_ELEMS;
+}
+
+/* w[0..k) = this party's w_i for B's words [off, off + k); x0, x1: k words of scratch. */
+static void mask_mac_local(mimir_gen *g, const mimir_wmask *m, size_t off, size_t k,
+                           mimir_r128 *w, mimir_r128 *x0, mimir_r128 *x1)
+{
+    mimir_wmask_words(m, 0, off, k, x0);
+    mimir_wmask_words(m, 1, off, k, x1);
+    pw_zero(g, w, k);
+    const mimir_r128 a0 = g->alpha[0], a1 = g->alpha[1];
+    for (size_t j = 0; j < k; j++)
+        w[j] += a0 * (x0[j] + x1[j]) + a1 * x0[j];
+}
+
+/* MAC component 0 at parties 0 and 2 (expl[e], e = 2 at party 0, 3 at party 2). */
+static int mask_mac0(mimir_gen *g, mimir_wmask *m, size_t n, mimir_err *err)
+{
+    uint64_t at = g->n_wmask++;
+    size_t chunk = n < MIMIR_GEN_RESHARE_WORDS ? n : MIMIR_GEN_RESHARE_WORDS;
+    int e = g->self == 0 ? 2 : g->self == 2 ? 3 : -1;
+    mimir_r128 *w = mimir_secret_alloc(chunk * W), *x0 = mimir_secret_alloc(chunk * W);
+    mimir_r128 *x1 = mimir_secret_alloc(chunk * W), *r1 = mimir_secret_alloc(chunk * W);
+    mimir_r128 *r2 = mimir_secret_alloc(chunk * W);
+    int rc = w == NULL || x0 == NULL || x1 == NULL || r1 == NULL || r2 == NULL
+                 ? oom(err, "wmask")
+                 : MIMIR_OK;
+    if (rc == MIMIR_OK && e >= 0 && (m->expl[e] = mimir_secret_alloc(n * W)) == NULL)
+        rc = oom(err, "wmask");
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        mask_mac_local(g, m, off, k, w, x0, x1);
+        mimir_net_io io[MIMIR_NET_PARTIES];
+        memset(io, 0, sizeof io);
+        if (off == 0 && fault_at(g, MIMIR_GEN_FAULT_WMASK_MAC, at))
+            w[0] += 1; /* TEST FAULT: an additive attack on the MAC of B */
+        if (g->self == 1) { /* d = w_1 - m_1 - m_2 to both */
+            mimir_wmask_words(m, 2, off, k, x0);
+            mimir_wmask_words(m, 3, off, k, x1);
+            mimir_r128_sub(w, w, x0, k);
+            mimir_r128_sub(w, w, x1, k);
+            const mimir_r128 *to2 = w;
+            if (off == 0 && fault_at(g, MIMIR_GEN_FAULT_WMASK_COPY, at)) {
+                memcpy(r2, w, k * W); /* TEST FAULT: party 2 gets another d than party 0 */
+                r2[0] += 1;
+                to2 = r2;
+            }
+            io[0] = (mimir_net_io){1, w, k * W, 0, NULL, 0};
+            io[2] = (mimir_net_io){1, to2, k * W, 0, NULL, 0};
+        } else {
+            int o = 2 - g->self; /* the other of parties 0 and 2 */
+            io[o] = (mimir_net_io){1, w, k * W, 1, r2, k * W};
+            io[1] = (mimir_net_io){0, NULL, 0, 1, r1, k * W};
+        }
+        rc = fatal(g, mimir_net_exchange(g->net, io, err));
+        if (rc == MIMIR_OK && e >= 0) {
+            mimir_r128 *dst = m->expl[e] + off;
+            mimir_r128_add(dst, w, r2, k);
+            mimir_r128_add(dst, dst, r1, k);
+        }
+    }
+    mimir_secret_free(w);
+    mimir_secret_free(x0);
+    mimir_secret_free(x1);
+    mimir_secret_free(r1);
+    mimir_secret_free(r2);
+    return rc;
+}
+
+/* Parties 0 and 2 compare SHA-256(id, m_0) of their copies (1 round; party 1 sends empty
+ * messages so the round is the same everywhere). */
+static int mask_copy_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_err *err)
+{
+    enum { H = crypto_hash_sha256_BYTES };
+    uint8_t mine[H], theirs[H];
+    mimir_net_io io[MIMIR_NET_PARTIES];
+    memset(io, 0, sizeof io);
+    if (g->self == 1) {
+        io[0] = (mimir_net_io){1, mine, 0, 1, theirs, 0};
+        io[2] = (mimir_net_io){1, mine, 0, 1, theirs, 0};
+    } else {
+        crypto_hash_sha256_state h;
+        crypto_hash_sha256_init(&h);
+        crypto_hash_sha256_update(&h, (const uint8_t *)&m->id, sizeof m->id);
+        crypto_hash_sha256_update(&h, (const uint8_t *)m->expl[g->self == 0 ? 2 : 3], n * W);
+        crypto_hash_sha256_final(&h, mine);
+        int o = 2 - g->self;
+        io[o] = (mimir_net_io){1, mine, H, 1, theirs, H};
+        io[1] = (mimir_net_io){1, mine, 0, 1, theirs, 0};
+    }
+    int rc = fatal(g, mimir_net_exchange(g->net, io, err));
+    if (rc == MIMIR_OK && g->self != 1 && sodium_memcmp(mine, theirs, H) != 0) {
+        mimir_err_set(err, MIMIR_ESECURITY, NULL, "wmask",
+                      "weight mask check failed: parties 0 and 2 hold different copies of MAC "
+                      "component 0 (party 1 sent them different words); nothing was kept");
+        mimir_net_abort(g->net, err);
+        g->dead = rc = MIMIR_ESECURITY;
+    }
+    return rc;
+}
+
+/* Opens y = r + sum_j chi_j B_j (r fresh, MAC'd; chi tossed now) and MAC-checks it. */
+static int mask_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_err *err)
+{
+    mimir_sv r, y;
+    memset(&y, 0, sizeof y);
+    int rc = mimir_sv_alloc(&r, 1, 1, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    pw_rand(g, r.x[0], r.x[1], 1);
+    mac_local(g, &r);
+    seg s1[1] = {{r.m[0], r.m[1], 1}};
+    rc = reshare(g, s1, 1, err);
+    mimir_coin *tc = NULL;
+    if (rc == MIMIR_OK)
+        rc = toss(g, &tc, err);
+    if (rc == MIMIR_OK)
+        rc = sv_copy(&y, &r, err);
+    size_t chunk = n < MASK_BLOCK_WORDS ? n : MASK_BLOCK_WORDS;
+    mimir_r64 *chi = mimir_secret_alloc(chunk * 8 + 64);
+    mimir_r128 *b = mimir_secret_alloc(chunk * W);
+    if (rc == MIMIR_OK && (chi == NULL || b == NULL))
+        rc = oom(err, "wmask");
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        rc = fatal(g, mimir_coin_public_r64(tc, chi, k, err));
+        for (int q = 0; q < 4 && rc == MIMIR_OK; q++) {
+            mimir_wmask_words(m, q, off, k, b);
+            mimir_r128 acc = 0;
+            for (size_t j = 0; j < k; j++)
+                acc += (mimir_r128)chi[j] * b[j];
+            arr(&y, q)[0] += acc;
+        }
+    }
+    mimir_r128 yp = 0;
+    if (rc == MIMIR_OK) {
+        const mimir_sv *v[1] = {&y};
+        mimir_r128 *o[1] = {&yp};
+        rc = fatal(g, mimir_spdz_open(g->s, 1, v, o, err));
+    }
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_check(g->s, err));
+    mimir_coin_free(tc);
+    mimir_sv_free(&r);
+    mimir_sv_free(&y);
+    mimir_secret_free(chi);
+    mimir_secret_free(b);
+    return rc;
+}
+
+int mimir_gen_wmask(mimir_gen *g, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (out == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wmask", "no output mask");
+    memset(out, 0, sizeof *out);
+    size_t n;
+    if (!mask_shape_ok(inner, cols, &n))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wmask",
+                             "shape %zux%zu, expected 1 to 2^32 elements", inner, cols);
+    mimir_r64 id = 0;
+    rc = fatal(g, mimir_coin_public_r64(g->coin, &id, 1, err)); /* the same at all three */
+    if (rc != MIMIR_OK)
+        return rc;
+    out->id = id;
+    out->inner = inner;
+    out->cols = cols;
+    out->macs = 1;
+    /* seeds of value components (i, i+1), then of MAC components (i, i+1) */
+    pw_bytes(g, out->seed[0], out->seed[1], MIMIR_PREP_SEED_BYTES);
+    pw_bytes(g, out->seed[2], out->seed[3], MIMIR_PREP_SEED_BYTES);
+    rc = mask_mac0(g, out, n, err);
+    if (rc == MIMIR_OK && g->self != 1)
+        sodium_memzero(out->seed[g->self == 0 ? 2 : 3], MIMIR_PREP_SEED_BYTES);
+    if (rc == MIMIR_OK)
+        rc = mask_copy_check(g, out, n, err);
+    if (rc == MIMIR_OK)
+        rc = mask_check(g, out, n, err);
+    if (rc != MIMIR_OK) {
+        mimir_wmask_free(out);
+        if (rc == MIMIR_ESECURITY)
+            g->st.failed[MIMIR_PREP_WMASK - 1] += n;
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_WMASK - 1] += n;
+    return MIMIR_OK;
+}
+
+/* out (R x cout) += X (R x ain) op(B_q): op(B) = B (ain = inner, cout = cols) or B^T
+ * (transposed: ain = cols, cout = inner); B_q component q of mask m, expanded by row blocks. */
+static int mask_acc(const mimir_wmask *m, int q, int tr, const mimir_r128 *X, size_t R,
+                    mimir_r128 *out, mimir_err *err)
+{
+    size_t inner = m->inner, cols = m->cols;
+    size_t kb = MASK_BLOCK_WORDS / cols ? MASK_BLOCK_WORDS / cols : 1;
+    kb = kb < inner ? kb : inner;
+    mimir_r128 *blk = mimir_secret_alloc(kb * cols * W);
+    mimir_r128 *xb = mimir_secret_alloc((tr ? kb * cols : R * kb) * W);
+    mimir_r128 *prod = mimir_secret_alloc(R * (tr ? kb : cols) * W);
+    int rc = blk == NULL || xb == NULL || prod == NULL ? oom(err, "wpair") : MIMIR_OK;
+    for (size_t i0 = 0; rc == MIMIR_OK && i0 < inner; i0 += kb) {
+        size_t k = inner - i0 < kb ? inner - i0 : kb;
+        mimir_wmask_words(m, q, i0 * cols, k * cols, blk);
+        if (!tr) { /* out += X[:, i0:i0+k] B[i0:i0+k, :] */
+            for (size_t r = 0; r < R; r++)
+                memcpy(xb + r * k, X + r * inner + i0, k * W);
+            mimir_r128_matmul(prod, xb, blk, R, k, cols);
+            mimir_r128_add(out, out, prod, R * cols);
+        } else { /* out[:, i0:i0+k] += X B[i0:i0+k, :]^T */
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < cols; j++)
+                    xb[j * k + i] = blk[i * cols + j];
+            mimir_r128_matmul(prod, X, xb, R, cols, k);
+            for (size_t r = 0; r < R; r++)
+                mimir_r128_add(out + r * inner + i0, out + r * inner + i0, prod + r * k, k);
+        }
+    }
+    mimir_secret_free(blk);
+    mimir_secret_free(xb);
+    mimir_secret_free(prod);
+    return rc;
+}
+
+/* z = t C - C2 - rho op(B) on all four arrays (public t and rho: linear, local), z opened and
+ * required to be 0 (Furukawa et al. 2017's sacrifice with the pair (A2, C2) on the same B). */
+static int sacrifice_wpairs(mimir_gen *g, const mimir_wmask *m, int tr, const mimir_sv *AA,
+                            const mimir_sv *CC, size_t R, size_t ain, size_t cout,
+                            mimir_err *err)
+{
+    size_t na = R * ain, nc = R * cout;
+    mimir_sv A = view(AA, 0, na), A2 = view(AA, na, na), C = view(CC, 0, nc);
+    mimir_sv C2 = view(CC, nc, nc), rho, z;
+    memset(&rho, 0, sizeof rho);
+    memset(&z, 0, sizeof z);
+    mimir_r128 *pub = mimir_secret_alloc((na + nc) * W + 64);
+    int rc = pub == NULL ? oom(err, "sacrifice") : MIMIR_OK;
+    if (rc == MIMIR_OK && (rc = mimir_sv_alloc(&rho, na, 1, err)) == MIMIR_OK)
+        rc = mimir_sv_alloc(&z, nc, 1, err);
+    mimir_coin *tc = NULL;
+    mimir_r64 t64 = 0;
+    if (rc == MIMIR_OK)
+        rc = toss(g, &tc, err);
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_coin_public_r64(tc, &t64, 1, err));
+    mimir_r128 *rhop = pub, *zp = pub + na;
+    if (rc == MIMIR_OK && (rc = mimir_spdz_scale(g->s, &rho, &A, t64, err)) == MIMIR_OK &&
+        (rc = mimir_spdz_sub(g->s, &rho, &rho, &A2, err)) == MIMIR_OK) {
+        const mimir_sv *v[1] = {&rho};
+        mimir_r128 *o[1] = {rhop};
+        rc = fatal(g, mimir_spdz_open(g->s, 1, v, o, err));
+    }
+    if (rc == MIMIR_OK)
+        for (size_t j = 0; j < na; j++)
+            rhop[j] = -rhop[j];
+    for (int q = 0; q < 4 && rc == MIMIR_OK; q++) {
+        mimir_r128_scale(arr(&z, q), arr(&C, q), (mimir_r128)t64, nc);
+        mimir_r128_sub(arr(&z, q), arr(&z, q), arr(&C2, q), nc);
+        rc = mask_acc(m, q, tr, rhop, R, arr(&z, q), err);
+    }
+    size_t bad = 0;
+    if (rc == MIMIR_OK)
+        rc = open_zero(g, &z, zp, &bad, err);
+    g->st.sacrifices += rc == MIMIR_OK;
+    if (rc == MIMIR_OK && bad != 0)
+        rc = sac_fail(g, bad, nc, "entries of weight pairs", err);
+    if (rc == MIMIR_ESECURITY)
+        g->st.failed[MIMIR_PREP_WPAIR - 1] += na + nc;
+    mimir_coin_free(tc);
+    mimir_sv_free(&rho);
+    mimir_sv_free(&z);
+    mimir_secret_free(pub);
+    return rc;
+}
+
+int mimir_gen_wpairs(mimir_gen *g, const mimir_wmask *mask, size_t rows, int transposed,
+                     size_t count, mimir_sv *a, mimir_sv *c, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (a == NULL || c == NULL || mask == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair", "no mask or output vectors");
+    size_t n, R, na, nc, r2;
+    int tr = transposed != 0;
+    size_t ain = tr ? mask->cols : mask->inner, cout = tr ? mask->inner : mask->cols;
+    if (!mask_shape_ok(mask->inner, mask->cols, &n) || mask->hollow || !mask->macs)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
+                             "a mask of %zux%zu%s, expected a MAC'd mask of 1 to 2^32 elements",
+                             mask->inner, mask->cols, mask->hollow ? " (hollow)" : "");
+    if (rows == 0 || count == 0 || mimir_size_mul(rows, count, &R) != 0 ||
+        mimir_size_mul(R, ain, &na) != 0 || mimir_size_mul(R, cout, &nc) != 0 ||
+        mimir_size_mul(2, na + nc, &r2) != 0 || r2 > ((size_t)1 << 36))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "wpair",
+                             "%zu pairs of %zu rows against a %zux%zu mask, expected a size "
+                             "that fits in memory", count, rows, mask->inner, mask->cols);
+    memset(a, 0, sizeof *a);
+    memset(c, 0, sizeof *c);
+    /* AA = [A; A2] (2R x ain), CC = [C; C2] = AA op(B) */
+    mimir_sv AA, CC;
+    memset(&CC, 0, sizeof CC);
+    rc = mimir_sv_alloc(&AA, 2 * na, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(&CC, 2 * nc, 1, err);
+    uint64_t at = g->n_wpair++;
+    if (rc == MIMIR_OK) {
+        /* W = X_i B_i + X_i B_{i+1} + X_{i+1} B_i + zeta_i */
+        pw_rand(g, AA.x[0], AA.x[1], 2 * na);
+        pw_zero(g, CC.x[0], 2 * nc);
+        rc = mask_acc(mask, 0, tr, AA.x[0], 2 * R, CC.x[0], err);
+        if (rc == MIMIR_OK)
+            rc = mask_acc(mask, 1, tr, AA.x[0], 2 * R, CC.x[0], err);
+        if (rc == MIMIR_OK)
+            rc = mask_acc(mask, 0, tr, AA.x[1], 2 * R, CC.x[0], err);
+    }
+    if (rc == MIMIR_OK) {
+        if (fault_at(g, MIMIR_GEN_FAULT_WPAIR_C, at))
+            CC.x[0][0] += 1; /* TEST FAULT: an additive attack on C */
+        mac_local(g, &AA);
+        seg s1[2] = {{CC.x[0], CC.x[1], 2 * nc}, {AA.m[0], AA.m[1], 2 * na}};
+        rc = reshare(g, s1, 2, err);
+    }
+    if (rc == MIMIR_OK) {
+        mac_local(g, &CC);
+        seg s2[1] = {{CC.m[0], CC.m[1], 2 * nc}};
+        rc = reshare(g, s2, 1, err);
+    }
+    if (rc == MIMIR_OK)
+        rc = sacrifice_wpairs(g, mask, tr, &AA, &CC, R, ain, cout, err);
+    if (rc == MIMIR_OK) {
+        mimir_sv A = view(&AA, 0, na), C = view(&CC, 0, nc);
+        rc = sv_copy(a, &A, err);
+        if (rc == MIMIR_OK)
+            rc = sv_copy(c, &C, err);
+    }
+    mimir_sv_free(&AA);
+    mimir_sv_free(&CC);
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(a);
+        mimir_sv_free(c);
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_WPAIR - 1] += na + nc;
+    g->st.sacrificed[MIMIR_PREP_WPAIR - 1] += na + nc;
+    return MIMIR_OK;
+}
+
 /* ---- the on-demand source and the generator's life ------------------------------------------ */
 
 static int op_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
@@ -813,11 +1188,22 @@ static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_er
 {
     return mimir_gen_edabits(ctx, n, r, bits, err);
 }
+static int op_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
+{
+    return mimir_gen_wmask(ctx, inner, cols, out, err);
+}
+static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transposed,
+                    mimir_sv *a, mimir_sv *c, mimir_err *err)
+{
+    return mimir_gen_wpairs(ctx, mask, rows, transposed, 1, a, c, err);
+}
 static const mimir_prep_ops gen_ops = {
     .triples = op_triples,
     .matrix = op_matrix,
     .trunc = op_trunc,
     .edabits = op_edabits,
+    .wmask = op_wmask,
+    .wpair = op_wpair,
 };
 
 mimir_prep *mimir_gen_prep(mimir_gen *g)

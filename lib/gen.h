@@ -54,6 +54,11 @@ enum mimir_gen_fault_kind {
     MIMIR_GEN_FAULT_MATRIX_C, /* in matrix triple #at, add 1 to the first word of its C
                                * reshare */
     MIMIR_GEN_FAULT_BIT,      /* in bit batch #at, flip its copy of its first pairwise bit */
+    MIMIR_GEN_FAULT_WPAIR_C,  /* in weight-pair batch #at, add 1 to the first word of its C
+                               * reshare */
+    MIMIR_GEN_FAULT_WMASK_MAC,  /* in weight mask #at, add 1 to the first word it sends for
+                                 * MAC component 0 (w_i, or party 1's d to both) */
+    MIMIR_GEN_FAULT_WMASK_COPY, /* in weight mask #at, party 1 sends party 2 another d */
 };
 typedef struct mimir_gen_fault {
     int kind; /* enum mimir_gen_fault_kind */
@@ -72,7 +77,8 @@ typedef struct mimir_gen_opts {
 
 /* Counters per enum mimir_prep_kind (index kind - 1), in elements as lib/pool.h counts them.
  * sacrificed: elements consumed to check the kind (partners a', c'; A', C'; for truncation
- * pairs and edaBits the helper triples and their partners, 2 * 128 per item). */
+ * pairs and edaBits the helper triples and their partners, 2 * 128 per item; for weight pairs
+ * the partners A', C'; none for weight masks). */
 typedef struct mimir_gen_stats {
     uint64_t generated[MIMIR_PREP_KINDS];
     uint64_t sacrificed[MIMIR_PREP_KINDS];
@@ -109,6 +115,23 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
  * MIMIR_GEN_BITS_BATCH items: a triple call, 1 input round, 1 MAC round, 2 products, a check
  * (18 rounds). */
 int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
+
+/* One checked weight mask B (inner x cols) in lib/prep.h's compact form, laid out exactly as
+ * lib/dealer.h mimir_dealer_wmask3 lays it out: value components and MAC components 1 and 2
+ * seeded (each seed drawn from the pairwise stream its two holders share), MAC component 0
+ * explicit at parties 0 and 2 (alpha B minus the other two, by a replicated product with
+ * alpha). out->id is a 64-bit value from the joint coin (the same at all three). Checked before
+ * it returns: parties 0 and 2 compare their copies of MAC component 0 (SHA-256), then a random
+ * linear combination of B's words, masked by a fresh MAC'd random value, is opened and
+ * MAC-checked (SPDZ2k). 1 round per MIMIR_GEN_RESHARE_WORDS words + 1 + 1 + 2 + 1 + 4. */
+int mimir_gen_wmask(mimir_gen *g, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err);
+/* count checked weight pairs bound to mask (this party's part, as mimir_gen_wmask or a pool
+ * gives it), stacked: a holds count blocks of rows x inner (transposed: rows x cols), c the
+ * count blocks of A B (rows x cols; transposed: A B^T, rows x inner). Each batch is checked
+ * against partners (A', C' = A' B) on the same B: t from a fresh toss, rho = open(t A - A'),
+ * open(t C - C' - rho B) = 0, MAC-checked (MIMIR_GEN_TRIPLE_ROUNDS rounds). */
+int mimir_gen_wpairs(mimir_gen *g, const mimir_wmask *mask, size_t rows, int transposed,
+                     size_t count, mimir_sv *a, mimir_sv *c, mimir_err *err);
 
 /* A preprocessing source that generates what is asked on demand (valid while g lives). */
 mimir_prep *mimir_gen_prep(mimir_gen *g);

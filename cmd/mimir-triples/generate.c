@@ -39,6 +39,7 @@
 #define PLAN_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
+#define WPAIR_BATCH_ELEMS ((uint64_t)1 << 22) /* elements of A and C per weight-pair batch */
 #define MODE_NEW 1
 #define MODE_APPEND 2
 
@@ -49,13 +50,32 @@ typedef struct tspec {
     unsigned f;
     uint64_t count;
 } tspec;
+typedef struct wmspec {
+    uint64_t inner, cols;
+} wmspec;
+typedef struct wpspec {
+    uint64_t mask, rows, count;
+    int transposed;
+    size_t item; /* index in the plan's items (messages) */
+} wpspec;
 typedef struct req {
     uint64_t triples, edabits;
     mshape mat[MAX_ENTRIES];
     size_t nmat;
     tspec tr[MAX_ENTRIES];
     size_t ntr;
+    wmspec wm[MAX_ENTRIES]; /* weight masks, in plan order; pairs name them by index */
+    size_t nwm;
+    wpspec wp[MAX_ENTRIES];
+    size_t nwp;
 } req;
+
+/* Elements of A and of C in one weight pair against mask m. */
+static void wpair_elems(const wmspec *m, const wpspec *w, uint64_t *na, uint64_t *nc)
+{
+    *na = w->rows * (w->transposed ? m->cols : m->inner);
+    *nc = w->rows * (w->transposed ? m->inner : m->cols);
+}
 
 typedef struct gopts {
     int party;
@@ -85,8 +105,9 @@ static void help(void)
         "                          (repeatable)\n"
         "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
         "      --edabits N         N edaBits for comparisons (repeatable, added up)\n"
-        "      --plan FILE         add the items of a JSON plan file (as for deal; see\n"
-        "                          mimir-triples(1)); the three parties need the same plan\n"
+        "      --plan FILE         add the items of a JSON plan file (as for deal, weight\n"
+        "                          masks and pairs included; `mimir-triples plan` prints one);\n"
+        "                          the three parties need the same plan\n"
         "      --seed-file FILE    64 hex digits: a fixed coin-toss seed for a reproducible run\n"
         "                          (the items are only as secret as the three seeds)\n"
         "      --batch N           triples / pairs per batch file (default %llu)\n"
@@ -94,7 +115,8 @@ static void help(void)
         "      --progress          show a progress bar with rate and ETA on stderr\n"
         "      --no-progress       do not (default: shown when stderr is a terminal)\n"
 #ifdef MIMIR_TEST_HOOKS
-        "      --test-fault KIND:AT  TEST BUILD: deviate (triple-c, matrix-c, bit) at event AT\n"
+        "      --test-fault KIND:AT  TEST BUILD: deviate (triple-c, matrix-c, bit, wpair-c,\n"
+        "                          wmask-mac, wmask-copy) at event AT\n"
 #endif
         "  -h, --help              show this help\n\n"
         "Exit status: 0 done, 1 a sacrifice or MAC check failed (nothing of the failed batch is\n"
@@ -231,6 +253,8 @@ static int plan_item(json_t *it, size_t i, const char *path, req *r, mimir_err *
     static const char *const tkeys[] = {"kind", "count", NULL};
     static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
     static const char *const rkeys[] = {"kind", "f", "count", NULL};
+    static const char *const wmkeys[] = {"kind", "inner", "cols", "count", NULL};
+    static const char *const wpkeys[] = {"kind", "mask", "rows", "transposed", "count", NULL};
     char field[64];
     snprintf(field, sizeof field, "items[%zu].kind", i);
     if (!json_is_object(it))
@@ -282,13 +306,75 @@ static int plan_item(json_t *it, size_t i, const char *path, req *r, mimir_err *
         r->tr[r->ntr++] = (tspec){(unsigned)f, n};
         return MIMIR_OK;
     }
+    if (strcmp(kind, "wmask") == 0) {
+        wmspec m = {0, 0};
+        if ((rc = plan_keys(it, wmkeys, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "count", 1, 1, 1, &n, path, i, err)) != MIMIR_OK)
+            return rc; /* one item per mask: pairs name it by its index */
+        if (m.inner * m.cols > MAX_MATRIX_ELEMS)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                                 "a %llux%llu mask: more than %llu elements",
+                                 (unsigned long long)m.inner, (unsigned long long)m.cols,
+                                 (unsigned long long)MAX_MATRIX_ELEMS);
+        if (r->nwm == MAX_ENTRIES)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many weight masks");
+        r->wm[r->nwm++] = m;
+        return MIMIR_OK;
+    }
+    if (strcmp(kind, "wpair") == 0) {
+        wpspec w = {.item = i};
+        uint64_t t = 0;
+        if ((rc = plan_keys(it, wpkeys, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "mask", 0, MAX_ENTRIES - 1, 1, &w.mask, path, i, err)) !=
+                MIMIR_OK ||
+            (rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &w.rows, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "transposed", 0, 1, 1, &t, path, i, err)) != MIMIR_OK ||
+            (rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &w.count, path, i, err)) !=
+                MIMIR_OK)
+            return rc;
+        w.transposed = (int)t;
+        if (w.count == 0)
+            return MIMIR_OK;
+        if (r->nwp == MAX_ENTRIES)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many weight-pair entries");
+        r->wp[r->nwp++] = w;
+        return MIMIR_OK;
+    }
     return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                         "expected \"triple\", \"matrix\", \"trunc\" or \"edabit\"");
+                         "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" "
+                         "or \"wpair\"");
+}
+
+/* Every pair must name one of the plan's masks and fit its shape. */
+static int plan_pairs(const char *path, const req *r, mimir_err *err)
+{
+    for (size_t j = 0; j < r->nwp; j++) {
+        const wpspec *w = &r->wp[j];
+        char field[64];
+        snprintf(field, sizeof field, "items[%zu].mask", w->item);
+        if (w->mask >= r->nwm)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                                 "mask %llu, but the plan has %zu weight mask%s (expected %s)",
+                                 (unsigned long long)w->mask, r->nwm, r->nwm == 1 ? "" : "s",
+                                 r->nwm == 0 ? "a \"wmask\" item first" : "0 to the last");
+        uint64_t na, nc;
+        wpair_elems(&r->wm[w->mask], w, &na, &nc);
+        snprintf(field, sizeof field, "items[%zu].rows", w->item);
+        if (na > MAX_MATRIX_ELEMS || nc > MAX_MATRIX_ELEMS)
+            return mimir_err_set(err, MIMIR_EINPUT, path, field,
+                                 "%llu rows against mask %llu: a matrix of more than %llu "
+                                 "elements", (unsigned long long)w->rows,
+                                 (unsigned long long)w->mask,
+                                 (unsigned long long)MAX_MATRIX_ELEMS);
+    }
+    return MIMIR_OK;
 }
 
 static int read_plan(const char *path, req *r, mimir_err *err)
 {
-    static const char *const keys[] = {"version", "items", NULL};
+    static const char *const keys[] = {"version", "model", "generation", "items", NULL};
     uint8_t *buf;
     size_t len;
     int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
@@ -312,6 +398,8 @@ static int read_plan(const char *path, req *r, mimir_err *err)
         rc = mimir_err_set(err, MIMIR_EINPUT, path, "items", "expected an array of items");
     for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
         rc = plan_item(json_array_get(items, i), i, path, r, err);
+    if (rc == MIMIR_OK)
+        rc = plan_pairs(path, r, err);
     json_decref(root);
     return rc;
 }
@@ -400,6 +488,53 @@ static void free3(mimir_sv *a, mimir_sv *b, mimir_sv *c)
     mimir_sv_free(c);
 }
 
+/* count pairs bound to mask, in batches of at most `batch` pairs and WPAIR_BATCH_ELEMS
+ * elements, each checked by sacrifice and appended. */
+static int gen_pairs(run *R, const mimir_wmask *mask, const wmspec *ms, const wpspec *w,
+                     uint64_t batch, mimir_err *err)
+{
+    uint64_t na, nc;
+    wpair_elems(ms, w, &na, &nc);
+    uint64_t per = WPAIR_BATCH_ELEMS / (na + nc);
+    per = per < 1 ? 1 : per > batch ? batch : per;
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < w->count && rc == MIMIR_OK;) {
+        uint64_t k = min64(w->count - done, per);
+        mimir_sv a, c;
+        rc = mimir_gen_wpairs(R->g, mask, (size_t)w->rows, w->transposed, (size_t)k, &a, &c,
+                              err);
+        if (rc == MIMIR_OK) {
+            rc = mimir_pool_append_wpairs(R->pool, mask->id, mask->inner, mask->cols,
+                                          (size_t)w->rows, w->transposed, (size_t)k, &a, &c,
+                                          err);
+            mimir_sv_free(&a);
+            mimir_sv_free(&c);
+        }
+        done += k;
+        progress_show(&R->pg, k * (na + nc), 0);
+    }
+    return rc;
+}
+
+/* The plan's weight masks, each followed by the pairs bound to it. */
+static int gen_masks(run *R, const req *r, uint64_t batch, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    for (size_t i = 0; i < r->nwm && rc == MIMIR_OK; i++) {
+        mimir_wmask m;
+        rc = mimir_gen_wmask(R->g, (size_t)r->wm[i].inner, (size_t)r->wm[i].cols, &m, err);
+        if (rc != MIMIR_OK)
+            break;
+        rc = mimir_pool_append_wmask(R->pool, &m, err);
+        progress_show(&R->pg, r->wm[i].inner * r->wm[i].cols, 0);
+        for (size_t j = 0; j < r->nwp && rc == MIMIR_OK; j++)
+            if (r->wp[j].mask == i)
+                rc = gen_pairs(R, &m, &r->wm[i], &r->wp[j], batch, err);
+        mimir_wmask_free(&m);
+    }
+    return rc;
+}
+
 /* Everything the request asks for, batch by batch: each batch is checked, then appended. */
 static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
 {
@@ -452,6 +587,8 @@ static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
         done += n;
         progress_show(&R->pg, n, 0);
     }
+    if (rc == MIMIR_OK)
+        rc = gen_masks(R, r, batch, err);
     return rc;
 }
 
@@ -482,6 +619,17 @@ static void req_digest(const req *r, uint64_t batch, uint8_t out[crypto_hash_sha
     for (size_t i = 0; i < r->ntr; i++) {
         uint64_t t[2] = {r->tr[i].f, r->tr[i].count};
         crypto_hash_sha256_update(&h, (const uint8_t *)t, sizeof t);
+    }
+    uint64_t nw[2] = {r->nwm, r->nwp};
+    crypto_hash_sha256_update(&h, (const uint8_t *)nw, sizeof nw);
+    for (size_t i = 0; i < r->nwm; i++) {
+        uint64_t m[2] = {r->wm[i].inner, r->wm[i].cols};
+        crypto_hash_sha256_update(&h, (const uint8_t *)m, sizeof m);
+    }
+    for (size_t i = 0; i < r->nwp; i++) {
+        uint64_t p4[4] = {r->wp[i].mask, r->wp[i].rows, (uint64_t)r->wp[i].transposed,
+                          r->wp[i].count};
+        crypto_hash_sha256_update(&h, (const uint8_t *)p4, sizeof p4);
     }
     crypto_hash_sha256_final(&h, out);
 }
@@ -532,7 +680,16 @@ static void print_json(const gopts *o, const req *r, const mimir_gen_stats *st,
                        const char *session_hex, int appended, mimir_net *net, double secs)
 {
     json_t *mats = json_array(), *trs = json_array(), *gen = json_object(),
-           *sac = json_object();
+           *sac = json_object(), *wms = json_array(), *wps = json_array();
+    for (size_t i = 0; i < r->nwm; i++)
+        json_array_append_new(wms, json_pack("{s:I, s:I}", "inner", (json_int_t)r->wm[i].inner,
+                                             "cols", (json_int_t)r->wm[i].cols));
+    for (size_t i = 0; i < r->nwp; i++)
+        json_array_append_new(wps, json_pack("{s:I, s:I, s:b, s:I}", "mask",
+                                             (json_int_t)r->wp[i].mask, "rows",
+                                             (json_int_t)r->wp[i].rows, "transposed",
+                                             r->wp[i].transposed, "count",
+                                             (json_int_t)r->wp[i].count));
     for (size_t i = 0; i < r->nmat; i++)
         json_array_append_new(mats, json_pack("{s:I, s:I, s:I, s:I}", "rows",
                                               (json_int_t)r->mat[i].rows, "inner",
@@ -558,11 +715,12 @@ static void print_json(const gopts *o, const req *r, const mimir_gen_stats *st,
         recv += ns.bytes_received;
     }
     json_t *root = json_pack(
-        "{s:s, s:i, s:s, s:s, s:b, s:b, s:{s:I, s:o, s:o, s:I}, s:o, s:o, s:I, s:I, s:I, "
-        "s:I, s:f}",
+        "{s:s, s:i, s:s, s:s, s:b, s:b, s:{s:I, s:o, s:o, s:I, s:o, s:o}, s:o, s:o, s:I, "
+        "s:I, s:I, s:I, s:f}",
         "pool", o->output, "party", o->party, "session", session_hex, "created_by", "parties",
         "appended", appended, "seed", o->seed_file != NULL, "items", "triple",
         (json_int_t)r->triples, "matrix", mats, "trunc", trs, "edabit", (json_int_t)r->edabits,
+        "wmask", wms, "wpair", wps,
         "generated", gen, "sacrificed", sac, "sacrifices", (json_int_t)st->sacrifices, "rounds",
         (json_int_t)mimir_net_rounds(net), "bytes_sent", (json_int_t)sent, "bytes_received",
         (json_int_t)recv, "seconds", secs);
@@ -584,7 +742,10 @@ static int parse_fault(const char *s, mimir_gen_fault *f)
         int kind;
     } kinds[] = {{"triple-c", MIMIR_GEN_FAULT_TRIPLE_C},
                  {"matrix-c", MIMIR_GEN_FAULT_MATRIX_C},
-                 {"bit", MIMIR_GEN_FAULT_BIT}};
+                 {"bit", MIMIR_GEN_FAULT_BIT},
+                 {"wpair-c", MIMIR_GEN_FAULT_WPAIR_C},
+                 {"wmask-mac", MIMIR_GEN_FAULT_WMASK_MAC},
+                 {"wmask-copy", MIMIR_GEN_FAULT_WMASK_COPY}};
     const char *colon = strchr(s, ':');
     if (colon == NULL)
         return -1;
@@ -660,8 +821,8 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
 #ifdef MIMIR_TEST_HOOKS
         case OPT_FAULT:
             if (parse_fault(optarg, &o->fault) != 0)
-                return usage_fail(SUB, "--test-fault %s: expected triple-c, matrix-c or bit, "
-                                  "':' and a count", optarg);
+                return usage_fail(SUB, "--test-fault %s: expected triple-c, matrix-c, bit, "
+                                  "wpair-c, wmask-mac or wmask-copy, ':' and a count", optarg);
             break;
 #endif
         case 'h': help(); return -1;
@@ -765,6 +926,13 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
                                          r->mat[i].rows * r->mat[i].cols);
     for (size_t i = 0; i < r->ntr; i++)
         R.pg.total += r->tr[i].count;
+    for (size_t i = 0; i < r->nwm; i++)
+        R.pg.total += r->wm[i].inner * r->wm[i].cols;
+    for (size_t i = 0; i < r->nwp; i++) {
+        uint64_t na, nc;
+        wpair_elems(&r->wm[r->wp[i].mask], &r->wp[i], &na, &nc);
+        R.pg.total += r->wp[i].count * (na + nc);
+    }
     if (rc == MIMIR_OK)
         rc = generate_all(&R, r, o->batch, err);
     if (R.pg.on)
@@ -790,18 +958,20 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
     if (rc == MIMIR_OK) {
         char hex[2 * MIMIR_SESSION_BYTES + 1];
         sodium_bin2hex(hex, sizeof hex, cl->session, MIMIR_SESSION_BYTES);
-        uint64_t nm = 0, nt = 0;
+        uint64_t nm = 0, nt = 0, np = 0;
         for (size_t i = 0; i < r->nmat; i++)
             nm += r->mat[i].count;
         for (size_t i = 0; i < r->ntr; i++)
             nt += r->tr[i].count;
+        for (size_t i = 0; i < r->nwp; i++)
+            np += r->wp[i].count;
         fprintf(stderr,
                 "%s: party %d: generated %llu triples, %llu matrix triples, %llu truncation "
-                "pairs and %llu edaBits into %s (session %s; made by the three parties, each "
-                "checked by sacrifice, %llu checks)\n",
+                "pairs, %llu edaBits, %zu weight masks and %llu weight pairs into %s (session "
+                "%s; made by the three parties, each checked by sacrifice, %llu checks)\n",
                 PROG, o->party, (unsigned long long)r->triples, (unsigned long long)nm,
-                (unsigned long long)nt, (unsigned long long)r->edabits, o->output, hex,
-                (unsigned long long)st.sacrifices);
+                (unsigned long long)nt, (unsigned long long)r->edabits, r->nwm,
+                (unsigned long long)np, o->output, hex, (unsigned long long)st.sacrifices);
         if (o->json)
             print_json(o, r, &st, hex, appending, net, secs);
     }
@@ -837,7 +1007,7 @@ int generate_main(int argc, char **argv)
         free(r);
         return report(&err);
     }
-    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0) {
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0) {
         free(r);
         return usage_fail(SUB, "nothing to generate: give --triples, --matrix, --trunc, "
                           "--edabits or --plan");

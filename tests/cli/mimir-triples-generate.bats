@@ -127,7 +127,7 @@ all_ok() {
     all_ok
     run cat "$D/err.1"
     assert_output --partial \
-        "party 1: generated 1000 triples, 2 matrix triples, 17 truncation pairs and 5 edaBits"
+        "party 1: generated 1000 triples, 2 matrix triples, 17 truncation pairs, 5 edaBits, 0 weight masks and 0 weight pairs"
     run python3 -c 'import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["party"] == 2 and o["created_by"] == "parties" and o["session"] == sys.argv[2], o
@@ -297,4 +297,82 @@ print("matmul ok")' "$D/m.npy"
         -o "$D/x"
     assert_failure 2
     assert_output --partial "bad: seed: expected 64 hex digits"
+}
+
+# A plan with two weight masks and pairs bound to each (plain and transposed).
+wplan() {
+    cat > "$D/wplan.json" <<'JSON'
+{"version": 1, "items": [
+  {"kind": "triple", "count": 5},
+  {"kind": "wmask", "inner": 6, "cols": 10, "count": 1},
+  {"kind": "wmask", "inner": 4, "cols": 3, "count": 1},
+  {"kind": "wpair", "mask": 0, "rows": 2, "transposed": 0, "count": 3},
+  {"kind": "wpair", "mask": 0, "rows": 1, "transposed": 1, "count": 2},
+  {"kind": "wpair", "mask": 1, "rows": 5, "transposed": 0, "count": 1}]}
+JSON
+}
+
+@test "weight masks and pairs from a plan: generated, counted, status --json and --prom" {
+    cluster unix
+    wplan
+    gen3 --plan "$D/wplan.json" --json
+    all_ok
+    # elements: masks 60 + 12; pairs 3*(12+20) + 2*(10+6) + (20+15)
+    for i in 0 1 2; do
+        run "$TRIPLES" status --json "$D/pool.p$i"
+        assert_success
+        assert_output --regexp '"wmask": *\{[^}]*"remaining": *72'
+        assert_output --regexp '"wmask": *\{[^}]*"generated": *72'
+        assert_output --regexp '"wpair": *\{[^}]*"remaining": *163'
+        assert_output --regexp '"wpair": *\{[^}]*"sacrificed": *163'
+        assert_output --regexp '"wpair": *\{[^}]*"failed": *0'
+        run "$TRIPLES" status --prom "$D/pool.p$i"
+        assert_line "mimir_pool_items{kind=\"wpair\",state=\"remaining\",party=\"$i\",session=\"$SESSION\",pool=\"$D/pool.p$i\"} 163"
+        assert_line "mimir_pool_items{kind=\"wmask\",state=\"generated\",party=\"$i\",session=\"$SESSION\",pool=\"$D/pool.p$i\"} 72"
+    done
+    run cat "$D/err.1"
+    assert_output --partial "2 weight masks and 6 weight pairs"
+    python3 -c 'import json,sys; j = json.load(open(sys.argv[1]))
+assert j["generated"]["wmask"] == 72 and j["generated"]["wpair"] == 163, j["generated"]
+assert j["items"]["wmask"] == [{"inner": 6, "cols": 10}, {"inner": 4, "cols": 3}]' "$D/out.0"
+}
+
+@test "a plan's pair naming a missing mask is exit 2 naming the item" {
+    cluster unix
+    echo '{"version": 1, "items": [{"kind": "wmask", "inner": 2, "cols": 2, "count": 1},
+      {"kind": "wpair", "mask": 1, "rows": 1, "transposed": 0, "count": 1}]}' > "$D/bad.json"
+    run "$TRIPLES" generate --party 0 --cluster "$D/c.json" --plan "$D/bad.json" -o "$D/p"
+    assert_failure 2
+    assert_output --partial "bad.json: items[1].mask: mask 1, but the plan has 1 weight mask"
+    echo '{"version": 1, "items": [{"kind": "wmask", "inner": 2, "cols": 2, "count": 2}]}' \
+        > "$D/bad.json"
+    run "$TRIPLES" generate --party 0 --cluster "$D/c.json" --plan "$D/bad.json" -o "$D/p"
+    assert_failure 2
+    assert_output --partial "items[0].count"
+    [ ! -e "$D/p" ]
+}
+
+@test "test build: a tampered weight pair or weight-mask MAC stops all three with exit 1" {
+    [ -x "$HOOKS" ] || skip "tests/bin/mimir-triples-hooks is not built"
+    local fault msg
+    for fault in wpair-c:0 wmask-mac:1 wmask-copy:0; do
+        cluster unix
+        wplan
+        rm -rf "$D"/pool.p*
+        for i in 0 1 2; do
+            f=()
+            [ $i = 1 ] && f=(--test-fault "$fault")
+            start $i "$HOOKS" generate --party $i --cluster "$D/c.json" -o "$D/pool.p$i" \
+                --plan "$D/wplan.json" "${f[@]}"
+        done
+        wait
+        for i in 0 1 2; do [ "$(rc $i)" = 1 ]; [ ! -e "$D/pool.p$i" ]; done
+        case $fault in
+        wpair-c*) msg="sacrifice check failed" ;;
+        wmask-mac*) msg="MAC check failed" ;;
+        *) msg="weight mask check failed" ;;
+        esac
+        run cat "$D/err.0"
+        assert_output --partial "$msg"
+    done
 }

@@ -3,7 +3,9 @@
  * loopback generate triples, a matrix triple, truncation pairs and edaBits; the items joined
  * here satisfy c = a b, C = A B, the truncation and edaBit relations (bits are 0/1, r mod 2^64
  * = sum 2^i b_i) and every MAC is alpha times its value; every replicated copy agrees; the
- * on-demand source feeds the engine's mul; fixed seeds reproduce a run; round counts. Faults
+ * on-demand source feeds the engine's mul; weight masks (compact layout, MAC alpha B, the
+ * same id at all three) and weight pairs (C = A B, C = A B^T) joined, and x W through the
+ * engine with the generator's mask and pair; fixed seeds reproduce a run; round counts. Faults
  * (test build hooks): a party that adds 1 to its c or C reshare makes the sacrifice fail with
  * MIMIR_ESECURITY at every party; a party that inputs another bit than its co-holder is caught
  * by the input copy check.
@@ -29,13 +31,21 @@
 #define TF 16
 #define NE 30           /* edaBits */
 #define NMUL 8          /* products through the on-demand source */
+#define WI 6            /* weight mask shape (inner x cols) */
+#define WC 10
+#define WR 3            /* weight pairs: rows, count (non-transposed); rows (transposed) */
+#define WK 2
+#define WT 2
+#define XR 2            /* the engine's x (XR x WI) times W (WI x WC) */
 
-enum { IT_A, IT_B, IT_C, IT_MA, IT_MB, IT_MC, IT_R, IT_RHI, IT_R63, IT_ER, IT_EB, NIT };
+enum { IT_A, IT_B, IT_C, IT_MA, IT_MB, IT_MC, IT_R, IT_RHI, IT_R63, IT_ER, IT_EB, IT_WA, IT_WC,
+       IT_TA, IT_TC, NIT };
 
 typedef struct party {
     int self;
     const char *json;
-    int scenario; /* 0: everything, 1: triples only (faults, reproducibility) */
+    int scenario; /* 0: everything, 1: triples only (faults, reproducibility), 2: weight
+                   * masks and pairs */
     int fixed;
     mimir_gen_fault fault;
     int rc;
@@ -43,6 +53,8 @@ typedef struct party {
     mimir_r128 alpha[2];
     mimir_sv it[NIT];
     mimir_r64 out[2][NMUL];
+    mimir_wmask wm;
+    mimir_r64 wout[2][XR * WC];
     uint64_t triple_rounds;
     mimir_gen_stats st;
 } party;
@@ -58,8 +70,12 @@ static const mimir_r64 mul_y[NMUL] = {5, 6, 1ull << 20, 9, (mimir_r64)-7, 1, 987
             goto out;                                                                          \
     } while (0)
 
+static int weights(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g);
+
 static int scenario(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g)
 {
+    if (me->scenario == 2)
+        return weights(me, net, coin, g);
     mimir_err *e = &me->err;
     int rc;
     mimir_spdz *s = NULL;
@@ -84,6 +100,39 @@ out:
     mimir_sv_free(&x);
     mimir_sv_free(&y);
     mimir_sv_free(&z);
+    mimir_spdz_free(s);
+    return rc;
+}
+
+/* x W for a public W (party 0 holds it as component 0) and x input by party 1, through an
+ * engine whose source is the generator (its weight mask and pair made on demand). */
+static int weights(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g)
+{
+    mimir_err *e = &me->err;
+    int rc;
+    mimir_spdz *s = NULL;
+    mimir_spdz_weight *w = NULL;
+    mimir_sv x = {0}, y = {0};
+    mimir_r64 W_[WI * WC], zero[WI * WC], xv[XR * WI];
+    for (size_t j = 0; j < WI * WC; j++)
+        W_[j] = (mimir_r64)j * 3 - 20, zero[j] = 0;
+    for (size_t j = 0; j < XR * WI; j++)
+        xv[j] = (mimir_r64)j + 1;
+    TRY(mimir_gen_wmask(g, WI, WC, &me->wm, e));
+    TRY(mimir_gen_wpairs(g, &me->wm, WR, 0, WK, &me->it[IT_WA], &me->it[IT_WC], e));
+    TRY(mimir_gen_wpairs(g, &me->wm, WT, 1, 1, &me->it[IT_TA], &me->it[IT_TC], e));
+    TRY(mimir_spdz_new(net, coin, mimir_gen_prep(g), me->alpha, NULL, &s, e));
+    const mimir_r64 *c[2] = {me->self == 0 ? W_ : zero, me->self == 2 ? W_ : zero};
+    TRY(mimir_spdz_weight_input(s, c, WI, WC, &w, e));
+    TRY(mimir_spdz_input_party(s, 1, me->self == 1 ? xv : NULL, XR * WI, &x, e));
+    TRY(mimir_sv_alloc(&y, XR * WC, 1, e));
+    TRY(mimir_spdz_weight_matmul(s, &y, &x, w, XR, 0, e));
+    mimir_r64 *oc[2] = {me->wout[0], me->wout[1]};
+    TRY(mimir_spdz_output(s, &y, oc, e));
+out:
+    mimir_sv_free(&x);
+    mimir_sv_free(&y);
+    mimir_spdz_weight_free(w);
     mimir_spdz_free(s);
     return rc;
 }
@@ -135,6 +184,7 @@ static void reset(void)
     for (int i = 0; i < 3; i++) {
         for (int k = 0; k < NIT; k++)
             mimir_sv_free(&P[i].it[k]);
+        mimir_wmask_free(&P[i].wm);
         memset(&P[i], 0, sizeof P[i]);
     }
 }
@@ -299,6 +349,97 @@ static void test_items(void)
           (unsigned long long)P[1].st.sacrifices);
 }
 
+/* Component q of the mask at party p, all words. */
+static void mask_words(int p, int q, mimir_r128 *out)
+{
+    mimir_wmask_words(&P[p].wm, q, 0, WI * WC, out);
+}
+
+static void test_weights(void)
+{
+    mimir_gen_fault none = {0, 0};
+    run(2, 0, -1, none);
+    CHECK(all_rc(MIMIR_OK), "weights: every party succeeds (rc %d %d %d: %s / %s)", P[0].rc,
+          P[1].rc, P[2].rc, P[0].err.msg, P[1].err.msg);
+    if (!all_rc(MIMIR_OK))
+        return;
+    enum { N = WI * WC };
+    static mimir_r128 B[N], M[N], u[3][4][N];
+    for (int p = 0; p < 3; p++)
+        for (int q = 0; q < 4; q++)
+            mask_words(p, q, u[p][q]);
+    size_t bc = 0, bm = 0, bad = 0;
+    mimir_r128 al = alpha();
+    for (size_t j = 0; j < N; j++) {
+        B[j] = u[0][0][j] + u[1][0][j] + u[2][0][j];
+        M[j] = u[0][2][j] + u[1][2][j] + u[2][2][j];
+        for (int p = 0; p < 3; p++)
+            bc += u[p][1][j] != u[(p + 1) % 3][0][j] || u[p][3][j] != u[(p + 1) % 3][2][j];
+        bm += M[j] != al * B[j];
+    }
+    CHECK(bc == 0, "weight mask: the two copies of every component agree (%zu differ)", bc);
+    CHECK(bm == 0, "weight mask: its MAC is alpha B (%zu of %d differ)", bm, N);
+    CHECK(P[0].wm.id == P[1].wm.id && P[1].wm.id == P[2].wm.id && P[0].wm.id != 0,
+          "weight mask: the three agree on a 64-bit id from the coin");
+    int layout = P[1].wm.expl[2] == NULL && P[1].wm.expl[3] == NULL &&
+                 P[0].wm.expl[2] != NULL && P[0].wm.expl[3] == NULL &&
+                 P[2].wm.expl[3] != NULL && P[2].wm.expl[2] == NULL;
+    for (int p = 0; p < 3; p++)
+        layout &= P[p].wm.expl[0] == NULL && P[p].wm.expl[1] == NULL && P[p].wm.macs &&
+                  !P[p].wm.hollow && P[p].wm.inner == WI && P[p].wm.cols == WC;
+    CHECK(layout && mimir_wmask_bytes(&P[0].wm) == (size_t)N * 16 &&
+              mimir_wmask_bytes(&P[1].wm) == 0,
+          "weight mask: values and MAC components 1, 2 seeded, MAC component 0 explicit at "
+          "parties 0 and 2 only (the dealer's layout)");
+
+    mimir_r128 *a = join_item(IT_WA, WK * WR * WI, &bc, &bm);
+    mimir_r128 *c = join_item(IT_WC, WK * WR * WC, &bc, &bm);
+    for (size_t r = 0; r < WK * WR; r++)
+        for (size_t q = 0; q < WC; q++) {
+            mimir_r128 acc = 0;
+            for (size_t i = 0; i < WI; i++)
+                acc += a[r * WI + i] * B[i * WC + q];
+            bad += c[r * WC + q] != acc;
+        }
+    CHECK(bc == 0 && bm == 0, "weight pairs: copies agree and MACs hold (%zu, %zu bad)", bc, bm);
+    CHECK(bad == 0, "weight pairs: C = A B for %d pairs of %d rows (%zu differ)", WK, WR, bad);
+    free(a), free(c);
+    bad = 0;
+    a = join_item(IT_TA, WT * WC, &bc, &bm);
+    c = join_item(IT_TC, WT * WI, &bc, &bm);
+    for (size_t r = 0; r < WT; r++)
+        for (size_t i = 0; i < WI; i++) {
+            mimir_r128 acc = 0;
+            for (size_t q = 0; q < WC; q++)
+                acc += a[r * WC + q] * B[i * WC + q];
+            bad += c[r * WI + i] != acc;
+        }
+    CHECK(bc == 0 && bm == 0, "transposed weight pairs: copies agree and MACs hold (%zu, %zu)",
+          bc, bm);
+    CHECK(bad == 0, "transposed weight pairs: C = A B^T (%zu differ)", bad);
+    free(a), free(c);
+
+    bad = 0;
+    for (size_t r = 0; r < XR; r++)
+        for (size_t q = 0; q < WC; q++) {
+            mimir_r64 want = 0;
+            for (size_t i = 0; i < WI; i++)
+                want += ((mimir_r64)(r * WI + i) + 1) * ((mimir_r64)(i * WC + q) * 3 - 20);
+            size_t j = r * WC + q;
+            bad += P[0].wout[0][j] + P[1].wout[0][j] + P[2].wout[0][j] != want;
+        }
+    CHECK(bad == 0, "the engine multiplies by a weight with the generator's mask and pair "
+          "(x W right in %d of %d)", XR * WC - (int)bad, XR * WC);
+    uint64_t gp = (uint64_t)WK * WR * (WI + WC) + WT * (WC + WI) + XR * (WI + WC);
+    CHECK(P[2].st.generated[MIMIR_PREP_WMASK - 1] == 2 * N &&
+              P[2].st.generated[MIMIR_PREP_WPAIR - 1] == gp &&
+              P[2].st.sacrificed[MIMIR_PREP_WPAIR - 1] == gp,
+          "statistics count masks (%llu) and pairs (%llu generated, %llu sacrificed)",
+          (unsigned long long)P[2].st.generated[MIMIR_PREP_WMASK - 1],
+          (unsigned long long)P[2].st.generated[MIMIR_PREP_WPAIR - 1],
+          (unsigned long long)P[2].st.sacrificed[MIMIR_PREP_WPAIR - 1]);
+}
+
 static void test_reproducible(void)
 {
     mimir_gen_fault none = {0, 0};
@@ -313,7 +454,10 @@ static void test_reproducible(void)
 
 static void expect_abort(const char *what, int bad, mimir_gen_fault f, const char *msg)
 {
-    run(f.kind == MIMIR_GEN_FAULT_TRIPLE_C && f.at == 0 ? 1 : 0, 0, bad, f);
+    run(f.kind >= MIMIR_GEN_FAULT_WPAIR_C                    ? 2
+        : f.kind == MIMIR_GEN_FAULT_TRIPLE_C && f.at == 0 ? 1
+                                                           : 0,
+        0, bad, f);
     int ok = 1;
     for (int p = 0; p < 3; p++)
         if (p != bad)
@@ -346,6 +490,7 @@ int main(void)
     mimir_gen_free(NULL);
 
     test_items();
+    test_weights();
     test_reproducible();
     expect_abort("c = ab + 1 in party 1's reshare", 1,
                  (mimir_gen_fault){MIMIR_GEN_FAULT_TRIPLE_C, 0}, "sacrifice check failed");
@@ -355,6 +500,14 @@ int main(void)
                  "inconsistent replicated copies");
     expect_abort("a helper triple of the bits is tampered with", 1,
                  (mimir_gen_fault){MIMIR_GEN_FAULT_TRIPLE_C, 2}, "sacrifice check failed");
+    expect_abort("C = AB + 1 in party 2's weight-pair reshare", 2,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_WPAIR_C, 1}, "sacrifice check failed");
+    expect_abort("party 1 adds 1 to the MAC of a weight mask", 1,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_WMASK_MAC, 0}, "MAC check failed");
+    expect_abort("party 0 adds 1 to the MAC of a weight mask", 0,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_WMASK_MAC, 0}, "MAC check failed");
+    expect_abort("party 1 sends parties 0 and 2 different MAC words", 1,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_WMASK_COPY, 0}, "weight mask check failed");
     reset();
     return tap_done();
 }
