@@ -259,13 +259,15 @@ static int parse_args(int argc, char **argv, sargs *a)
 /* Names the command-line options in a boot error (attest/boot.h speaks of key sources). */
 static void boot_err_options(const sargs *a, mimir_err *err)
 {
-    if (err->code == MIMIR_EINPUT && strcmp(err->field, "key") == 0)
-        mimir_err_set(err, MIMIR_EINPUT, err->file, "key",
+    char file[MIMIR_ERR_FILEBYTES];
+    snprintf(file, sizeof file, "%s", err->file); /* mimir_err_set clears the record first */
+    int no_source = a->unseal_key == NULL && a->key_broker == NULL;
+    if (err->code == MIMIR_EINPUT && no_source && strcmp(err->field, "key") == 0)
+        mimir_err_set(err, MIMIR_EINPUT, file, "key",
                       "the shares are sealed: give --unseal-key FILE or --key-broker ADDR "
                       "--broker-pin HEX");
-    else if (err->code == MIMIR_EINPUT && strcmp(err->field, "magic") == 0 &&
-             (a->unseal_key != NULL || a->key_broker != NULL))
-        mimir_err_set(err, MIMIR_EINPUT, err->file, "magic",
+    else if (err->code == MIMIR_EINPUT && !no_source && strcmp(err->field, "magic") == 0)
+        mimir_err_set(err, MIMIR_EINPUT, file, "magic",
                       "not sealed, but %s was given: expected model.shares.sealed "
                       "(mimir-attest seal)", a->unseal_key ? "--unseal-key" : "--key-broker");
     else if (strcmp(err->field, "--pin") == 0)

@@ -40,6 +40,10 @@ int mimir_seal_key_load(const char *path, uint8_t *key, mimir_err *err)
     uint8_t *buf = NULL;
     size_t len = 0, n = 0;
     const char *end = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) /* a usage error, not an I/O failure */
+        return mimir_err_set(err, MIMIR_EINPUT, path, "key",
+                             "no such file, expected a key file (mimir-attest seal --key-out)");
     int rc = mimir_read_file(path, 4 * MIMIR_SEAL_KEYFILE_BYTES, &buf, &len, err);
     if (rc != MIMIR_OK)
         return rc;

@@ -110,6 +110,13 @@ int main(void)
     rc = mimir_boot_read_shares(pb, &bad, 1 << 20, &got, &err);
     CHECK(rc == MIMIR_ESECURITY && got == NULL, "a wrong key is a security failure (%s)",
           err.msg);
+    char nf[512];
+    path(nf, "no-such-key.hex");
+    mimir_boot_key none = {.key_file = nf};
+    rc = mimir_boot_read_shares(pb, &none, 1 << 20, &got, &err);
+    CHECK(rc == MIMIR_EINPUT && got == NULL && strstr(err.file, "no-such-key.hex") &&
+              strstr(err.msg, "no such file"),
+          "a missing key file is bad input naming it (%s)", err.msg);
     mimir_boot_key both = {.key_file = kf, .broker = "tcp:127.0.0.1:1", .broker_pin = "00"};
     rc = mimir_boot_read_shares(pb, &both, 1 << 20, &got, &err);
     CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "not both"), "two key sources refused (%s)",
