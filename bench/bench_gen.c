@@ -12,6 +12,11 @@
  *   dealer3_triples    mimir_dealer_triples3, triples per second
  *   dealer3_matrix     mimir_dealer_matrix3 of the same shape, triples per second
  *   gen_vs_dealer      the ratios (target: matrix >= 1/3)
+ *   gen_wmask          one checked 768x3072 weight mask (mimir_gen_wmask): ms, bytes party 0
+ *                      sends per weight, explicit bytes party 0 keeps per weight
+ *   gen_wpairs         checked 1-row weight pairs against it, WP_COUNT per batch: pairs per
+ *                      second, bytes party 0 sends per pair
+ *   dealer3_wmask      mimir_dealer_wmask3 / wpair3 of the same shapes, and the ratios
  * The three parties share this machine's cores (and the dealer runs alone on one), so the
  * distributed numbers are a floor for one party per machine.
  */
@@ -37,6 +42,9 @@
 #define REPS_MM 3
 #define N_E 2048
 #define REPS_E 1
+#define WM_INNER 768 /* GPT-2 small's MLP c_fc weight */
+#define WM_COLS 3072
+#define WP_COUNT 16
 
 static char dir[64];
 static const uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES] = "mimir bench_gen dealer seed 001";
@@ -46,8 +54,9 @@ typedef struct party {
     const char *json;
     int rc;
     mimir_err err;
-    double t_s, mm_s, e_s;
-    uint64_t t_bytes, mm_bytes, t_rounds;
+    double t_s, mm_s, e_s, wm_s, wp_s;
+    uint64_t t_bytes, mm_bytes, t_rounds, wm_bytes, wp_bytes;
+    size_t wm_keep;
 } party;
 
 static double now_s(void)
@@ -125,6 +134,28 @@ static int bench(party *me, mimir_net *net)
         mimir_sv_free(&a), mimir_sv_free(&b);
     }
     me->e_s = now_s() - t0;
+    mimir_wmask m;
+    memset(&m, 0, sizeof m);
+    if (rc == MIMIR_OK)
+        rc = sync3(net, me->self, e);
+    t0 = now_s();
+    b0 = sent(net, me->self);
+    if (rc == MIMIR_OK)
+        rc = mimir_gen_wmask(g, WM_INNER, WM_COLS, &m, e);
+    me->wm_s = now_s() - t0;
+    me->wm_bytes = sent(net, me->self) - b0;
+    me->wm_keep = mimir_wmask_bytes(&m);
+    if (rc == MIMIR_OK)
+        rc = sync3(net, me->self, e);
+    t0 = now_s();
+    b0 = sent(net, me->self);
+    if (rc == MIMIR_OK) {
+        rc = mimir_gen_wpairs(g, &m, 1, 0, WP_COUNT, &a, &c, e);
+        mimir_sv_free(&a), mimir_sv_free(&c);
+    }
+    me->wp_s = now_s() - t0;
+    me->wp_bytes = sent(net, me->self) - b0;
+    mimir_wmask_free(&m);
     mimir_gen_free(g);
     mimir_coin_free(coin);
     return rc;
@@ -156,7 +187,7 @@ static void free3(mimir_sv v[3])
 }
 
 /* The dealer's *3 functions, one thread: triples and matrix triples per second. */
-static int bench_dealer(double *t_rate, double *mm_rate)
+static int bench_dealer(double *t_rate, double *mm_rate, double *wm_ms, double *wp_rate)
 {
     mimir_err err;
     mimir_dealer *d = NULL;
@@ -174,6 +205,20 @@ static int bench_dealer(double *t_rate, double *mm_rate)
         free3(a), free3(b), free3(c);
     }
     *mm_rate = REPS_MM / (now_s() - t0);
+    mimir_wmask m[3];
+    memset(m, 0, sizeof m);
+    t0 = now_s();
+    if (rc == MIMIR_OK)
+        rc = mimir_dealer_wmask3(d, WM_INNER, WM_COLS, m, &err);
+    *wm_ms = (now_s() - t0) * 1e3;
+    t0 = now_s();
+    for (int i = 0; i < WP_COUNT && rc == MIMIR_OK; i++) {
+        rc = mimir_dealer_wpair3(d, &m[0], 1, 0, a, c, &err);
+        free3(a), free3(c);
+    }
+    *wp_rate = WP_COUNT / (now_s() - t0);
+    for (int p = 0; p < 3; p++)
+        mimir_wmask_free(&m[p]);
     mimir_dealer_free(d);
     if (rc != MIMIR_OK)
         mimir_err_print(stderr, "bench_gen", &err);
@@ -225,8 +270,8 @@ int main(void)
             mimir_err_print(stderr, "bench_gen", &P[i].err);
             return 1;
         }
-    double d_t = 0, d_mm = 0;
-    if (bench_dealer(&d_t, &d_mm) != MIMIR_OK)
+    double d_t = 0, d_mm = 0, d_wm = 0, d_wp = 0;
+    if (bench_dealer(&d_t, &d_mm, &d_wm, &d_wp) != MIMIR_OK)
         return 1;
     const party *p = &P[0];
     double g_t = (double)N_T * REPS_T / p->t_s, g_mm = REPS_MM / p->mm_s;
@@ -245,6 +290,17 @@ int main(void)
     printf("{\"bench\":\"gen_vs_dealer\",\"scalar_ratio\":%.3f,\"matrix_ratio\":%.3f,"
            "\"matrix_target\":0.333,\"matrix_target_met\":%s}\n", g_t / d_t, g_mm / d_mm,
            g_mm / d_mm >= 1.0 / 3 ? "true" : "false");
+    double nw = (double)WM_INNER * WM_COLS, g_wp = WP_COUNT / p->wp_s;
+    printf("{\"bench\":\"gen_wmask\",\"transport\":\"tcp-tls13\",\"shape\":\"%dx%d\","
+           "\"ms\":%.1f,\"bytes_sent_per_weight\":%.1f,\"bytes_kept_per_weight\":%.1f}\n",
+           WM_INNER, WM_COLS, p->wm_s * 1e3, (double)p->wm_bytes / nw,
+           (double)p->wm_keep / nw);
+    printf("{\"bench\":\"gen_wpairs\",\"transport\":\"tcp-tls13\",\"rows\":1,\"batch\":%d,"
+           "\"pairs_per_s\":%.2f,\"bytes_sent_per_pair\":%.0f}\n",
+           WP_COUNT, g_wp, (double)p->wp_bytes / WP_COUNT);
+    printf("{\"bench\":\"dealer3_wmask\",\"shape\":\"%dx%d\",\"ms\":%.1f,"
+           "\"wpairs_per_s\":%.2f,\"wmask_ratio\":%.3f,\"wpair_ratio\":%.3f}\n",
+           WM_INNER, WM_COLS, d_wm, d_wp, d_wm / (p->wm_s * 1e3), g_wp / d_wp);
     fflush(stdout);
     return 0;
 }

@@ -804,14 +804,14 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
  *    w_i = alpha_i (B_i + B_{i+1}) + alpha_{i+1} B_i + zeta_i (the replicated product of
  *    Araki et al. 2016 with y = alpha, w_0 + w_1 + w_2 = alpha B); party 1 sends
  *    d = w_1 - m_1 - m_2 to parties 0 and 2, parties 0 and 2 send each other w_0, w_2, and both
- *    set m_0 = w_0 + w_2 + d (1 round per MIMIR_GEN_RESHARE_WORDS words). Party 0 sees w_2
+ *    set m_0 = w_0 + w_2 + d (1 round per MIMIR_GEN_WMASK_CHUNK words). Party 0 sees w_2
  *    (masked by zeta_2, unknown to it) and d = m_0 - w_0 - w_2; party 2 symmetrically; party 1
  *    receives nothing.
  * The check (SPDZ2k's MAC check of a random linear combination, Cramer et al. 2018, section 3,
  * masked as in Damgård et al. 2013 "Practical covertly secure MPC", section 4's MACCheck input
  * masking): parties 0 and 2 compare a SHA-256 of their two copies of m_0 (1 round), a fresh
  * MAC'd random r is made (1 round), chi_j in Z_2^64 are tossed after B and its MACs are fixed
- * (2 rounds), y = r + sum_j chi_j B_j is opened (1 round) and MAC-checked (4 rounds). A wrong
+ * (2 rounds; the ChaCha20 expansion of a 32-byte coin), y = r + sum_j chi_j B_j is opened (1 round) and MAC-checked (4 rounds). A wrong
  * MAC word (an error added to w_i or d) passes with probability about 2^-(s - log2(s+1)). */
 
 #define MASK_BLOCK_WORDS ((size_t)1 << 16) /* words of B expanded at a time (1 MiB) */
@@ -838,7 +838,7 @@ static void mask_mac_local(mimir_gen *g, const mimir_wmask *m, size_t off, size_
 static int mask_mac0(mimir_gen *g, mimir_wmask *m, size_t n, mimir_err *err)
 {
     uint64_t at = g->n_wmask++;
-    size_t chunk = n < MIMIR_GEN_RESHARE_WORDS ? n : MIMIR_GEN_RESHARE_WORDS;
+    size_t chunk = n < MIMIR_GEN_WMASK_CHUNK ? n : MIMIR_GEN_WMASK_CHUNK;
     int e = g->self == 0 ? 2 : g->self == 2 ? 3 : -1;
     mimir_r128 *w = mimir_secret_alloc(chunk * W), *x0 = mimir_secret_alloc(chunk * W);
     mimir_r128 *x1 = mimir_secret_alloc(chunk * W), *r1 = mimir_secret_alloc(chunk * W);
@@ -942,9 +942,17 @@ static int mask_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_err *e
     mimir_r128 *b = mimir_secret_alloc(chunk * W);
     if (rc == MIMIR_OK && (chi == NULL || b == NULL))
         rc = oom(err, "wmask");
+    /* chi: the ChaCha20 stream under a 32-byte key from the fresh coin (public, drawn after
+     * B and its MACs are fixed; the coin's HMAC-DRBG is too slow for 10^7 coefficients) */
+    uint8_t key[KEYB], nonce[NONCEB];
+    memset(nonce, 0, sizeof nonce);
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_coin_public_bytes(tc, key, sizeof key, err));
     for (size_t off = 0; rc == MIMIR_OK && off < n; off += chunk) {
         size_t k = n - off < chunk ? n - off : chunk;
-        rc = fatal(g, mimir_coin_public_r64(tc, chi, k, err));
+        memset(chi, 0, k * 8);
+        crypto_stream_chacha20_ietf_xor_ic((uint8_t *)chi, (const uint8_t *)chi, k * 8, nonce,
+                                           (uint32_t)(off * 8 / 64), key);
         for (int q = 0; q < 4 && rc == MIMIR_OK; q++) {
             mimir_wmask_words(m, q, off, k, b);
             mimir_r128 acc = 0;
@@ -964,6 +972,7 @@ static int mask_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_err *e
     mimir_coin_free(tc);
     mimir_sv_free(&r);
     mimir_sv_free(&y);
+    sodium_memzero(key, sizeof key);
     mimir_secret_free(chi);
     mimir_secret_free(b);
     return rc;

@@ -41,6 +41,7 @@
 #define MIMIR_GEN_RESHARE_WORDS ((size_t)1 << 22) /* 128-bit words per reshare round (64 MiB) */
 #define MIMIR_GEN_BITS_BATCH 2048               /* edaBits / truncation pairs per internal
                                                  * batch (bounds memory) */
+#define MIMIR_GEN_WMASK_CHUNK ((size_t)1 << 20) /* weight-mask words per MAC round (16 MiB) */
 #define MIMIR_GEN_TRIPLES_PER_BIT_ITEM 128      /* helper triples per edaBit / trunc pair */
 #define MIMIR_GEN_TRIPLE_ROUNDS 10 /* rounds of one mimir_gen_triples / mimir_gen_matrix call:
                                     * 2 (products, MACs) + 2 (coin toss) + 2 (opens) + 4 (check) */
@@ -123,7 +124,7 @@ int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir
  * alpha). out->id is a 64-bit value from the joint coin (the same at all three). Checked before
  * it returns: parties 0 and 2 compare their copies of MAC component 0 (SHA-256), then a random
  * linear combination of B's words, masked by a fresh MAC'd random value, is opened and
- * MAC-checked (SPDZ2k). 1 round per MIMIR_GEN_RESHARE_WORDS words + 1 + 1 + 2 + 1 + 4. */
+ * MAC-checked (SPDZ2k). 1 round per MIMIR_GEN_WMASK_CHUNK words + 1 + 1 + 2 + 1 + 4. */
 int mimir_gen_wmask(mimir_gen *g, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err);
 /* count checked weight pairs bound to mask (this party's part, as mimir_gen_wmask or a pool
  * gives it), stacked: a holds count blocks of rows x inner (transposed: rows x cols), c the
