@@ -115,3 +115,127 @@ int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new,
         memcpy(counts, c, sizeof c);
     return MIMIR_OK;
 }
+
+/* --- binding pools ------------------------------------------------------------------------ */
+
+#define POOL_MODEL_MAX_BYTES 4096
+
+static int hex_digest(const char *hex, uint8_t digest[MIMIR_PLAN_DIGEST_BYTES])
+{
+    size_t got = 0;
+    if (hex == NULL || strlen(hex) != 2 * MIMIR_PLAN_DIGEST_BYTES ||
+        sodium_hex2bin(digest, MIMIR_PLAN_DIGEST_BYTES, hex, strlen(hex), NULL, &got, NULL) !=
+            0 ||
+        got != MIMIR_PLAN_DIGEST_BYTES)
+        return -1;
+    return 0;
+}
+
+/* The "config_sha256" of object o (from file path, field prefix what) into digest. */
+static int digest_of(json_t *o, const char *path, const char *what,
+                     uint8_t digest[MIMIR_PLAN_DIGEST_BYTES], mimir_err *err)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%sconfig_sha256", what);
+    if (!json_is_object(o) ||
+        hex_digest(json_string_value(json_object_get(o, "config_sha256")), digest) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, path, field, "expected %d hex digits",
+                             2 * MIMIR_PLAN_DIGEST_BYTES);
+    return MIMIR_OK;
+}
+
+int mimir_plan_file_model(const char *path, uint8_t digest[MIMIR_PLAN_DIGEST_BYTES],
+                          int *present, mimir_err *err)
+{
+    *present = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = mimir_read_file(path, (size_t)1 << 24, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loadb((const char *)buf, len, 0, &je);
+    free(buf);
+    if (root == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
+                             je.text, je.line);
+    json_t *m = json_object_get(root, "model");
+    if (m != NULL) {
+        rc = digest_of(m, path, "model.", digest, err);
+        *present = rc == MIMIR_OK;
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* The pool's binding: *bound 0 if it has no model.json. */
+static int pool_binding(const char *pool_dir, uint8_t digest[MIMIR_PLAN_DIGEST_BYTES],
+                        int *bound, char *path, size_t cap, mimir_err *err)
+{
+    *bound = 0;
+    if ((size_t)snprintf(path, cap, "%s/%s", pool_dir, MIMIR_PLAN_POOL_MODEL) >= cap)
+        return mimir_err_set(err, MIMIR_EINPUT, pool_dir, NULL, "the path is too long");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return MIMIR_OK;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = mimir_read_file(path, POOL_MODEL_MAX_BYTES, &buf, &len, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loadb((const char *)buf, len, 0, &je);
+    free(buf);
+    if (root == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
+                             je.text, je.line);
+    rc = digest_of(root, path, "", digest, err);
+    json_decref(root);
+    *bound = rc == MIMIR_OK;
+    return rc;
+}
+
+int mimir_plan_pool_bind(const char *pool_dir, const uint8_t digest[MIMIR_PLAN_DIGEST_BYTES],
+                         mimir_err *err)
+{
+    char path[4096], hex[2 * MIMIR_PLAN_DIGEST_BYTES + 1];
+    uint8_t have[MIMIR_PLAN_DIGEST_BYTES];
+    int bound;
+    int rc = pool_binding(pool_dir, have, &bound, path, sizeof path, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    sodium_bin2hex(hex, sizeof hex, digest, MIMIR_PLAN_DIGEST_BYTES);
+    if (bound && memcmp(have, digest, sizeof have) == 0)
+        return MIMIR_OK;
+    if (bound)
+        return mimir_err_set(err, MIMIR_EINPUT, path, "config_sha256",
+                             "the pool is bound to another model configuration, expected "
+                             "%.16s... (the plan's)", hex);
+    char json[160];
+    int n = snprintf(json, sizeof json, "{\"version\": 1, \"config_sha256\": \"%s\"}\n", hex);
+    return mimir_write_file(path, json, (size_t)n, err);
+}
+
+int mimir_plan_pool_check(const char *pool_dir, const char *model_dir, mimir_err *err)
+{
+    char path[4096];
+    uint8_t have[MIMIR_PLAN_DIGEST_BYTES];
+    int bound;
+    int rc = pool_binding(pool_dir, have, &bound, path, sizeof path, err);
+    if (rc != MIMIR_OK || !bound)
+        return rc;
+    mimir_plan_model m;
+    rc = mimir_plan_model_load(model_dir, &m, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (memcmp(have, m.digest, sizeof have) == 0)
+        return MIMIR_OK;
+    char a[2 * MIMIR_PLAN_DIGEST_BYTES + 1], b[2 * MIMIR_PLAN_DIGEST_BYTES + 1];
+    sodium_bin2hex(a, sizeof a, have, sizeof have);
+    sodium_bin2hex(b, sizeof b, m.digest, sizeof m.digest);
+    return mimir_err_set(err, MIMIR_EINPUT, path, "config_sha256",
+                         "the pool was made for a model whose config.json has SHA-256 %.16s..., "
+                         "this party's model (%s) has %.16s...; expected a pool made from a plan "
+                         "for this model",
+                         a, model_dir, b);
+}

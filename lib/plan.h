@@ -48,6 +48,26 @@ int mimir_plan_model_load(const char *dir, mimir_plan_model *m, mimir_err *err);
 int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new,
                     uint64_t counts[MIMIR_PREP_KINDS], char **json, mimir_err *err);
 
+/* --- Binding pools to the model their plan was made for --------------------------------------
+ * A pool dealt or generated from a plan that names a model holds POOL/model.json,
+ * {"version": 1, "config_sha256": "<64 hex>"}, written atomically; a party serving a pool
+ * (mimir-party serve) refuses it if its own model's config.json has another digest. Pools made
+ * from item lists (no plan, or a plan without "model") hold no model.json and are not bound. */
+#define MIMIR_PLAN_POOL_MODEL "model.json"
+
+/* The plan file's "model"."config_sha256" into digest; *present 0 if the plan has no "model"
+ * (then digest is untouched). A malformed "model" is MIMIR_EINPUT naming path and the field. */
+int mimir_plan_file_model(const char *path, uint8_t digest[MIMIR_PLAN_DIGEST_BYTES],
+                          int *present, mimir_err *err);
+/* Binds pool_dir to digest (writes model.json). A pool already bound to the same digest is
+ * left as it is; one bound to another is MIMIR_EINPUT (field "config_sha256"). */
+int mimir_plan_pool_bind(const char *pool_dir, const uint8_t digest[MIMIR_PLAN_DIGEST_BYTES],
+                         mimir_err *err);
+/* Checks pool_dir's binding against the model (or model bundle) directory model_dir's
+ * config.json: an unbound pool passes; a pool bound to another config is MIMIR_EINPUT naming
+ * POOL/model.json and "config_sha256" with both digests' first 16 hex digits. */
+int mimir_plan_pool_check(const char *pool_dir, const char *model_dir, mimir_err *err);
+
 /* The largest n_new a prompt of prompt_len tokens leaves room for in the context (0 if none). */
 int mimir_plan_max_tokens(const mimir_gpt2_config *cfg, int prompt_len);
 

@@ -35,6 +35,7 @@
 #include "model.h"
 #include "net.h"
 #include "party.h"
+#include "plan.h"
 #include "pool.h"
 #include "sgpt2.h"
 #include "sharefile.h"
@@ -622,6 +623,9 @@ static int run(const sargs *a, held *h, totals *t, mimir_err *err)
                                                : "missing: the client's pin {\"cert\" | "
                                                  "\"sha256\"}");
     if ((rc = load_model(a, h->cl, &cfg, &h->weights, err)))
+        return rc;
+    /* a pool dealt or generated from a plan for another model is refused (lib/plan.h) */
+    if ((rc = mimir_plan_pool_check(a->pool, a->model, err)))
         return rc;
     if ((rc = mimir_pool_open(a->pool, a->party, h->cl->session, &h->pool, err)))
         return rc;

@@ -18,6 +18,7 @@
 #include "hex.h"
 #include "io.h"
 #include "mem.h"
+#include "plan.h"
 #include "pool.h"
 #include "tool.h"
 
@@ -903,7 +904,11 @@ int deal_main(int argc, char **argv)
     }
     mimir_err err;
     mimir_err_clear(&err);
-    if (o.plan != NULL && (rc = read_plan(o.plan, r, &err)) != MIMIR_OK) {
+    uint8_t model_digest[MIMIR_PLAN_DIGEST_BYTES];
+    int bind_model = 0; /* the plan names a model: bind the pools to it (lib/plan.h) */
+    if (o.plan != NULL && ((rc = read_plan(o.plan, r, &err)) != MIMIR_OK ||
+                           (rc = mimir_plan_file_model(o.plan, model_digest, &bind_model,
+                                                       &err)) != MIMIR_OK)) {
         free(r);
         return report(&err);
     }
@@ -961,6 +966,8 @@ int deal_main(int argc, char **argv)
         rc = outputs_begin(&out, o.output, session, alpha3, macs, &err);
         mimir_wipe(alpha3, sizeof alpha3);
     }
+    for (int p = 0; p < 3 && rc == MIMIR_OK && bind_model; p++)
+        rc = mimir_plan_pool_bind(out.tmp[p], model_digest, &err);
     progress pg = {0};
     pg.on = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO));
     clock_gettime(CLOCK_MONOTONIC, &pg.t0);

@@ -22,6 +22,7 @@
 #include "io.h"
 #include "mem.h"
 #include "net.h"
+#include "plan.h"
 #include "pool.h"
 #include "tool.h"
 
@@ -82,6 +83,8 @@ typedef struct gopts {
     const char *cluster, *seed_file, *plan, *output;
     int json, progress;
     uint64_t batch;
+    int bind_model; /* the plan names a model: bind the pool to it (lib/plan.h) */
+    uint8_t model_digest[MIMIR_PLAN_DIGEST_BYTES];
 #ifdef MIMIR_TEST_HOOKS
     mimir_gen_fault fault;
 #endif
@@ -888,6 +891,8 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
         rc = open_existing(o, cl, &R.pool, err);
         if (rc == MIMIR_OK)
             mimir_pool_alpha(R.pool, alpha);
+        if (rc == MIMIR_OK && o->bind_model)
+            rc = mimir_plan_pool_bind(o->output, o->model_digest, err);
     } else if (rc == MIMIR_OK) {
         rc = mimir_dir_begin(o->output, &tmp, err);
     }
@@ -913,6 +918,8 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
         mimir_gen_alpha(R.g, alpha);
         rc = mimir_pool_create(tmp, o->party, cl->session, alpha, 1, "parties", err);
         mimir_wipe(alpha, sizeof alpha);
+        if (rc == MIMIR_OK && o->bind_model)
+            rc = mimir_plan_pool_bind(tmp, o->model_digest, err);
         if (rc == MIMIR_OK)
             rc = mimir_pool_open(tmp, o->party, cl->session, &R.pool, err);
     }
@@ -1003,7 +1010,9 @@ int generate_main(int argc, char **argv)
     }
     mimir_err err;
     mimir_err_clear(&err);
-    if (o.plan != NULL && (rc = read_plan(o.plan, r, &err)) != MIMIR_OK) {
+    if (o.plan != NULL && ((rc = read_plan(o.plan, r, &err)) != MIMIR_OK ||
+                           (rc = mimir_plan_file_model(o.plan, o.model_digest, &o.bind_model,
+                                                       &err)) != MIMIR_OK)) {
         free(r);
         return report(&err);
     }

@@ -4,7 +4,8 @@
 # its element counts agree with its items, `deal --plan` of it gives pools whose status shows
 # exactly those counts, and a real secure generation of that size (mimir-generate --cluster
 # against parties serving pools dealt from the plan) consumes every item and no more. Every bad
-# input is exit 2 naming the option or the file.
+# input is exit 2 naming the option or the file. Pools made from a plan are bound to its model
+# (POOL/model.json): mimir-party serve refuses a pool made for another model, consuming nothing.
 
 bats_require_minimum_version 1.5.0
 
@@ -181,4 +182,27 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
             [ "$(jget "$D/s$i.json" "j['kinds']['$k']['consumed']")" = "$want" ]
         done
     done
+}
+
+@test "a pool dealt from a plan for another model is refused by mimir-party serve, exit 2" {
+    run "$GEN" --prepare "$D/c" --tokens 2 "Th"
+    assert_success
+    # the same shape, another configuration file: another digest
+    mkdir "$D/other"
+    cp "$MODEL"/* "$D/other/"
+    python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["note"] = "other"
+json.dump(c, open(sys.argv[1], "w"))' "$D/other/config.json"
+    "$MT" plan --model "$D/other" --prompt-len 2 --tokens 2 > "$D/plan.json"
+    for i in 0 1 2; do rm -rf "$D/c/pool.p$i"; done
+    "$MT" deal --cluster "$D/c/cluster.json" --plan "$D/plan.json" -o "$D/c/pool" 2> /dev/null
+    [ "$(jget "$D/c/pool.p1/model.json" 'j["config_sha256"]')" = \
+      "$(sha256sum "$D/other/config.json" | cut -d' ' -f1)" ]
+    run timeout 30 "$PARTY" --party 1 --cluster "$D/c/cluster.json" \
+        --model-shares "$D/c/model.p1" --pool "$D/c/pool.p1"
+    assert_failure 2
+    assert_output --partial "$D/c/pool.p1/model.json: config_sha256: the pool was made for a model"
+    "$MT" status --json "$D/c/pool.p1" > "$D/s.json"
+    [ "$(jget "$D/s.json" 'sum(k["consumed"] for k in j["kinds"].values())')" = 0 ]
+    # the right model's pools (dealt by --prepare from its own plan) are bound and served
+    [ -f "$D/c/model.p1/config.json" ]
 }
