@@ -90,8 +90,8 @@ int mimir_pool_append_wmask(mimir_pool *p, const mimir_wmask *m, mimir_err *err)
 int mimir_pool_append_wpairs(mimir_pool *p, uint64_t mask_id, size_t inner, size_t cols,
                              size_t rows, int transposed, size_t count, const mimir_sv *a,
                              const mimir_sv *c, mimir_err *err);
-/* (The mask mask_id, of shape inner x cols, must already be in the pool: MIMIR_EINPUT field
- * "mask" otherwise.) */
+/* (mimir_pool_append_wpairs: the mask mask_id, of shape inner x cols, must already be in the
+ * pool, else MIMIR_EINPUT field "mask".) */
 
 /* Records a sacrifice outcome in stats.json (count elements sacrificed or failed). */
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
