@@ -147,7 +147,8 @@ wait_parties() {
     assert_success
     [ -n "$output" ]
     [ "$output" = "$("$GEN" --plaintext --quiet --tokens 3 "Th")" ]
-    [ "$(wait_parties "$D/c")" = "0 0 0" ]
+    codes="$(wait_parties "$D/c")"
+    [ "$codes" = "0 0 0" ] || { echo "codes $codes"; cat "$D"/c/p?.out; false; }
     grep -q "party 2: served 3 tokens" "$D/c/p2.out"
     run broker_rc
     assert_output 0
