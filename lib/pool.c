@@ -62,8 +62,10 @@ struct batch {
     uint64_t mask_id;         /* wmask: the mask's id; wpair: the id of the mask it is bound to */
     uint32_t flags;           /* wmask: bit q set = component q explicit; wpair: transposed */
     uint64_t len[3];          /* elements per item of each of the three vectors (not wmask) */
-    uint64_t consumed;        /* items, from the cursor */
+    uint64_t consumed;        /* items handed out (in this process: from the cursor at open) */
+    uint64_t reserved;        /* items the cursor on disk counts as consumed: >= consumed */
     int verified;             /* digest checked since open */
+    int fd;                   /* open for reading items (take), or -1 */
 };
 
 struct mimir_pool {
@@ -78,6 +80,7 @@ struct mimir_pool {
     size_t nb, cap;
     uint64_t stat_sacrificed[MIMIR_PREP_KINDS], stat_failed[MIMIR_PREP_KINDS];
     int dirty_stats;
+    uint64_t reserve; /* items reserved ahead of use per cursor write (mimir_pool_set_reserve) */
     mimir_prep prep;
 };
 
@@ -722,6 +725,7 @@ static int parse_header(const mimir_pool *p, const char *path, unsigned idx,
                         mimir_err *err)
 {
     memset(b, 0, sizeof *b);
+    b->fd = -1;
     if (memcmp(h, BATCH_MAGIC, MAGIC_BYTES) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, path, "magic",
                              "expected \"%s\" (not a batch file)", BATCH_MAGIC);
@@ -951,7 +955,7 @@ static int write_cursor(mimir_pool *p, mimir_err *err)
     memcpy(buf + 16, p->session, SESSION_BYTES);
     put64(buf + 32, p->nb);
     for (size_t i = 0; i < p->nb; i++)
-        put64(buf + CURSOR_HDR + 8 * i, p->b[i].consumed);
+        put64(buf + CURSOR_HDR + 8 * i, p->b[i].reserved);
     int rc = write_small(p->dir, "cursor", buf, n, 0644, 1, err);
     free(buf);
     return rc;
@@ -1003,7 +1007,7 @@ static int read_cursor(mimir_pool *p, mimir_err *err)
                                (unsigned long long)i, (unsigned long long)c,
                                (unsigned long long)p->b[i].count);
         else
-            p->b[i].consumed = c;
+            p->b[i].consumed = p->b[i].reserved = c;
     }
     free(buf);
     return rc;
@@ -1087,6 +1091,9 @@ static void pool_free(mimir_pool *p)
 {
     if (p == NULL)
         return;
+    for (size_t i = 0; p->b != NULL && i < p->nb; i++)
+        if (p->b[i].fd >= 0)
+            close(p->b[i].fd);
     if (p->lockfd >= 0)
         close(p->lockfd); /* releases the flock */
     mimir_key_free(p->alpha);
@@ -1113,6 +1120,7 @@ static int load(const char *dir, int party, const uint8_t *session, int lock, mi
         return mimir_err_set(err, MIMIR_ERUNTIME, dir, NULL, "out of memory");
     }
     p->lockfd = -1;
+    p->reserve = MIMIR_POOL_RESERVE;
     int rc = MIMIR_OK;
     if (lock) {
         char path[PATH_BYTES];
@@ -1182,9 +1190,30 @@ void mimir_pool_close(mimir_pool *p)
 {
     if (p == NULL)
         return;
+    /* Give back what was reserved and never handed out: still under the lock, so nobody took
+     * anything meanwhile. If the write fails, the items stay counted as consumed (wasted). */
+    int give_back = 0;
+    for (size_t i = 0; i < p->nb; i++)
+        give_back |= p->b[i].reserved > p->b[i].consumed;
+    if (give_back) {
+        uint64_t *keep = malloc(p->nb * sizeof *keep);
+        for (size_t i = 0; keep != NULL && i < p->nb; i++) {
+            keep[i] = p->b[i].reserved;
+            p->b[i].reserved = p->b[i].consumed;
+        }
+        if (keep != NULL && write_cursor(p, NULL) != MIMIR_OK)
+            for (size_t i = 0; i < p->nb; i++)
+                p->b[i].reserved = keep[i];
+        free(keep);
+    }
     if (p->dirty_stats)
         write_stats(p, NULL); /* a snapshot; the cursor is what counts */
     pool_free(p);
+}
+
+void mimir_pool_set_reserve(mimir_pool *p, uint64_t items)
+{
+    p->reserve = items;
 }
 
 int mimir_pool_party(const mimir_pool *p)
@@ -1261,7 +1290,8 @@ static int batch_end(mimir_pool *p, struct batch *b, awriter *w, int rc, mimir_e
     rc = aw_commit(w, 1, err);
     if (rc != MIMIR_OK)
         return rc;
-    b->consumed = 0;
+    b->consumed = b->reserved = 0;
+    b->fd = -1;
     b->verified = 1; /* we wrote it */
     p->b[p->nb++] = *b;
     p->dirty_stats = 1;
@@ -1454,13 +1484,13 @@ struct span {
 static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const v[3],
                      const uint64_t off[3], mimir_err *err)
 {
-    const struct batch *b = &p->b[s->batch];
+    struct batch *b = &p->b[s->batch];
     char name[64], path[PATH_BYTES];
     batch_name(name, sizeof name, b->idx);
     path_of(path, p->dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (b->fd < 0 && (b->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return mimir_err_errno(err, path, "cannot open");
+    int fd = b->fd;
     int rc = MIMIR_OK, W = words_of(p->macs);
     uint64_t base = HDR_BYTES;
     for (int k = 0; k < 3 && rc == MIMIR_OK; k++) {
@@ -1475,7 +1505,6 @@ static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const 
         }
         base += (uint64_t)W * arr;
     }
-    close(fd);
     return rc;
 }
 
@@ -1577,16 +1606,28 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
     return MIMIR_OK;
 }
 
-/* Marks the spans consumed and persists the cursor: after this, the items are never handed out
- * again, whatever happens next. */
+/* Marks the spans consumed and makes sure the cursor on disk counts them: after this, the items
+ * are never handed out again, whatever happens next. The cursor is written only when a span
+ * goes beyond what an earlier write reserved; it then reserves up to p->reserve items more of
+ * that batch, so that a step's many small takes cost one fsynced write now and then, not one
+ * each (reserved items a crash leaves unused are wasted, never reused; a clean close gives
+ * them back). */
 static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *err)
 {
-    for (size_t j = 0; j < ns; j++)
-        p->b[sp[j].batch].consumed += sp[j].k;
+    int write = 0;
+    for (size_t j = 0; j < ns; j++) {
+        struct batch *b = &p->b[sp[j].batch];
+        b->consumed += sp[j].k;
+        if (b->consumed > b->reserved) {
+            uint64_t left = b->count - b->consumed;
+            b->reserved = b->consumed + (p->reserve < left ? p->reserve : left);
+            write = 1;
+        }
+    }
     /* Not persisted (or unknown): the items count as used anyway, never handed out. A failed
      * rename leaves the old cursor, so the items stay available on disk for the next open; in
      * this process they are gone, which only wastes them. */
-    int rc = write_cursor(p, err);
+    int rc = write ? write_cursor(p, err) : MIMIR_OK;
     if (rc != MIMIR_OK)
         return rc;
     p->dirty_stats = 1;

@@ -97,8 +97,16 @@ int mimir_pool_append_wpairs(mimir_pool *p, uint64_t mask_id, size_t inner, size
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
                                 mimir_err *err);
 
+/* How far a take reserves ahead: when a take goes beyond what the cursor on disk already counts
+ * as consumed, the cursor is written (fsynced) counting up to `items` more items of that batch,
+ * so that a step's hundreds of small takes cost one cursor write now and then instead of one
+ * each. Items reserved and never handed out are given back by mimir_pool_close (still under the
+ * lock); a crash wastes them, never reuses them. 0: every take writes the cursor. */
+#define MIMIR_POOL_RESERVE ((uint64_t)1 << 16)
+void mimir_pool_set_reserve(mimir_pool *p, uint64_t items);
+
 /* The preprocessing source over the pool (valid while p is open). Taking items advances and
- * fsyncs the cursor first. Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left
+ * makes sure the cursor on disk counts them first (reserving ahead: MIMIR_POOL_RESERVE). Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left
  * (needed 4096, have 100)". Weight masks are handed out in order of batches (the next one of
  * the shape asked for); weight pairs match the given mask's id and shape, the rows and the
  * transposition, as matrix triples match shapes: a pair bound to another mask is never served

@@ -312,9 +312,11 @@ static void test_round_trip(void)
     CHECK(rc == MIMIR_ERUNTIME && strstr(err.msg, "in use by another process (lock held)"),
           "a second open is refused while the pool is locked: %s", err.msg);
     mimir_pool_close(q);
-    CHECK(mimir_pool_peek_status(dir, &s, &err) == 0 && s.remaining[0] == 3,
-          "peek_status works while the pool is locked");
+    CHECK(mimir_pool_peek_status(dir, &s, &err) == 0 && s.remaining[0] == 0,
+          "peek_status works while the pool is locked (and counts the reservation: 0 left)");
     mimir_pool_close(p);
+    CHECK(mimir_pool_peek_status(dir, &s, &err) == 0 && s.remaining[0] == 3,
+          "after close the reservation is given back: 3 left");
 
     rc = mimir_pool_open(dir, 1, S1, &q, &err);
     CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "party") == 0,
@@ -378,6 +380,7 @@ static void test_killed_consumer(void)
         mimir_pool *c = NULL;
         if (mimir_pool_open(dir, 1, S1, &c, &err) != 0)
             _exit(10);
+        mimir_pool_set_reserve(c, 3); /* the cursor counts 5 + 3 reserved */
         mimir_pool_test_after_cursor = die_now;
         mimir_sv v[3];
         memset(v, 0, sizeof v);
@@ -395,12 +398,63 @@ static void test_killed_consumer(void)
     mimir_sv v[3];
     memset(v, 0, sizeof v);
     rc = mimir_prep_triples(mimir_pool_prep(p), 5, &v[0], &v[1], &v[2], &err);
-    CHECK(rc == 0 && same(&v[0], 8, 0, 5, 1) && same(&v[2], 8, 2, 5, 1),
-          "the parent gets items 5..9, never the killed child's 0..4");
+    CHECK(rc == 0 && same(&v[0], 8, 0, 8, 1) && same(&v[2], 8, 2, 8, 1),
+          "the parent gets items 8..12, never the killed child's 0..4 nor its reserved 5..7");
     free3(v);
     mimir_pool_status s;
     mimir_pool_get_status(p, &s, &err);
-    CHECK(s.consumed[0] == 10 && s.remaining[0] == 10, "the child's items count as consumed");
+    CHECK(s.consumed[0] == 13 && s.remaining[0] == 7,
+          "the child's items and its reservation count as consumed (%llu, %llu)",
+          (unsigned long long)s.consumed[0], (unsigned long long)s.remaining[0]);
+    mimir_pool_close(p);
+}
+
+/* Reservation: small takes write the cursor once per reservation; a clean close gives back
+ * what was reserved and not handed out; another process's status sees the reservation. */
+static void test_reserve(void)
+{
+    char dir[512];
+    pdir(dir, "reserve.p1");
+    mimir_err err;
+    mkpool(dir, 1, S1, 1);
+    mimir_pool *p = NULL;
+    if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
+        return;
+    add_triples(p, 5, 40, 0, 1);
+    mimir_pool_set_reserve(p, 10);
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        mimir_sv v[3];
+        memset(v, 0, sizeof v);
+        ok &= mimir_prep_triples(mimir_pool_prep(p), 2, &v[0], &v[1], &v[2], &err) == 0 &&
+              same(&v[0], 5, 0, 2 * (uint64_t)i, 1) && same(&v[1], 5, 1, 2 * (uint64_t)i, 1);
+        free3(v);
+    }
+    CHECK(ok, "four takes of 2 give items 0..7 in order");
+    mimir_pool_status ps;
+    int rc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && ps.consumed[0] == 12,
+          "on disk the cursor counts the 2 taken first and 10 reserved (%llu)",
+          (unsigned long long)ps.consumed[0]);
+    mimir_sv v[3];
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_triples(mimir_pool_prep(p), 5, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && same(&v[0], 5, 0, 8, 1), "a take past the reservation gives items 8..12");
+    free3(v);
+    rc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && ps.consumed[0] == 23, "and reserves 10 more on disk (%llu)",
+          (unsigned long long)ps.consumed[0]);
+    mimir_pool_close(p);
+    rc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && ps.consumed[0] == 13 && ps.remaining[0] == 27,
+          "a clean close gives the 10 reserved back (%llu consumed)",
+          (unsigned long long)ps.consumed[0]);
+    if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
+        return;
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_triples(mimir_pool_prep(p), 3, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && same(&v[0], 5, 0, 13, 1), "the next open starts at item 13");
+    free3(v);
     mimir_pool_close(p);
 }
 
@@ -864,6 +918,7 @@ int main(void)
     test_round_trip();
     test_semi_honest();
     test_killed_consumer();
+    test_reserve();
     test_bad_files();
     test_dealer_pools();
     test_wmask_pools();
