@@ -64,6 +64,13 @@ static double now_ms(void)
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 static int32_t prompt_token(int k)
 {
     return (int32_t)(((uint64_t)k * 37 + 11) % (uint64_t)cfg.vocab_size);
@@ -73,16 +80,17 @@ static int32_t prompt_token(int k)
 
 typedef struct tprep {
     mimir_prep *in;
-    double ms;
+    double ms, cpu; /* wall and CPU time spent inside the dealer */
     mimir_prep self;
 } tprep;
 
 #define TIMED(call)                                                                            \
     do {                                                                                       \
         tprep *t = ctx;                                                                        \
-        double t0 = now_ms();                                                                  \
+        double t0 = now_ms(), c0 = cpu_ms();                                                   \
         int rc_ = (call);                                                                      \
         t->ms += now_ms() - t0;                                                                \
+        t->cpu += cpu_ms() - c0;                                                               \
         return rc_;                                                                            \
     } while (0)
 
@@ -126,7 +134,7 @@ static const mimir_prep_ops tops = {
 /* --- one party (a child process) ----------------------------------------------------------- */
 
 typedef struct step_rec {
-    double ms, prep_ms, out_ms;
+    double ms, prep_ms, out_ms, cpu_ms, prep_cpu;
     uint64_t rounds, bytes;
     mimir_r64 idx[2];
 } step_rec;
@@ -230,7 +238,7 @@ static int party_run(int self, const char *cluster_json, FILE *res, mimir_err *e
     if ((oh = calloc(V, sizeof *oh)) == NULL)
         return mimir_err_set(e, MIMIR_ERUNTIME, NULL, NULL, "out of memory");
     for (int k = 0; k < steps && k < MAXSTEPS; k++) {
-        double w0 = now_ms(), p0 = tp.ms;
+        double w0 = now_ms(), p0 = tp.ms, c0 = cpu_ms(), pc0 = tp.cpu;
         uint64_t r0 = mimir_net_rounds(net), b0 = bytes_sent(net, self);
         if (k < prompt_len) {
             memset(oh, 0, V * sizeof *oh);
@@ -254,14 +262,17 @@ static int party_run(int self, const char *cluster_json, FILE *res, mimir_err *e
         rec[k].ms = now_ms() - w0;
         rec[k].out_ms = now_ms() - o0;
         rec[k].prep_ms = tp.ms - p0;
+        rec[k].cpu_ms = cpu_ms() - c0;
+        rec[k].prep_cpu = tp.cpu - pc0;
         rec[k].rounds = mimir_net_rounds(net) - r0;
         rec[k].bytes = bytes_sent(net, self) - b0;
     }
     TRY(mimir_net_close(net, e));
     fprintf(res, "load %.3f %.3f %zu\n", load_ms, load_prep, (size_t)0);
     for (int k = 0; k < steps && k < MAXSTEPS; k++)
-        fprintf(res, "step %d %.3f %.3f %.3f %llu %llu %llu %llu\n", k, rec[k].ms,
-                rec[k].prep_ms, rec[k].out_ms, (unsigned long long)rec[k].rounds,
+        fprintf(res, "step %d %.3f %.3f %.3f %.3f %.3f %llu %llu %llu %llu\n", k, rec[k].ms,
+                rec[k].prep_ms, rec[k].out_ms, rec[k].cpu_ms, rec[k].prep_cpu,
+                (unsigned long long)rec[k].rounds,
                 (unsigned long long)rec[k].bytes, (unsigned long long)rec[k].idx[0],
                 (unsigned long long)rec[k].idx[1]);
     fprintf(res, "hwm %ld\n", vm_hwm_kb());
@@ -309,8 +320,8 @@ static int read_result(int p)
             continue;
         if (sscanf(line, "hwm %ld", &pres[p].hwm_kb) == 1)
             continue;
-        if (sscanf(line, "step %d %lf %lf %lf %llu %llu %llu %llu", &k, &r.ms, &r.prep_ms,
-                   &r.out_ms, &a, &b, &c, &d) == 8 &&
+        if (sscanf(line, "step %d %lf %lf %lf %lf %lf %llu %llu %llu %llu", &k, &r.ms,
+                   &r.prep_ms, &r.out_ms, &r.cpu_ms, &r.prep_cpu, &a, &b, &c, &d) == 10 &&
             k >= 0 && k < MAXSTEPS) {
             r.rounds = a, r.bytes = b, r.idx[0] = c, r.idx[1] = d;
             pres[p].st[k] = r;
@@ -510,7 +521,7 @@ int main(int argc, char **argv)
     /* per generated token: the sampling steps after the first (those feed a token back) */
     static double wall[MAXSTEPS], online[MAXSTEPS], fxs[MAXSTEPS];
     double sum_wall = 0, sum_prep = 0, sum_online = 0, sum_out = 0, rounds = 0, bytes = 0;
-    double prompt_ms = 0;
+    double prompt_ms = 0, cpu_on[3] = {0, 0, 0}, cpu_deal[3] = {0, 0, 0};
     int nt = 0;
     for (int k = 0; k < prompt_len - 1; k++)
         prompt_ms += pres[0].st[k].ms;
@@ -521,6 +532,8 @@ int main(int argc, char **argv)
             on = o > on ? o : on;
             pr = pres[p].st[k].prep_ms > pr ? pres[p].st[k].prep_ms : pr;
             by = (double)pres[p].st[k].bytes > by ? (double)pres[p].st[k].bytes : by;
+            cpu_on[p] += pres[p].st[k].cpu_ms - pres[p].st[k].prep_cpu;
+            cpu_deal[p] += pres[p].st[k].prep_cpu;
         }
         wall[nt] = pres[0].st[k].ms;
         online[nt] = on;
@@ -530,6 +543,18 @@ int main(int argc, char **argv)
         bytes += by;
     }
     double mw = median(wall, nt), mo = median(online, nt), mf = median(fxs, nt);
+    /* CPU time is what a loaded machine cannot hide: the online CPU per token of the busiest
+     * party, and the sum over the three divided by the cores they share, bound the wall time
+     * an otherwise idle machine would need (plus rounds x round latency) */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double cmax = 0, csum = 0;
+    for (int p = 0; p < 3; p++) {
+        cpu_on[p] /= nt, cpu_deal[p] /= nt;
+        cmax = cpu_on[p] > cmax ? cpu_on[p] : cmax;
+        csum += cpu_on[p];
+    }
+    double proj = csum / (double)(cores < 3 ? cores : 3);
+    proj = proj > cmax ? proj : cmax;
     printf("{\"bench\":\"sgpt2_generate\",\"model\":\"%s\",\"name\":\"%s\",\"layers\":%d,"
            "\"n_embd\":%d,\"heads\":%d,\"vocab\":%d,\"n_ctx\":%d,\"security\":\"%s\","
            "\"route\":\"three party processes, TLS 1.3 over loopback TCP, trusted dealer in "
@@ -542,6 +567,8 @@ int main(int argc, char **argv)
            "\"load_dealer_ms\":[%.0f,%.0f,%.0f],\"peak_rss_mib\":[%.1f,%.1f,%.1f],"
            "\"split_ms\":%.0f,\"total_ms\":%.0f,\"plain_fixed_ms_per_token_median\":%.3f,"
            "\"ratio_online_to_plain\":%.1f,\"ratio_wall_to_plain\":%.1f,"
+           "\"online_cpu_ms_per_token\":[%.1f,%.1f,%.1f],\"dealer_cpu_ms_per_token\":[%.1f,"
+           "%.1f,%.1f],\"cores\":%ld,\"cpu_bound_ms_per_token\":%.1f,"
            "\"tokens_agree\":%d,\"tokens_sampled\":%d}\n",
            model_dir, name, cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.vocab_size, cfg.n_ctx,
            semi_honest ? "semi-honest" : "malicious", prompt_len, n_new, nt, mw,
@@ -550,7 +577,8 @@ int main(int argc, char **argv)
            pres[1].load_ms, pres[2].load_ms, pres[0].load_prep, pres[1].load_prep,
            pres[2].load_prep, pres[0].hwm_kb / 1024.0, pres[1].hwm_kb / 1024.0,
            pres[2].hwm_kb / 1024.0, split_ms, total_ms, mf, mf > 0 ? mo / mf : 0,
-           mf > 0 ? mw / mf : 0, agree, n_sampled);
+           mf > 0 ? mw / mf : 0, cpu_on[0], cpu_on[1], cpu_on[2], cpu_deal[0], cpu_deal[1],
+           cpu_deal[2], cores, proj, agree, n_sampled);
     if (agree != n_sampled) {
         fprintf(stderr, "bench_sgpt2: %d of %d secure tokens equal the fixed-point reference's\n",
                 agree, n_sampled);
