@@ -842,6 +842,9 @@ int secure_main(const gen_opts *o)
     } else if (o->prepare != NULL && s.dir[0] != '\0' && rc != MIMIR_OK) {
         nftw(s.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* all or nothing */
     }
+    if (rc == MIMIR_OK && s.n < o->tokens) /* as --plaintext says it */
+        fprintf(stderr, "%s: stopped at the model's context length of %d positions: "
+                "generated %ld of %ld tokens\n", PROG, s.cfg.n_ctx, s.n, o->tokens);
     if (rc == MIMIR_OK && !o->quiet)
         summary(&s, &st, setup_ms);
     sess_free(&s);
