@@ -2,9 +2,12 @@
 # mimir-generate's secure mode with the shipped tiny model: the embedded default (three local
 # mimir-party processes, a local trusted dealer) prints exactly what --plaintext (fixed point)
 # prints; --json lines; --prepare + --cluster with parties started here; a party that dies
-# mid-generation (exit 3, named, earlier tokens kept); a cheating party (exit 1 everywhere);
-# bad cluster files and bad usage (exit 2). Runs are short (2-4 token prompts, 3-4 tokens):
-# each secure run takes seconds on two cores.
+# mid-generation (exit 3, named, earlier tokens kept); a party that cheats with every fault
+# kind of the hooks build (exit 1 everywhere, no further token); --pad-to (the same text, the
+# same plan and the same traffic for two prompts of different lengths); secure logits within
+# the documented bounds (tests/bin/gpt2-check); bad cluster files and bad usage (exit 2). Runs
+# are short (1-4 token prompts, 2-4 tokens): each secure run takes 10-40 s on two shared cores.
+# The 20-prompt x 32-token correctness run is tests/slow/mimir-generate-correct.bats.
 
 bats_require_minimum_version 1.5.0
 
@@ -37,15 +40,16 @@ start_parties() {
     done
 }
 
-# wait_parties DIR: waits for the three and prints their exit codes "c0 c1 c2".
+# wait_parties DIR: waits for the three and sets codes="c0 c1 c2", their exit codes. Not in
+# a $(...) subshell: a subshell cannot wait for this shell's children.
 wait_parties() {
-    local codes=() c
+    local all=() c
     for i in 0 1 2; do
         c=0
         wait "$(cat "$1/p$i.pid")" || c=$?
-        codes+=("$c")
+        all+=("$c")
     done
-    echo "${codes[*]}"
+    codes="${all[*]}"
 }
 
 @test "embedded default: the same text as --plaintext, byte for byte, for two prompts" {
@@ -97,7 +101,8 @@ print(text, end="")' "$D/lines"
     run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --tokens 3 "Th"
     assert_success
     [ "$output" = "$("$GEN" --plaintext --quiet --tokens 3 "Th")" ]
-    [ "$(wait_parties "$D/c")" = "0 0 0" ]
+    wait_parties "$D/c"
+    [ "$codes" = "0 0 0" ]
     grep -q "party 1: served 3 tokens" "$D/c/p1.out"
 }
 
@@ -105,28 +110,107 @@ print(text, end="")' "$D/lines"
     [ -x "$HOOKS" ] || skip "tests/bin/mimir-party-hooks not built"
     "$GEN" --prepare "$D/c" --tokens 4 "Th" > /dev/null
     start_parties "$D/c" 1 --test-die-after 1
+    t0=$SECONDS
     run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --json --tokens 4 "Th"
     assert_failure 3
+    # well within the client's 600 s wait and the parties' peer timeout: a dead peer's socket
+    # closes at once, nobody waits it out
+    [ $((SECONDS - t0)) -lt 180 ]
     [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
     [[ "$output" == '{"token": '* ]]
     [[ "$stderr" == *"party 1"* ]]
-    codes="$(wait_parties "$D/c")"
+    wait_parties "$D/c"
     [ "$codes" = "3 137 3" ]
     grep -q "party 1" "$D/c/p0.out"
     grep -q "party 1" "$D/c/p2.out"
 }
 
-@test "a party that cheats (flipped open): exit 1 on the client and on every honest party" {
+# One prepared cluster ("T", 2 tokens), copied fresh for each run (a run consumes its pool).
+# Party 2 cheats. The step faults hit the second step (opens 700.., check 1: the first MAC
+# check is the one before the first token), so exactly the first token is printed; the input
+# faults hit the prompt's input (input 1; input 0 is the weights), before any token. If the
+# step's event counts change, the AT values here may need to move with them.
+@test "a party that cheats, every fault kind: exit 1 on the client and every honest party, no further token" {
     [ -x "$HOOKS" ] || skip "tests/bin/mimir-party-hooks not built"
-    "$GEN" --prepare "$D/c" --tokens 3 "Th" > /dev/null
-    start_parties "$D/c" 2 --test-fault open-flip:40:70
-    run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --tokens 3 "Th"
-    assert_failure 1
-    [ -z "$output" ]
-    [[ "$stderr" == *"check"* ]]
-    codes="$(wait_parties "$D/c")"
-    [ "${codes%% *}" = "1" ]
-    [ "$(echo "$codes" | cut -d' ' -f2)" = "1" ]
+    "$GEN" --prepare "$D/base" --tokens 2 "T" > /dev/null
+    want="$("$GEN" --plaintext --json --quiet --tokens 2 "T" | cut -d, -f1)"
+    for spec in open-flip:700:70:1 copy:700:1 mac-value:1:1 mac-commit:1:1 input-copy:1:0 \
+        input-mac:1:0; do
+        fault="${spec%:*}" tokens="${spec##*:}"
+        rm -rf "$D/c"
+        cp -a "$D/base" "$D/c"
+        start_parties "$D/c" 2 --test-fault "$fault"
+        run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --json --tokens 2 "T"
+        echo "# $fault: client $status, $(printf '%s' "$output" | grep -c token) tokens, $stderr" >&3
+        assert_failure 1
+        [[ "$stderr" == *"check"* || "$stderr" == *"inconsistent"* ]]
+        # exactly the tokens before the fault, and they are the right ones
+        [ "$(printf '%s' "$output" | grep -c '"token"')" -eq "$tokens" ]
+        [ "$(printf '%s\n' "$output" | cut -d, -f1 | head -n "$tokens")" = \
+          "$(printf '%s\n' "$want" | head -n "$tokens")" ] || [ "$tokens" -eq 0 ]
+        wait_parties "$D/c"
+        [ "$(echo "$codes" | cut -d' ' -f1)" = "1" ]
+        [ "$(echo "$codes" | cut -d' ' -f2)" = "1" ]
+        # the honest party names the failed check (a MAC check cannot say who cheated; a copy
+        # check names the two holders that disagree)
+        grep -Eq "check|inconsistent" "$D/c/p0.out"
+    done
+}
+
+@test "secure logits and tokens within the documented bounds (one prompt, party logits joined)" {
+    [ -x "$HOOKS" ] && [ -x "$ROOT/tests/bin/gpt2-check" ] || skip "test build not made"
+    "$GEN" --prepare "$D/c" --tokens 4 "Once" > /dev/null
+    for i in 0 1 2; do
+        "$HOOKS" --party "$i" --cluster "$D/c/cluster.json" --model-shares "$D/c/model.p$i" \
+            --pool "$D/c/pool.p$i" --test-logits "$D/c/l$i" 2> "$D/c/p$i.out" &
+        echo $! > "$D/c/p$i.pid"
+    done
+    run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --json --quiet --tokens 4 "Once"
+    assert_success
+    wait_parties "$D/c"
+    [ "$codes" = "0 0 0" ] || { echo "# parties $codes: $(cat "$D"/c/p*.out)" >&3; false; }
+    ids="$(printf '%s\n' "$output" | sed 's/^{"token": \([0-9]*\),.*/\1/' | tr '\n' ' ')"
+    run "$ROOT/tests/bin/gpt2-check" "$ROOT/models/tiny" "Once" "$ids" "$D/c/l0" "$D/c/l1" \
+        "$D/c/l2"
+    echo "# $output" >&3
+    assert_success
+    assert_output --partial "agree 4/4"
+    assert_output --partial ": ok"
+}
+
+@test "--pad-to: the same text as unpadded; the parties see the same plan, steps and traffic for prompts of different lengths" {
+    run --separate-stderr "$GEN" --pad-to 6 --tokens 3 "Th"
+    assert_success
+    [ "$output" = "$("$GEN" --plaintext --quiet --tokens 3 "Th")" ]
+    [[ "$stderr" == *"prompt 2 tokens (padded to 6)"* ]]
+    # two sessions in one bucket of 6: prompt 2 + 3 new, and prompt 4 + 1 new
+    "$GEN" --prepare "$D/a" --pad-to 6 --tokens 3 "Th" > /dev/null
+    run "$GEN" --prepare "$D/b" --pad-to 6 --tokens 1 "Once"
+    assert_success
+    assert_output --partial "--pad-to 6"
+    cmp "$D/a/plan.json" "$D/b/plan.json"
+    start_parties "$D/b"
+    run --separate-stderr "$GEN" --cluster "$D/b/cluster.json" --json --tokens 1 --pad-to 6 \
+        "Once"
+    assert_success
+    echo "# padded, 'Once' + 1: $output" >&3
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
+    [ "$(printf '%s\n' "$output" | cut -d, -f1)" = \
+      "$("$GEN" --plaintext --json --quiet --tokens 1 "Once" | cut -d, -f1)" ]
+    wait_parties "$D/b"
+    [ "$codes" = "0 0 0" ]
+    start_parties "$D/a"
+    run --separate-stderr "$GEN" --cluster "$D/a/cluster.json" --tokens 3 --pad-to 6 "Th"
+    assert_success
+    wait_parties "$D/a"
+    [ "$codes" = "0 0 0" ]
+    # what each party saw: 5 padded steps, and the same rounds and bytes in both sessions
+    for i in 0 1 2; do
+        grep -q "party $i: served 5 padded steps (bucket 6)" "$D/a/p$i.out"
+        a="$(sed -n 's/.*: \([0-9]* rounds, [0-9]* bytes sent\),.*/\1/p' "$D/a/p$i.out")"
+        b="$(sed -n 's/.*: \([0-9]* rounds, [0-9]* bytes sent\),.*/\1/p' "$D/b/p$i.out")"
+        [ -n "$a" ] && [ "$a" = "$b" ]
+    done
 }
 
 @test "bad cluster files: exit 2 naming the file and the field" {
@@ -172,4 +256,19 @@ print(text, end="")' "$D/lines"
     assert_output --partial "--model-shares is missing"
     run "$PARTY" --party 3
     assert_failure 2
+    run "$GEN" --pad-to 1 "Th"
+    assert_failure 2
+    assert_output --partial "--pad-to: '1' is not a bucket length"
+    run "$GEN" --pad-to x "Th"
+    assert_failure 2
+    run "$GEN" --plaintext --pad-to 8 "Th"
+    assert_failure 2
+    assert_output --partial "--pad-to: --plaintext runs in this process"
+    run "$GEN" --pad-to 4 --tokens 3 "Th"
+    assert_failure 2
+    assert_output --partial "--pad-to: the prompt is 2 tokens and --tokens 3, 5 in all: expected at most the bucket of 4"
+    run "$GEN" --pad-to 129 "Th"
+    assert_failure 2
+    assert_output --partial "expected at most the model's context of 128"
+    [ -z "$(ls -A "$D" | grep mimir-generate)" ]
 }
