@@ -122,14 +122,16 @@ start_party() {
     echo $! > "$dir/p$i.pid"
 }
 
+# wait_parties DIR: waits for the three and sets CODES to their exit codes "c0 c1 c2". Not
+# called in $(...): a subshell cannot reliably wait for its parent's children.
 wait_parties() {
-    local codes=() c
+    local codes=() c i
     for i in 0 1 2; do
         c=0
         wait "$(cat "$1/p$i.pid")" || c=$?
         codes+=("$c")
     done
-    echo "${codes[*]}"
+    CODES="${codes[*]}"
 }
 
 @test "all three parties sealed (two key files, one key broker), attested peers: the plaintext text, no plaintext share on disk" {
@@ -147,8 +149,8 @@ wait_parties() {
     assert_success
     [ -n "$output" ]
     [ "$output" = "$("$GEN" --plaintext --quiet --tokens 3 "Th")" ]
-    codes="$(wait_parties "$D/c")"
-    [ "$codes" = "0 0 0" ] || { echo "codes $codes"; cat "$D"/c/p?.out; false; }
+    wait_parties "$D/c"
+    [ "$CODES" = "0 0 0" ] || { echo "codes $CODES"; cat "$D"/c/p?.out; false; }
     grep -q "party 2: served 3 tokens" "$D/c/p2.out"
     run broker_rc
     assert_output 0
@@ -175,18 +177,18 @@ wait_parties() {
     assert_failure 1
     [ -z "$output" ]
     [[ "$stderr" == *"party 2: admission: refused: attestation: simulated evidence: rule nonce:"* ]]
-    codes="$(wait_parties "$D/c")"
+    wait_parties "$D/c"
     # whichever of parties 0 and 1 judges party 2 first refuses it (exit 1) and aborts the run;
     # no party goes on
     refused=0
     for i in 0 1; do
         if grep -q "^mimir-party: party $i: party 2: admission: refused: attestation: simulated evidence: rule nonce: report_data\[32..64) does not equal" "$D/c/p$i.out"; then
             refused=$((refused + 1))
-            [ "$(echo "$codes" | cut -d' ' -f$((i + 1)))" = 1 ]
+            [ "$(echo "$CODES" | cut -d' ' -f$((i + 1)))" = 1 ]
         fi
     done
     [ "$refused" -ge 1 ]
-    for c in $codes; do [ "$c" -ne 0 ]; done
+    for c in $CODES; do [ "$c" -ne 0 ]; done
 }
 
 @test "sealed shares with no key source: exit 2 naming the file and both options" {
