@@ -221,7 +221,7 @@ static int party_run(int self, const char *cluster_json, FILE *res, mimir_err *e
     snprintf(path, sizeof path, "%s/m.p%d", workdir, self);
     double t0 = now_ms();
     TRY(mimir_share_read(path, SHARE_MAX, &sh, e));
-    TRY(mimir_sgpt2_new(s, &cfg, sh, &g, e));
+    TRY(mimir_sgpt2_new_consume(s, &cfg, sh, &g, e)); /* frees each matrix once loaded */
     double load_ms = now_ms() - t0, load_prep = tp.ms;
     mimir_share_free(sh);
     sh = NULL;

@@ -441,8 +441,8 @@ static int find_tensor(const mimir_share *w, const char *name, size_t n, size_t 
 /* Real run: the small tensors' components, concatenated, input in one call (views per tensor);
  * each weight matrix loaded against its own fixed mask straight from the share's components
  * (lib/spdz.h mimir_spdz_weight_input), in tensor order. */
-static int input_weights(mimir_sgpt2 *g, const mimir_share *w, const size_t *off,
-                         const size_t (*shp)[2], mimir_err *err)
+static int input_weights(mimir_sgpt2 *g, const mimir_share *w, mimir_share *own,
+                         const size_t *off, const size_t (*shp)[2], mimir_err *err)
 {
     if (w->kind != MIMIR_SHARE_MODEL || w->ring != 64 || w->frac_bits != g->f)
         return mimir_err_set(err, MIMIR_EINPUT, w->name, "header",
@@ -490,6 +490,12 @@ static int input_weights(mimir_sgpt2 *g, const mimir_share *w, const size_t *off
         g->t[i].n = off[i + 1] - off[i];
         const mimir_r64 *const cc[2] = {w->t[k[i]].c[0], w->t[k[i]].c[1]};
         rc = mimir_spdz_weight_input(g->s, cc, shp[i][0], shp[i][1], &g->wt[i], err);
+        if (own != NULL) { /* consumed: the matrix's components are wiped as soon as loaded */
+            for (int q = 0; q < 2; q++) {
+                mimir_secret_free(own->t[k[i]].c[q]);
+                own->t[k[i]].c[q] = NULL;
+            }
+        }
     }
     free(k);
     free(soff);
@@ -514,8 +520,8 @@ static int plan_weights(mimir_sgpt2 *g, const size_t *off, const size_t (*shp)[2
     return rc;
 }
 
-int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
-                    mimir_sgpt2 **out, mimir_err *err)
+static int sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
+                     mimir_share *own, mimir_sgpt2 **out, mimir_err *err)
 {
     if (out != NULL)
         *out = NULL;
@@ -567,7 +573,7 @@ int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_sha
         shp[i][1] = nd == 2 ? (size_t)sh[1] : 1;
     }
     if (rc == MIMIR_OK)
-        rc = weights != NULL ? input_weights(g, weights, off, shp, err)
+        rc = weights != NULL ? input_weights(g, weights, own, off, shp, err)
                              : plan_weights(g, off, shp, err);
     for (size_t l = 0; rc == MIMIR_OK && l < L; l++)
         if ((rc = alloc(g, &g->kc[l], (size_t)cfg->n_ctx * C, err)) == MIMIR_OK)
@@ -580,6 +586,20 @@ int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_sha
     }
     *out = g;
     return MIMIR_OK;
+}
+
+int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
+                    mimir_sgpt2 **out, mimir_err *err)
+{
+    return sgpt2_new(s, cfg, weights, NULL, out, err);
+}
+
+int mimir_sgpt2_new_consume(mimir_spdz *s, const mimir_gpt2_config *cfg, mimir_share *weights,
+                            mimir_sgpt2 **out, mimir_err *err)
+{
+    if (weights == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "sgpt2", "no weights, expected a share");
+    return sgpt2_new(s, cfg, weights, weights, out, err);
 }
 
 int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,

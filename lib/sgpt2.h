@@ -40,6 +40,12 @@ typedef struct mimir_sgpt2 mimir_sgpt2;
  * matrices only a Beaver product reads are hollow, the rest zeros. */
 int mimir_sgpt2_new(mimir_spdz *s, const mimir_gpt2_config *cfg, const mimir_share *weights,
                     mimir_sgpt2 **out, mimir_err *err);
+/* As mimir_sgpt2_new, but wipes and frees each weight matrix's components in weights as soon
+ * as that matrix is loaded (its c[0], c[1] become NULL; free the share after), so that the
+ * share's 16 B/weight and the loaded weights' 8-24 B/weight do not peak together: GPT-2 small's
+ * load peaks about 2 GB lower. weights must not be NULL (no plan mode). */
+int mimir_sgpt2_new_consume(mimir_spdz *s, const mimir_gpt2_config *cfg, mimir_share *weights,
+                            mimir_sgpt2 **out, mimir_err *err);
 void mimir_sgpt2_free(mimir_sgpt2 *g);
 
 /* One step at the next position: token is a shared one-hot vector (vocab_size elements).

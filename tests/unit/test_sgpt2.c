@@ -91,7 +91,9 @@ static int generate(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
     size_t V = (size_t)cfg.vocab_size;
     mimir_sgpt2 *g = NULL;
     mimir_sv tok = {0}, nxt = {0}, idx = {0}, lg = {0};
-    TRY(mimir_sgpt2_new(s, &cfg, shares[i], &g, err));
+    /* parties 0 and 1 consume their share (matrices freed once loaded), party 2 keeps it */
+    TRY(i < 2 ? mimir_sgpt2_new_consume(s, &cfg, shares[i], &g, err)
+              : mimir_sgpt2_new(s, &cfg, shares[i], &g, err));
     TRY(mimir_sv_alloc(&nxt, V, macs, err));
     TRY(mimir_sv_alloc(&idx, 1, macs, err));
     TRY(mimir_sv_alloc(&lg, V, macs, err));
@@ -451,6 +453,17 @@ int main(void)
     for (int i = 0; i < 3; i++)
         CHECK(parties[i].rc == MIMIR_OK, "party %d: the generation runs (%d: %s: %s: %s)", i,
               parties[i].rc, parties[i].err.file, parties[i].err.field, parties[i].err.msg);
+    int consumed = 1;
+    for (size_t k = 0; k < shares[0]->n; k++) {
+        int matrix = strstr(shares[0]->t[k].name, "wte") != NULL ||
+                     (shares[0]->t[k].ndim == 2 && strstr(shares[0]->t[k].name, "wpe") == NULL);
+        for (int i = 0; i < 3; i++) {
+            int gone = shares[i]->t[k].c[0] == NULL && shares[i]->t[k].c[1] == NULL;
+            consumed &= gone == (matrix && i < 2);
+        }
+    }
+    CHECK(consumed, "mimir_sgpt2_new_consume freed exactly the weight matrices' components "
+          "(parties 0 and 1); mimir_sgpt2_new kept party 2's share whole");
     int steps = mimir_sgpt2_steps(P, NEW);
     printf("# rounds per step (party 0):");
     for (int k = 0; k < steps; k++)
