@@ -152,7 +152,8 @@ static int parse_fault(const char *s, mimir_spdz_fault *f)
 
 enum {
     OPT_PARTY = 256, OPT_CLUSTER, OPT_MODEL, OPT_POOL, OPT_SEED_FILE, OPT_TRANSCRIPT,
-    OPT_SECURITY, OPT_TEST_FAULT, OPT_TEST_DIE, OPT_TEST_LOGITS, OPT_UNSEAL_KEY, OPT_KEY_BROKER, OPT_BROKER_PIN,
+    OPT_SECURITY, OPT_TEST_FAULT, OPT_TEST_DIE, OPT_TEST_LOGITS, OPT_UNSEAL_KEY, OPT_KEY_BROKER,
+    OPT_BROKER_PIN,
 };
 
 /* Returns 0 to run, -1 after --help (exit 0), or an exit code. */
