@@ -27,7 +27,7 @@ BENCH_BINS:= $(BENCH_SRC:bench/%.c=build/bench/%)
 # Keep object files of tests and benchmarks (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all deps check unit cli bench demo fuzz man-lint clean
+.PHONY: all deps check check-slow unit cli bench demo fuzz man-lint clean
 all: deps lib/libmimir.a $(TOOL_BINS)
 
 # Installs missing Debian packages (scripts/install-deps is a no-op when all are present).
@@ -95,6 +95,11 @@ build/bench/%: build/bench/%.o lib/libmimir.a
 # make check: every C unit test, every test program, every bats file; one summary line at the end.
 check: all $(UNIT_BINS) $(PROG_BINS) $(HOOK_BINS)
 	@tests/run-tests
+
+# make check-slow: the long acceptance runs (tests/slow: the 20-prompt x 32-token secure
+# generation against the fixed-point and float references, about 20-40 minutes on two cores).
+check-slow: all $(PROG_BINS) $(HOOK_BINS)
+	@bats tests/slow
 
 bench: all $(BENCH_BINS)
 	@scripts/run-bench
