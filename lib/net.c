@@ -1124,7 +1124,7 @@ static void send_aborts(mimir_net *net)
     if (net->abort_sent)
         return;
     net->abort_sent = 1;
-    uint8_t payload[CTL_BYTES];
+    uint8_t payload[CTL_BYTES + 1]; /* + snprintf's terminating NUL, never sent */
     put32(payload, (uint32_t)net->err.code);
     int n = snprintf((char *)payload + 4, MIMIR_NET_MAX_REASON + 1, "%s%s%s%s%s",
                      net->err.file, net->err.file[0] ? ": " : "", net->err.field,
