@@ -44,6 +44,7 @@
 #define MAX_BATCHES 1000000u    /* batch-000000 .. batch-999999 */
 #define MAX_ITEM_ELEMS ((uint64_t)1 << 32) /* elements of one matrix triple */
 #define MAX_F 63
+#define WMASK_FLAG_AES (1u << 8) /* wmask: seeded components are AES-256-CTR (lib/wmask.c) */
 #define MAX_JSON (1 << 16)      /* pool.json, stats.json */
 #define HASH_CHUNK ((size_t)1 << 20)
 #define CREATED_BY_MAX 32
@@ -60,7 +61,8 @@ struct batch {
     uint64_t count;           /* items */
     uint64_t rows, inner, cols;
     uint64_t mask_id;         /* wmask: the mask's id; wpair: the id of the mask it is bound to */
-    uint32_t flags;           /* wmask: bit q set = component q explicit; wpair: transposed */
+    uint32_t flags;           /* wmask: bit q set = component q explicit, WMASK_FLAG_AES;
+                               * wpair: transposed */
     uint64_t len[3];          /* elements per item of each of the three vectors (not wmask) */
     uint64_t consumed;        /* items handed out (in this process: from the cursor at open) */
     uint64_t reserved;        /* items the cursor on disk counts as consumed: >= consumed */
@@ -687,7 +689,7 @@ static int check_shape(struct batch *b, int macs, const char **field)
             return *field = "count", -1;
         if (b->rows != 0)
             return *field = "shape", -1;
-        if (b->flags >= (1u << words_of(macs)))
+        if ((b->flags & ~WMASK_FLAG_AES) >= (1u << words_of(macs)))
             return *field = "flags", -1;
         item_lens(b);
         return 0; /* at most 4 * 2^32 words: no overflow */
@@ -765,6 +767,13 @@ static int parse_header(const mimir_pool *p, const char *path, unsigned idx,
     if (check_shape(b, p->macs, &field) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, path, field,
                              "out of range or inconsistent with the kind");
+    /* Masks dealt before the AES-256-CTR expansion (ChaCha20 seeds) lack the bit: expanding
+     * their seeds now would give another B than the one their pairs were made for. */
+    if (b->kind == MIMIR_PREP_WMASK && !(b->flags & WMASK_FLAG_AES))
+        return mimir_err_set(err, MIMIR_EINPUT, path, "flags",
+                             "0x%x, expected bit 0x%x (a weight mask whose seeds expand with "
+                             "AES-256-CTR; this one was dealt for the older ChaCha20 expansion: "
+                             "deal the pool again)", b->flags, WMASK_FLAG_AES);
     uint64_t pay = payload_bytes(b, p->macs);
     if (get64(h + 80) != pay)
         return mimir_err_set(err, MIMIR_EINPUT, path, "payload_bytes",
@@ -1331,7 +1340,7 @@ int mimir_pool_append_wmask(mimir_pool *p, const mimir_wmask *m, mimir_err *err)
                              "a mask %s MAC components, but the pool %s MAC'd items",
                              m->macs ? "with" : "without", p->macs ? "holds" : "does not hold");
     struct batch bt = {.kind = MIMIR_PREP_WMASK, .count = 1, .inner = m->inner,
-                       .cols = m->cols, .mask_id = m->id};
+                       .cols = m->cols, .mask_id = m->id, .flags = WMASK_FLAG_AES};
     for (int q = 0; q < words_of(p->macs); q++)
         bt.flags |= (uint32_t)(m->expl[q] != NULL) << q;
     const char *field = NULL;

@@ -65,8 +65,9 @@ typedef struct mimir_wmask {
 } mimir_wmask;
 
 /* Words [off, off + n) (row-major element index) of component q of the mask into out. Seeded
- * components are the ChaCha20 (RFC 8439) keystream under the seed, nonce zero, as
- * little-endian 16-byte words (word i at keystream byte 16 i). Nothing for a hollow mask. */
+ * components are the AES-256-CTR keystream under the seed (the key), initial counter block
+ * zero, as little-endian 16-byte words: word i is AES-256(seed, i as a 128-bit big-endian
+ * block). Nothing for a hollow mask. Aborts only if OpenSSL cannot allocate a cipher context. */
 void mimir_wmask_words(const mimir_wmask *m, int q, size_t off, size_t n, mimir_r128 *out);
 /* Wipes the seeds and frees the explicit components; the struct is zeroed. NULL is a no-op. */
 void mimir_wmask_free(mimir_wmask *m);

@@ -896,6 +896,35 @@ static void test_wmask_pools(void)
         mimir_pool_close(q);
     }
     CHECK(remaining(cdir, MIMIR_PREP_WMASK) == I * C, "the corrupted mask was not consumed");
+
+    /* A mask batch without the AES-256-CTR flag (bit 8: header byte 96 + 1, bit 0), as a pool
+     * dealt for the older ChaCha20 expansion has: refused at open naming the file and "flags"
+     * (the exit code of MIMIR_EINPUT is 2), before anything is consumed. */
+    pdir(cdir, "wmchacha.p0");
+    rc = mimir_pool_create(cdir, 0, S1, a1[0], 1, "dealer", &err) |
+         mimir_pool_open(cdir, 0, S1, &q, &err);
+    if (rc == 0)
+        rc = mimir_pool_append_wmask(q, &m1[0], &err);
+    mimir_pool_close(q);
+    q = NULL;
+    snprintf(f, sizeof f, "%s/batch-000000.mtp", cdir);
+    FILE *hf = fopen(f, "r+b");
+    int fb = -1;
+    if (hf != NULL && fseek(hf, 97, SEEK_SET) == 0)
+        fb = fgetc(hf);
+    CHECK(rc == 0 && fb == 0x01, "a new mask batch carries the AES-256-CTR flag (byte 97: %d)",
+          fb);
+    if (hf != NULL) {
+        fseek(hf, 97, SEEK_SET);
+        fputc(0, hf);
+        fclose(hf);
+    }
+    rc = mimir_pool_open(cdir, 0, S1, &q, &err);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.file, f) == 0 && strcmp(err.field, "flags") == 0 &&
+              strstr(err.msg, "AES-256-CTR") != NULL && strstr(err.msg, "ChaCha20") != NULL,
+          "a mask batch without the AES flag is refused at open: %s: %s", err.field, err.msg);
+    mimir_pool_close(q);
+    q = NULL;
 out:
     for (int i = 0; i < 3; i++) {
         mimir_wmask_free(&m1[i]), mimir_wmask_free(&m2[i]);
