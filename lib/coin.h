@@ -20,6 +20,9 @@
  * Both holders of k_j draw from it in the same order, so every party must make the same
  * sequence of mimir_coin_rand_* / mimir_coin_zero_* calls with the same n (as the protocol does).
  * Ring elements are read from the stream as little-endian 8- or 16-byte words.
+ * The pairwise streams stay HMAC-DRBG output (ARCHITECTURE.md: correlated randomness from the
+ * DRBG over pairwise seeds), drawn with mimir_drbg_fill in 64 KiB requests; lib/drbg.c's HMAC
+ * runs on precomputed SHA-256 key states (about 175 MB/s here), which bounds a weight load.
  *
  * Secrets: seeds, nonces and DRBG states live in mimir_key_alloc memory and are wiped by
  * mimir_coin_free; they never appear in error messages. Not thread-safe (one coin per net).
