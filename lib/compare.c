@@ -195,37 +195,44 @@ static int check_bits(unsigned bits, const char *field, mimir_err *err)
 
 /* --- less than zero ------------------------------------------------------------------------ */
 
-/* The tree's levels over G and P (n elements x k slots each), in place. */
+/* The tree's levels over G and P (n elements x k slots each), in place. The operands of every
+ * level's products are gathered into L and R (one pair of buffers, sized for the widest level
+ * and reused: each level overwrites what it uses, and the buffers are wiped once, when freed);
+ * the nodes of a level are listed once, so the gather and scatter loops touch only them. The
+ * order of the products (element-major, nodes in plan order) is the protocol's: it fixes which
+ * triple serves which product. */
 static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, size_t n,
                       mimir_err *err)
 {
-    int rc = MIMIR_OK;
-    size_t k = pl->k;
+    size_t k = pl->k, mmax = 0;
+    for (unsigned lv = 1; lv <= pl->depth; lv++)
+        if (pl->per_level[lv] > mmax)
+            mmax = pl->per_level[lv];
+    mimir_sv Lb, Rb;
+    memset(&Lb, 0, sizeof Lb);
+    memset(&Rb, 0, sizeof Rb);
+    int rc = alloc(s, &Lb, n * mmax, err);
+    if (rc == MIMIR_OK)
+        rc = alloc(s, &Rb, n * mmax, err);
     for (unsigned lv = 1; lv <= pl->depth && rc == MIMIR_OK; lv++) {
-        size_t m = pl->per_level[lv];
-        mimir_sv L, R;
-        memset(&L, 0, sizeof L);
-        memset(&R, 0, sizeof R);
-        if ((rc = alloc(s, &L, n * m, err)) != MIMIR_OK ||
-            (rc = alloc(s, &R, n * m, err)) != MIMIR_OK) {
-            mimir_sv_free(&L);
-            break;
-        }
+        cnode lvn[KMAX];
+        unsigned nl = 0;
+        for (unsigned t = 0; t < pl->nnodes; t++)
+            if (pl->node[t].level == lv)
+                lvn[nl++] = pl->node[t];
+        mimir_sv L = view(&Lb, 0, n * pl->per_level[lv]), R = view(&Rb, 0, L.n);
         /* L = [G_lo (, P_lo)], R = [P_hi (, P_hi)] of every node of this level */
         for (int q = 0; q < narr(s); q++) {
             const mimir_r128 *g = arr(G, q), *p = arr(P, q);
             mimir_r128 *l = arr(&L, q), *r = arr(&R, q);
             size_t j = 0;
-            for (size_t i = 0; i < n; i++)
-                for (unsigned t = 0; t < pl->nnodes; t++) {
-                    const cnode *nd = &pl->node[t];
-                    if (nd->level != lv)
-                        continue;
-                    l[j] = g[i * k + nd->lo];
-                    r[j++] = p[i * k + nd->slot];
-                    if (nd->need_p) {
-                        l[j] = p[i * k + nd->lo];
-                        r[j++] = p[i * k + nd->slot];
+            for (size_t i = 0; i < n; i++, g += k, p += k)
+                for (unsigned t = 0; t < nl; t++) {
+                    l[j] = g[lvn[t].lo];
+                    r[j++] = p[lvn[t].slot];
+                    if (lvn[t].need_p) {
+                        l[j] = p[lvn[t].lo];
+                        r[j++] = p[lvn[t].slot];
                     }
                 }
         }
@@ -235,19 +242,16 @@ static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, 
             mimir_r128 *g = arr(G, q), *p = arr(P, q);
             const mimir_r128 *l = arr(&L, q);
             size_t j = 0;
-            for (size_t i = 0; i < n; i++)
-                for (unsigned t = 0; t < pl->nnodes; t++) {
-                    const cnode *nd = &pl->node[t];
-                    if (nd->level != lv)
-                        continue;
-                    g[i * k + nd->slot] += l[j++];
-                    if (nd->need_p)
-                        p[i * k + nd->slot] = l[j++];
+            for (size_t i = 0; i < n; i++, g += k, p += k)
+                for (unsigned t = 0; t < nl; t++) {
+                    g[lvn[t].slot] += l[j++];
+                    if (lvn[t].need_p)
+                        p[lvn[t].slot] = l[j++];
                 }
         }
-        mimir_sv_free(&L);
-        mimir_sv_free(&R);
     }
+    mimir_sv_free(&Lb);
+    mimir_sv_free(&Rb);
     return rc;
 }
 

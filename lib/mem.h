@@ -6,6 +6,11 @@
  * sodium_memzero before releasing it. Keys and seeds that live long use sodium_malloc
  * (guard pages, mlock) through mimir_key_alloc(). mimir_*_free(NULL) is a no-op.
  * The library must call mimir_mem_init() (sodium_init) once; it is idempotent.
+ *
+ * Freed secret blocks are wiped at once and may then be kept, all zero, in a small bounded
+ * cache (at most 48 blocks of up to 4 MiB, 48 MiB in all, thread-safe) from which an allocation
+ * of the same size is served without clearing, malloc or page faults: the online protocol
+ * frees and allocates the same few sizes every round. The cache never holds a secret.
  */
 #ifndef MIMIR_MEM_H
 #define MIMIR_MEM_H
@@ -17,8 +22,12 @@ int mimir_mem_init(void);
 
 /* Zeroed secret buffer of n bytes (64-byte aligned), or NULL when out of memory. */
 void *mimir_secret_alloc(size_t n);
-/* Wipes and frees a buffer from mimir_secret_alloc. */
+/* Wipes and frees a buffer from mimir_secret_alloc (wiped now, possibly cached for reuse). */
 void mimir_secret_free(void *p);
+/* Releases every cached (wiped) block to the system allocator; tests and leak checks. */
+void mimir_secret_cache_drop(void);
+/* Blocks and bytes the cache holds now (tests). */
+void mimir_secret_cache_stats(size_t *blocks, size_t *bytes);
 
 /* Guarded, locked allocation for keys and seeds (sodium_malloc). */
 void *mimir_key_alloc(size_t n);

@@ -1,0 +1,107 @@
+/* test_mem.c — secret buffers: zeroed on allocation, wiped before reuse, the recycling cache's
+ * bounds (lib/mem.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fprintf(stderr, "\n");                                                             \
+            failures++;                                                                        \
+        }                                                                                      \
+    } while (0)
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* A freed block comes back (same size) all zero, whatever it held. */
+static void test_reuse_is_zero(void)
+{
+    static const size_t sizes[] = {1, 63, 64, 65, 4096, 100000, (size_t)1 << 20};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        unsigned char *p = mimir_secret_alloc(n);
+        CHECK(p != NULL, "alloc %zu", n);
+        CHECK(((uintptr_t)p & 63) == 0, "alloc %zu: not 64-byte aligned", n);
+        CHECK(all_zero(p, n), "fresh block of %zu bytes not zero", n);
+        memset(p, 0xA5, n);
+        mimir_secret_free(p);
+        unsigned char *q = mimir_secret_alloc(n);
+        CHECK(q != NULL, "realloc %zu", n);
+        CHECK(q == p, "block of %zu bytes not served from the cache", n);
+        CHECK(all_zero(q, n), "reused block of %zu bytes not zero", n);
+        mimir_secret_free(q);
+    }
+    mimir_secret_free(NULL);
+}
+
+/* Another size never gets a cached block; the cache stays within its bounds. */
+static void test_bounds(void)
+{
+    mimir_secret_cache_drop();
+    size_t blocks, bytes;
+    mimir_secret_cache_stats(&blocks, &bytes);
+    CHECK(blocks == 0 && bytes == 0, "after drop: %zu blocks, %zu bytes", blocks, bytes);
+
+    unsigned char *big = mimir_secret_alloc((size_t)8 << 20); /* above the block limit */
+    CHECK(big != NULL, "alloc 8 MiB");
+    mimir_secret_free(big);
+    mimir_secret_cache_stats(&blocks, &bytes);
+    CHECK(blocks == 0, "an 8 MiB block was cached (%zu blocks)", blocks);
+
+    enum { N = 200 };
+    unsigned char *p[N];
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        size_t n = (size_t)(i + 1) * 4096 * 8; /* 32 KiB .. 6.4 MiB */
+        p[i] = mimir_secret_alloc(n);
+        CHECK(p[i] != NULL, "alloc %zu", n);
+        if (p[i] != NULL)
+            memset(p[i], 0x5A, n);
+        total += n;
+    }
+    for (int i = 0; i < N; i++)
+        mimir_secret_free(p[i]);
+    mimir_secret_cache_stats(&blocks, &bytes);
+    CHECK(blocks > 0 && blocks <= 48, "%zu cached blocks, expected 1..48", blocks);
+    CHECK(bytes <= ((size_t)48 << 20), "%zu cached bytes, expected at most 48 MiB", bytes);
+    /* every size served again is zero, cached or not */
+    for (int i = 0; i < N; i += 7) {
+        size_t n = (size_t)(i + 1) * 4096 * 8;
+        unsigned char *q = mimir_secret_alloc(n);
+        CHECK(q != NULL && all_zero(q, n), "block of %zu bytes not zero", n);
+        mimir_secret_free(q);
+    }
+    mimir_secret_cache_drop();
+    mimir_secret_cache_stats(&blocks, &bytes);
+    CHECK(blocks == 0 && bytes == 0, "after drop: %zu blocks, %zu bytes", blocks, bytes);
+}
+
+int main(void)
+{
+    if (mimir_mem_init() != 0) {
+        fprintf(stderr, "FAIL: mimir_mem_init\n");
+        return 1;
+    }
+    test_reuse_is_zero();
+    test_bounds();
+    if (failures) {
+        fprintf(stderr, "test_mem: %d failure(s)\n", failures);
+        return 1;
+    }
+    printf("test_mem: ok\n");
+    return 0;
+}
