@@ -138,11 +138,14 @@ print("".join(o["text"] for o in objs), end="")')
     assert_failure 2
 }
 
-@test "without --plaintext the three-party mode is not available" {
-    run "$GEN" "ab"
+@test "without --plaintext (secure mode) the plaintext-only options are refused, exit 2" {
+    run "$GEN" --float "ab"
     assert_failure 2
-    assert_output "mimir-generate: the three-party mode is not available in this build;"\
-" use --plaintext"
+    assert_output --partial "--float is for --plaintext only (the parties never hold plaintext logits)"
+    run "$GEN" --dump-logits "$BATS_TEST_TMPDIR/l.npy" "ab"
+    assert_failure 2
+    assert_output --partial "--dump-logits is for --plaintext only"
+    [ ! -e "$BATS_TEST_TMPDIR/l.npy" ]
 }
 
 @test "--help documents the exact form" {
