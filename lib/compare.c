@@ -294,7 +294,7 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
         (rc = alloc(s, &P, n * k, err)) != MIMIR_OK)
         goto done;
     c = malloc(n * sizeof *c);
-    coef = malloc(n * k * sizeof *coef);
+    coef = malloc(n * sizeof *coef);
     cnst = malloc(n * k * sizeof *cnst);
     if (c == NULL || coef == NULL || cnst == NULL) {
         rc = oom(err);
@@ -313,36 +313,34 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
     mimir_sv_free(&r);
     /* the leaves: slot 0 holds r_(k-1), slot t >= 1 bit j = k-1-t; G = coefG r_j and
      * P = cnst + coefP r_j, with (coefG, coefP, cnst) = (1, -2, 1) for slot 0 and
-     * (1 - c_j, 2 c_j - 1, 1 - c_j) for the others */
+     * (1 - c_j, 2 c_j - 1, 1 - c_j) for the others. coefG and coefP of the other slots are
+     * 0/1 and +-1: applied as masks (all-zero or all-one words derived from the PUBLIC c, no
+     * branch), one pass over the bits for both; the constant by one add_public. */
     for (int q = 0; q < narr(s); q++) {
         const mimir_r128 *b = arr(&eb, q);
         mimir_r128 *g = arr(&G, q), *p = arr(&P, q);
-        for (size_t i = 0; i < n; i++)
-            for (size_t t = 0; t < k; t++) {
-                size_t j = t == 0 ? k - 1 : k - 1 - t;
-                g[i * k + t] = p[i * k + t] = b[i * EBITS + j];
+        for (size_t i = 0; i < n; i++, b += EBITS, g += k, p += k) {
+            uint64_t c64 = (uint64_t)c[i];
+            mimir_r128 top = b[k - 1];
+            g[0] = top;
+            p[0] = (mimir_r128)0 - 2 * top;
+            for (size_t t = 1; t < k; t++) {
+                size_t j = k - 1 - t;
+                mimir_r128 bj = b[j];
+                mimir_r128 m = (mimir_r128)0 - (mimir_r128)(1 - ((c64 >> j) & 1)); /* c_j = 0 */
+                g[t] = bj & m;        /* (1 - c_j) r_j */
+                p[t] = (bj ^ m) - m;  /* c_j = 1: r_j; c_j = 0: -r_j */
             }
+        }
     }
     mimir_sv_free(&eb);
     for (size_t i = 0; i < n; i++) {
         uint64_t c64 = (uint64_t)c[i];
-        for (size_t t = 0; t < k; t++) {
-            mimir_r128 cj = (mimir_r128)((c64 >> (k - 1 - t)) & 1);
-            coef[i * k + t] = t == 0 ? 1 : 1 - cj;
-        }
+        cnst[i * k] = 1;
+        for (size_t t = 1; t < k; t++)
+            cnst[i * k + t] = 1 - (mimir_r128)((c64 >> (k - 1 - t)) & 1);
     }
-    if ((rc = mimir_spdz_mul_public(s, &G, &G, coef, err)) != MIMIR_OK)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t c64 = (uint64_t)c[i];
-        for (size_t t = 0; t < k; t++) {
-            mimir_r128 cj = (mimir_r128)((c64 >> (k - 1 - t)) & 1);
-            coef[i * k + t] = t == 0 ? (mimir_r128)0 - 2 : 2 * cj - 1;
-            cnst[i * k + t] = t == 0 ? 1 : 1 - cj;
-        }
-    }
-    if ((rc = mimir_spdz_mul_public(s, &P, &P, coef, err)) != MIMIR_OK ||
-        (rc = mimir_spdz_add_public(s, &P, &P, cnst, err)) != MIMIR_OK)
+    if ((rc = mimir_spdz_add_public(s, &P, &P, cnst, err)) != MIMIR_OK)
         goto done;
     /* rounds 2 .. 1 + depth: the root's G = r_(k-1) XOR u lands in slot 0 */
     if ((rc = carry_tree(s, &pl, &G, &P, n, err)) != MIMIR_OK)

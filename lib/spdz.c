@@ -1121,10 +1121,34 @@ static int pending_room(mimir_spdz *s, size_t add, mimir_err *err)
     return MIMIR_OK;
 }
 
+/* y += a + b, one pass. */
+static void add3(mimir_r128 *y, const mimir_r128 *a, const mimir_r128 *b, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        y[j] += a[j] + b[j];
+}
+
+/* Room for total more pending elements: a check first if the batch would exceed its bound. */
+static int open_room(mimir_spdz *s, size_t total, mimir_err *err)
+{
+    int rc;
+    if (s->pending + total > MIMIR_SPDZ_MAX_PENDING && (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
+        return rc;
+    return pending_room(s, total, err);
+}
+
+/* What a caller of open_impl has already put in place (little-endian hosts only), to save the
+ * copies: PRE_X0, the first components of all vectors, concatenated, in s->sbuf (the message;
+ * v[j]->x[0] is not read); PRE_M0, their first MAC components at s->pm + s->pending (after
+ * open_room for the same total). An out[j] that points at s->py + s->pending + (its offset)
+ * receives the opened values in the pending batch itself. */
+#define PRE_X0 1u
+#define PRE_M0 2u
+
 /* One round: party i sends x~_i of every element to next and gets x~_{i+2} from prev; hashes
  * its second components x~_{i+1} (copy digest) and what it received; keeps y and m_i. */
 static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv *const *v,
-                     mimir_r128 *const *out, mimir_err *err)
+                     mimir_r128 *const *out, unsigned pre, mimir_err *err)
 {
     int rc = alive(s, err);
     if (rc != MIMIR_OK)
@@ -1151,10 +1175,10 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
         plan_open(s, total);
         return MIMIR_OK;
     }
-    if (s->pending + total > MIMIR_SPDZ_MAX_PENDING &&
-        (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
-        return rc;
-    if ((rc = pending_room(s, total, err)) != MIMIR_OK)
+    if (pre != 0 && (HOST_BE || s->pending + total > s->cap))
+        return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "open",
+                                      "internal: operands placed without room"));
+    if ((rc = open_room(s, total, err)) != MIMIR_OK)
         return rc;
     uint64_t at = s->n_open++;
     int flip = FAULT(s, OPEN_FLIP, at) && total > 0;
@@ -1167,7 +1191,18 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
     int contiguous = !HOST_BE && nv > 0; /* out[0..nv) back to back: receive in place */
     for (size_t j = 1; j < nv; j++)
         contiguous &= out[j] == out[j - 1] + v[j - 1]->n;
-    if (nv == 1 && !HOST_BE && !flip) {
+    if (pre & PRE_X0) {
+        if ((rc = grow(&s->rbuf, &s->rcap, bytes, err)) != MIMIR_OK)
+            return rc;
+        if (flip) {
+#ifdef MIMIR_TEST_HOOKS
+            unsigned bit = s->fault.bit & 127;
+            s->sbuf[bit / 8] ^= (uint8_t)(1u << (bit % 8)); /* TEST FAULT (undone below) */
+#endif
+        }
+        send = s->sbuf;
+        recv = contiguous ? (void *)out[0] : (void *)s->rbuf;
+    } else if (nv == 1 && !HOST_BE && !flip) {
         send = v[0]->x[0];
         recv = out[0];
     } else {
@@ -1193,7 +1228,13 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
     io[s->next] = (mimir_net_io){1, send, bytes, 0, NULL, 0};
     io[s->prev] = (mimir_net_io){0, NULL, 0, 1, recv, bytes};
     rc = fatal(s, mimir_net_exchange(s->net, io, err));
-    if (send == s->sbuf && s->sbuf != NULL)
+    if (flip && (pre & PRE_X0)) {
+#ifdef MIMIR_TEST_HOOKS
+        unsigned bit = s->fault.bit & 127;
+        s->sbuf[bit / 8] ^= (uint8_t)(1u << (bit % 8)); /* our own y uses the true word */
+#endif
+    }
+    if (send == s->sbuf && s->sbuf != NULL && (rc != MIMIR_OK || !(pre & PRE_X0)))
         mimir_wipe(s->sbuf, bytes);
     if (rc != MIMIR_OK)
         return rc;
@@ -1214,10 +1255,11 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
         } else {
             hok &= hash128(s->h_copy, v[j]->x[1], n) == 0;
         }
-        mimir_r128_add(y, y, v[j]->x[0], n);
-        mimir_r128_add(y, y, v[j]->x[1], n);
-        memcpy(s->py + s->pending, y, n * W);
-        if (s->macs)
+        const mimir_r128 *x0 = (pre & PRE_X0) ? (const mimir_r128 *)s->sbuf + off : v[j]->x[0];
+        add3(y, x0, v[j]->x[1], n);
+        if (y != s->py + s->pending)
+            memcpy(s->py + s->pending, y, n * W);
+        if (s->macs && !(pre & PRE_M0))
             memcpy(s->pm + s->pending, v[j]->m[0], n * W);
         s->pending += n;
         off += n;
@@ -1236,6 +1278,8 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
     }
     if (recv == s->rbuf && s->rbuf != NULL)
         mimir_wipe(s->rbuf, bytes);
+    if (pre & PRE_X0)
+        mimir_wipe(s->sbuf, bytes);
     if (!hok)
         return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "open", "SHA-256 failed"));
     s->st.opens++;
@@ -1246,7 +1290,7 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
 int mimir_spdz_open(mimir_spdz *s, size_t nv, const mimir_sv *const *v, mimir_r128 *const *out,
                     mimir_err *err)
 {
-    return open_impl(s, "open", nv, v, out, err);
+    return open_impl(s, "open", nv, v, out, 0, err);
 }
 
 /* ---- output --------------------------------------------------------------------------------- */
@@ -1332,6 +1376,8 @@ int mimir_spdz_mul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_
         s->st.mul_elements += n;
         goto out;
     }
+    mimir_r128 *d, *e;
+#if HOST_BE
     if ((rc = grow_pub(s, 2 * n, err)) != MIMIR_OK)
         goto out;
     /* d = a - t.a, e = b - t.b, in the triple's own words */
@@ -1339,26 +1385,58 @@ int mimir_spdz_mul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_
         mimir_r128_sub(arr(&ta, q), arr(a, q), arr(&ta, q), n);
         mimir_r128_sub(arr(&tb, q), arr(b, q), arr(&tb, q), n);
     }
-    mimir_r128 *d = s->pub, *e = s->pub + n;
+    d = s->pub, e = s->pub + n;
+    const unsigned pre = 0;
+#else
+    /* d = a - t.a, e = b - t.b, each component written where the open reads it: the first
+     * components as the message (sbuf), the first MAC components into the pending batch, the
+     * second components into the triple's words (the copy digest reads them); the second MAC
+     * components of d and e are never used by an open and not computed. d and e are opened
+     * into the pending batch (no copy). */
+    if ((rc = open_room(s, 2 * n, err)) != MIMIR_OK ||
+        (rc = grow(&s->sbuf, &s->scap, 2 * n * W, err)) != MIMIR_OK)
+        goto out;
+    mimir_r128 *sx = (mimir_r128 *)s->sbuf;
+    mimir_r128_sub(sx, a->x[0], ta.x[0], n);
+    mimir_r128_sub(sx + n, b->x[0], tb.x[0], n);
+    mimir_r128_sub(ta.x[1], a->x[1], ta.x[1], n);
+    mimir_r128_sub(tb.x[1], b->x[1], tb.x[1], n);
+    if (s->macs) {
+        mimir_r128_sub(s->pm + s->pending, a->m[0], ta.m[0], n);
+        mimir_r128_sub(s->pm + s->pending + n, b->m[0], tb.m[0], n);
+    }
+    d = s->py + s->pending, e = d + n;
+    const unsigned pre = PRE_X0 | PRE_M0;
+#endif
     const mimir_sv *ov[2] = {&ta, &tb};
     mimir_r128 *oo[2] = {d, e};
-    if ((rc = open_impl(s, "mul", 2, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_impl(s, "mul", 2, ov, oo, pre, err)) != MIMIR_OK)
         goto out;
     /* z = c + d b + e a - d e (= c + d t.b + e t.a + d e, with a = t.a + d, b = t.b + e);
-     * elementwise, so out may alias a or b */
-    for (int k = 0; k < 2; k++) {
-        const mimir_r128 sub0 = holds0(s, k) ? 1 : 0; /* public: the party index */
-        mimir_r128 *o = out->x[k];
-        const mimir_r128 *xa = a->x[k], *xb = b->x[k], *xc = tc.x[k];
-        for (size_t j = 0; j < n; j++)
-            o[j] = xc[j] + d[j] * xb[j] + e[j] * xa[j] - sub0 * (d[j] * e[j]);
-        if (!s->macs)
-            continue;
-        const mimir_r128 al = s->alpha[k];
-        mimir_r128 *om = out->m[k];
-        const mimir_r128 *ma = a->m[k], *mb = b->m[k], *mc = tc.m[k];
-        for (size_t j = 0; j < n; j++)
-            om[j] = mc[j] + d[j] * mb[j] + e[j] * ma[j] - al * (d[j] * e[j]);
+     * elementwise (element j of every array read before it is written), so out may alias a
+     * or b. One pass over d and e for all four arrays. */
+    const mimir_r128 sub0 = holds0(s, 0) ? 1 : 0, sub1 = holds0(s, 1) ? 1 : 0; /* public */
+    mimir_r128 *o0 = out->x[0], *o1 = out->x[1];
+    const mimir_r128 *a0 = a->x[0], *a1 = a->x[1], *b0 = b->x[0], *b1 = b->x[1];
+    const mimir_r128 *c0 = tc.x[0], *c1 = tc.x[1];
+    if (!s->macs) {
+        for (size_t j = 0; j < n; j++) {
+            const mimir_r128 dj = d[j], ej = e[j], de = dj * ej;
+            o0[j] = c0[j] + dj * b0[j] + ej * a0[j] - sub0 * de;
+            o1[j] = c1[j] + dj * b1[j] + ej * a1[j] - sub1 * de;
+        }
+    } else {
+        const mimir_r128 al0 = s->alpha[0], al1 = s->alpha[1];
+        mimir_r128 *om0 = out->m[0], *om1 = out->m[1];
+        const mimir_r128 *ma0 = a->m[0], *ma1 = a->m[1], *mb0 = b->m[0], *mb1 = b->m[1];
+        const mimir_r128 *mc0 = tc.m[0], *mc1 = tc.m[1];
+        for (size_t j = 0; j < n; j++) {
+            const mimir_r128 dj = d[j], ej = e[j], de = dj * ej;
+            o0[j] = c0[j] + dj * b0[j] + ej * a0[j] - sub0 * de;
+            o1[j] = c1[j] + dj * b1[j] + ej * a1[j] - sub1 * de;
+            om0[j] = mc0[j] + dj * mb0[j] + ej * ma0[j] - al0 * de;
+            om1[j] = mc1[j] + dj * mb1[j] + ej * ma1[j] - al1 * de;
+        }
     }
     s->st.muls++;
     s->st.mul_elements += n;
@@ -1408,7 +1486,7 @@ int mimir_spdz_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mim
     mimir_r128 *D = s->pub, *E = s->pub + ri, *DE = s->pub + ri + ic;
     const mimir_sv *ov[2] = {&tA, &tB};
     mimir_r128 *oo[2] = {D, E};
-    if ((rc = open_impl(s, "matmul", 2, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_impl(s, "matmul", 2, ov, oo, 0, err)) != MIMIR_OK)
         goto out;
     /* Z = C + D b + a E - D E (= C + D B + A E + D E); accumulated in C, then copied, so out
      * may alias a or b */
@@ -1472,8 +1550,21 @@ int mimir_spdz_trunc(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, unsigned f
         s->st.trunc_elements += n;
         goto out;
     }
+    /* the opened c lands in the pending batch (no copy) and so does the first MAC component
+     * of the masked value; the second MAC component is never used by the open and is not
+     * computed */
+    mimir_r128 *cv, *cm;
+#if HOST_BE
     if ((rc = grow_pub(s, n, err)) != MIMIR_OK)
         goto out;
+    cv = s->pub, cm = r.m[0];
+    const unsigned pre = 0;
+#else
+    if ((rc = open_room(s, n, err)) != MIMIR_OK)
+        goto out;
+    cv = s->py + s->pending, cm = s->macs ? s->pm + s->pending : NULL;
+    const unsigned pre = s->macs ? PRE_M0 : 0;
+#endif
     /* r := a + 2^62 + r (the shift makes a non-negative: |x| < 2^62) */
     const mimir_r128 shift = (mimir_r128)1 << 62;
     for (int k = 0; k < 2; k++) {
@@ -1482,18 +1573,16 @@ int mimir_spdz_trunc(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, unsigned f
         const mimir_r128 *ax = a->x[k];
         for (size_t j = 0; j < n; j++)
             rx[j] += ax[j] + add0;
-        if (!s->macs)
-            continue;
-        const mimir_r128 am = s->alpha[k] * shift;
-        mimir_r128 *rm = r.m[k];
-        const mimir_r128 *ma = a->m[k];
-        for (size_t j = 0; j < n; j++)
-            rm[j] += ma[j] + am;
     }
-    mimir_r128 *cv = s->pub;
+    if (s->macs) {
+        const mimir_r128 am = s->alpha[0] * shift;
+        const mimir_r128 *rm = r.m[0], *ma = a->m[0];
+        for (size_t j = 0; j < n; j++)
+            cm[j] = rm[j] + ma[j] + am;
+    }
     const mimir_sv *ov[1] = {&r};
     mimir_r128 *oo[1] = {cv};
-    if ((rc = open_impl(s, "trunc", 1, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_impl(s, "trunc", 1, ov, oo, pre, err)) != MIMIR_OK)
         goto out;
     /* out = c_low - r_hi + 2^(63-f) (c63 + r_63 - 2 c63 r_63) - 2^(62-f)
      *     = [c_low + 2^(63-f) c63 - 2^(62-f)] - r_hi + 2^(63-f) (1 - 2 c63) r_63 */
@@ -1621,7 +1710,7 @@ static int weight_open(mimir_spdz *s, mimir_spdz_weight *w, const mimir_sv *wc, 
     }
     const mimir_sv *ov[1] = {&t};
     mimir_r128 *oo[1] = {s->pub};
-    rc = open_impl(s, "weight", 1, ov, oo, err);
+    rc = open_impl(s, "weight", 1, ov, oo, 0, err);
     mimir_sv_free(&t);
     if (rc != MIMIR_OK)
         return rc;
@@ -1783,7 +1872,7 @@ int mimir_spdz_weight_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
     mimir_r128 *D = s->pub;
     const mimir_sv *ov[1] = {&tA};
     mimir_r128 *oo[1] = {D};
-    if ((rc = open_impl(s, "weight-matmul", 1, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_impl(s, "weight-matmul", 1, ov, oo, 0, err)) != MIMIR_OK)
         goto out;
     /* out = C + D B + x E' (x E' = A E' + D E'), every word array alike */
     for (size_t i0 = 0; i0 < w->inner; i0 += rb) {
