@@ -9,7 +9,7 @@
  * attested enclave deals all three pools and forgets the seed.
  *
  * Reproducible: a given seed yields the same alpha and the same sequence of items for the same
- * sequence of calls (values from a ChaCha20 stream keyed by HMAC-DRBG output,
+ * sequence of calls (values from an AES-256-CTR stream keyed by HMAC-DRBG output,
  * mimir_drbg_from_seed(seed, "dealer")). A dealer for party p computes all three parties'
  * components but returns only p's (the others are wiped).
  */
