@@ -7,14 +7,18 @@
 
 #include "mem.h"
 
-static int failures;
+static int failures, tests;
 
+/* TAP: one line per check ("ok N - test_mem.c:LINE", or "not ok N - " and what went wrong). */
 #define CHECK(cond, ...)                                                                       \
     do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fprintf(stderr, "\n");                                                             \
+        tests++;                                                                               \
+        if (cond) {                                                                            \
+            printf("ok %d - %s:%d\n", tests, __FILE__, __LINE__);                              \
+        } else {                                                                               \
+            printf("not ok %d - %s:%d: ", tests, __FILE__, __LINE__);                          \
+            printf(__VA_ARGS__);                                                               \
+            printf("\n");                                                                      \
             failures++;                                                                        \
         }                                                                                      \
     } while (0)
@@ -98,10 +102,6 @@ int main(void)
     }
     test_reuse_is_zero();
     test_bounds();
-    if (failures) {
-        fprintf(stderr, "test_mem: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_mem: ok\n");
-    return 0;
+    printf("1..%d\n", tests);
+    return failures ? 1 : 0;
 }
