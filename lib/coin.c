@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "mem.h"
+#include "sha256.h"
 
 #define COMMIT_TAG "mimir-coin-commit-v1"
 #define JOINT_TAG "mimir-coin-v1"
@@ -46,15 +47,15 @@ typedef struct toss_state {
 static void commit(uint8_t out[CB], const uint8_t *session, int party, const uint8_t *s,
                    const uint8_t *n)
 {
-    crypto_hash_sha256_state h;
+    mimir_sha256_state h;
     uint8_t idx[4] = {0, 0, 0, (uint8_t)party};
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)COMMIT_TAG, sizeof COMMIT_TAG - 1);
-    crypto_hash_sha256_update(&h, session, MIMIR_SESSION_BYTES);
-    crypto_hash_sha256_update(&h, idx, sizeof idx);
-    crypto_hash_sha256_update(&h, s, S);
-    crypto_hash_sha256_update(&h, n, NB);
-    crypto_hash_sha256_final(&h, out);
+    mimir_sha256_init(&h);
+    mimir_sha256_update(&h, (const uint8_t *)COMMIT_TAG, sizeof COMMIT_TAG - 1);
+    mimir_sha256_update(&h, session, MIMIR_SESSION_BYTES);
+    mimir_sha256_update(&h, idx, sizeof idx);
+    mimir_sha256_update(&h, s, S);
+    mimir_sha256_update(&h, n, NB);
+    mimir_sha256_final(&h, out);
     sodium_memzero(&h, sizeof h);
 }
 
@@ -182,13 +183,13 @@ static int toss(mimir_net *net, const mimir_coin_opts *o, mimir_coin *c, toss_st
     seeds[self] = t->s[1];
     seeds[prev] = t->r2_recv[0];
     seeds[next] = t->r2_recv[1];
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)JOINT_TAG, sizeof JOINT_TAG - 1);
-    crypto_hash_sha256_update(&h, session, MIMIR_SESSION_BYTES);
+    mimir_sha256_state h;
+    mimir_sha256_init(&h);
+    mimir_sha256_update(&h, (const uint8_t *)JOINT_TAG, sizeof JOINT_TAG - 1);
+    mimir_sha256_update(&h, session, MIMIR_SESSION_BYTES);
     for (int p = 0; p < MIMIR_NET_PARTIES; p++)
-        crypto_hash_sha256_update(&h, seeds[p], S);
-    crypto_hash_sha256_final(&h, c->joint);
+        mimir_sha256_update(&h, seeds[p], S);
+    mimir_sha256_final(&h, c->joint);
     sodium_memzero(&h, sizeof h);
 
     c->self = self;

@@ -27,6 +27,7 @@
 
 #include "drbg.h"
 #include "mem.h"
+#include "sha256.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #error "gen.c puts ring words on the wire in host order, which must be little-endian"
@@ -892,7 +893,7 @@ static int mask_mac0(mimir_gen *g, mimir_wmask *m, size_t n, mimir_err *err)
  * messages so the round is the same everywhere). */
 static int mask_copy_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_err *err)
 {
-    enum { H = crypto_hash_sha256_BYTES };
+    enum { H = MIMIR_SHA256_BYTES };
     uint8_t mine[H], theirs[H];
     mimir_net_io io[MIMIR_NET_PARTIES];
     memset(io, 0, sizeof io);
@@ -900,11 +901,11 @@ static int mask_copy_check(mimir_gen *g, const mimir_wmask *m, size_t n, mimir_e
         io[0] = (mimir_net_io){1, mine, 0, 1, theirs, 0};
         io[2] = (mimir_net_io){1, mine, 0, 1, theirs, 0};
     } else {
-        crypto_hash_sha256_state h;
-        crypto_hash_sha256_init(&h);
-        crypto_hash_sha256_update(&h, (const uint8_t *)&m->id, sizeof m->id);
-        crypto_hash_sha256_update(&h, (const uint8_t *)m->expl[g->self == 0 ? 2 : 3], n * W);
-        crypto_hash_sha256_final(&h, mine);
+        mimir_sha256_state h;
+        mimir_sha256_init(&h);
+        mimir_sha256_update(&h, (const uint8_t *)&m->id, sizeof m->id);
+        mimir_sha256_update(&h, (const uint8_t *)m->expl[g->self == 0 ? 2 : 3], n * W);
+        mimir_sha256_final(&h, mine);
         int o = 2 - g->self;
         io[o] = (mimir_net_io){1, mine, H, 1, theirs, H};
         io[1] = (mimir_net_io){1, mine, 0, 1, theirs, 0};

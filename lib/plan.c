@@ -13,6 +13,7 @@
 
 #include "io.h"
 #include "sgpt2.h"
+#include "sha256.h"
 
 static const char *const kind_names[MIMIR_PREP_KINDS] = {"triple", "matrix", "trunc",
                                                          "edabit", "wmask",  "wpair"};
@@ -51,7 +52,7 @@ int mimir_plan_model_load(const char *dir, mimir_plan_model *m, mimir_err *err)
     if (rc == MIMIR_OK)
         rc = mimir_gpt2_config_parse(path, (const char *)json, len, &m->cfg, err);
     if (rc == MIMIR_OK) {
-        crypto_hash_sha256(m->digest, json, len);
+        mimir_sha256(m->digest, json, len);
         dir_name(dir, m->name, sizeof m->name);
     }
     free(json);

@@ -25,6 +25,7 @@
 #include "hex.h"
 #include "io.h"
 #include "mem.h"
+#include "sha256.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "pool.c reads and writes ring words in their native little-endian layout"
@@ -232,7 +233,7 @@ typedef struct awriter {
     char tmp[PATH_BYTES];
     char path[PATH_BYTES];
     const char *dir;
-    crypto_hash_sha256_state h;
+    mimir_sha256_state h;
 } awriter;
 
 static int aw_open(awriter *w, const char *dir, const char *name, mode_t mode, mimir_err *err)
@@ -249,13 +250,13 @@ static int aw_open(awriter *w, const char *dir, const char *name, mode_t mode, m
         unlink(w->tmp);
         return rc;
     }
-    crypto_hash_sha256_init(&w->h);
+    mimir_sha256_init(&w->h);
     return MIMIR_OK;
 }
 
 static int aw_write(awriter *w, const void *p, size_t n, mimir_err *err)
 {
-    crypto_hash_sha256_update(&w->h, p, n);
+    mimir_sha256_update(&w->h, p, n);
     if (write_all(w->fd, p, n) != 0)
         return mimir_err_errno(err, w->path, "write failed");
     return MIMIR_OK;
@@ -275,7 +276,7 @@ static int aw_commit(awriter *w, int digest, mimir_err *err)
 {
     if (digest) {
         uint8_t d[DIGEST_BYTES];
-        crypto_hash_sha256_final(&w->h, d);
+        mimir_sha256_final(&w->h, d);
         if (write_all(w->fd, d, sizeof d) != 0) {
             int rc = mimir_err_errno(err, w->path, "write failed");
             aw_abort(w);
@@ -603,7 +604,7 @@ static int read_alpha(mimir_pool *p, mimir_err *err)
     } else if (memcmp(buf, ALPHA_MAGIC, MAGIC_BYTES) != 0) {
         rc = mimir_err_set(err, MIMIR_EINPUT, path, "magic", "expected \"%s\"", ALPHA_MAGIC);
     } else {
-        crypto_hash_sha256(d, buf, ALPHA_BODY);
+        mimir_sha256(d, buf, ALPHA_BODY);
         if (sodium_memcmp(d, buf + ALPHA_BODY, DIGEST_BYTES) != 0)
             rc = mimir_err_set(err, MIMIR_EINPUT, path, "digest",
                                "SHA-256 does not match the content: the file is corrupted");
@@ -836,8 +837,8 @@ static int verify_batch(const mimir_pool *p, struct batch *b, mimir_err *err)
         return mimir_err_set(err, MIMIR_ERUNTIME, path, NULL, "out of memory");
     }
     uint64_t body = HDR_BYTES + payload_bytes(b, p->macs), off = 0;
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    mimir_sha256_state h;
+    mimir_sha256_init(&h);
     int rc = MIMIR_OK;
     while (off < body && rc == MIMIR_OK) {
         size_t n = body - off < HASH_CHUNK ? (size_t)(body - off) : HASH_CHUNK;
@@ -845,7 +846,7 @@ static int verify_batch(const mimir_pool *p, struct batch *b, mimir_err *err)
         if (r != 0)
             rc = r == -2 ? mimir_err_set(err, MIMIR_EINPUT, path, "size", "truncated")
                          : mimir_err_errno(err, path, "read failed");
-        crypto_hash_sha256_update(&h, buf, n);
+        mimir_sha256_update(&h, buf, n);
         off += n;
     }
     uint8_t want[DIGEST_BYTES], got[DIGEST_BYTES];
@@ -855,7 +856,7 @@ static int verify_batch(const mimir_pool *p, struct batch *b, mimir_err *err)
             rc = r == -2 ? mimir_err_set(err, MIMIR_EINPUT, path, "size", "truncated")
                          : mimir_err_errno(err, path, "read failed");
     }
-    crypto_hash_sha256_final(&h, got);
+    mimir_sha256_final(&h, got);
     if (rc == MIMIR_OK && sodium_memcmp(want, got, DIGEST_BYTES) != 0)
         rc = mimir_err_set(err, MIMIR_EINPUT, path, "digest",
                            "SHA-256 does not match the content: the batch is corrupted");
@@ -990,7 +991,7 @@ static int read_cursor(mimir_pool *p, mimir_err *err)
         rc = mimir_err_set(err, MIMIR_EINPUT, path, "size",
                            "%zu bytes, inconsistent with its batch count", len);
     } else {
-        crypto_hash_sha256(d, buf, len - DIGEST_BYTES);
+        mimir_sha256(d, buf, len - DIGEST_BYTES);
         if (sodium_memcmp(d, buf + len - DIGEST_BYTES, DIGEST_BYTES) != 0)
             rc = mimir_err_set(err, MIMIR_EINPUT, path, "digest",
                                "SHA-256 does not match the content: the cursor is corrupted");

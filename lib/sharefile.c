@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "ring.h"
 #include "rss.h"
+#include "sha256.h"
 
 /* Fixed header offsets (docs/formats.md, "Share files"). */
 #define OFF_VERSION 8
@@ -282,7 +283,7 @@ int mimir_share_encode(mimir_share *s, uint8_t **buf, size_t *len, mimir_err *er
         memcpy(b + p + cb, s->t[i].c[1], cb);
         p += 2 * cb;
     }
-    crypto_hash_sha256(b + p, b, p);
+    mimir_sha256(b + p, b, p);
     memcpy(s->digest, b + p, MIMIR_SHARE_DIGESTBYTES);
     *buf = b;
     *len = total;
@@ -403,7 +404,7 @@ int mimir_share_parse(const char *name, const uint8_t *b, size_t len, mimir_shar
         return rc;
     uint8_t dg[MIMIR_SHARE_DIGESTBYTES];
     size_t body = len - MIMIR_SHARE_DIGESTBYTES;
-    crypto_hash_sha256(dg, b, body);
+    mimir_sha256(dg, b, body);
     if (sodium_memcmp(dg, b + body, sizeof dg) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, name, "digest",
                              "SHA-256 digest mismatch: the file is corrupted or was modified");
@@ -587,20 +588,20 @@ int mimir_share_write(mimir_share *s, mimir_out *out, mimir_err *err)
     int rc = encode_head(s, &head, &hlen, &pl, err);
     if (rc)
         return rc;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, head, hlen);
+    mimir_sha256_state st;
+    mimir_sha256_init(&st);
+    mimir_sha256_update(&st, head, hlen);
     rc = mimir_out_write(out, head, hlen, err);
     free(head);
     size_t wb = MIMIR_RSS_WORDBYTES(s->ring);
     for (size_t i = 0; rc == MIMIR_OK && i < s->n; i++) {
         size_t cb = (size_t)s->t[i].numel * wb;
         for (int j = 0; rc == MIMIR_OK && j < 2; j++) {
-            crypto_hash_sha256_update(&st, s->t[i].c[j], cb);
+            mimir_sha256_update(&st, s->t[i].c[j], cb);
             rc = mimir_out_write(out, s->t[i].c[j], cb, err);
         }
     }
-    crypto_hash_sha256_final(&st, s->digest);
+    mimir_sha256_final(&st, s->digest);
     if (rc == MIMIR_OK)
         rc = mimir_out_write(out, s->digest, MIMIR_SHARE_DIGESTBYTES, err);
     return rc;

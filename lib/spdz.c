@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "prep.h"
 #include "transcript.h"
+#include "sha256.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define HOST_BE 1
@@ -825,26 +826,26 @@ int mimir_spdz_matmul_public_right(mimir_spdz *s, mimir_sv *out, const mimir_sv 
 static void commit(uint8_t out[HB], const char *tag, const uint8_t *session, int party,
                    const uint8_t *v, size_t vlen, const uint8_t *nonce)
 {
-    crypto_hash_sha256_state h;
+    mimir_sha256_state h;
     uint8_t idx[4];
     put32be(idx, (uint32_t)party);
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)tag, strlen(tag));
-    crypto_hash_sha256_update(&h, session, MIMIR_SESSION_BYTES);
-    crypto_hash_sha256_update(&h, idx, sizeof idx);
-    crypto_hash_sha256_update(&h, v, vlen);
-    crypto_hash_sha256_update(&h, nonce, NONCEB);
-    crypto_hash_sha256_final(&h, out);
+    mimir_sha256_init(&h);
+    mimir_sha256_update(&h, (const uint8_t *)tag, strlen(tag));
+    mimir_sha256_update(&h, session, MIMIR_SESSION_BYTES);
+    mimir_sha256_update(&h, idx, sizeof idx);
+    mimir_sha256_update(&h, v, vlen);
+    mimir_sha256_update(&h, nonce, NONCEB);
+    mimir_sha256_final(&h, out);
     sodium_memzero(&h, sizeof h);
 }
 
 static void tagged(uint8_t out[HB], const char *tag, const uint8_t *data, size_t len)
 {
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)tag, strlen(tag));
-    crypto_hash_sha256_update(&h, data, len);
-    crypto_hash_sha256_final(&h, out);
+    mimir_sha256_state h;
+    mimir_sha256_init(&h);
+    mimir_sha256_update(&h, (const uint8_t *)tag, strlen(tag));
+    mimir_sha256_update(&h, data, len);
+    mimir_sha256_final(&h, out);
     sodium_memzero(&h, sizeof h);
 }
 
@@ -1006,14 +1007,14 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
     seeds[s->next] = c->r2_recv[1];
     uint8_t num[8];
     put64be(num, at);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)JOINT_TAG, sizeof JOINT_TAG - 1);
-    crypto_hash_sha256_update(&h, session, MIMIR_SESSION_BYTES);
-    crypto_hash_sha256_update(&h, num, sizeof num);
+    mimir_sha256_state h;
+    mimir_sha256_init(&h);
+    mimir_sha256_update(&h, (const uint8_t *)JOINT_TAG, sizeof JOINT_TAG - 1);
+    mimir_sha256_update(&h, session, MIMIR_SESSION_BYTES);
+    mimir_sha256_update(&h, num, sizeof num);
     for (int p = 0; p < 3; p++)
-        crypto_hash_sha256_update(&h, seeds[p], SEEDB);
-    crypto_hash_sha256_final(&h, c->joint);
+        mimir_sha256_update(&h, seeds[p], SEEDB);
+    mimir_sha256_final(&h, c->joint);
     if (mimir_drbg_from_seed(&c->d, c->joint, HB, CHI_LABEL) != MIMIR_OK ||
         mimir_drbg_generate(&c->d, c->chi_key, CHI_KEYB, NULL, 0) != MIMIR_OK)
         return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "MAC check",

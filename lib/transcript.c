@@ -26,6 +26,7 @@
 #include "hex.h"
 #include "io.h"
 #include "net.h"
+#include "sha256.h"
 
 #define DOMAIN "mimir-transcript-v1"
 #define HASHBYTES 32
@@ -60,23 +61,23 @@ static void to_hex(char *out, const uint8_t *p, size_t n)
 
 static void chain0(uint8_t out[HASHBYTES], const uint8_t session[SESSIONBYTES], int party)
 {
-    crypto_hash_sha256_state st;
+    mimir_sha256_state st;
     uint8_t be[4] = {(uint8_t)((uint32_t)party >> 24), (uint8_t)((uint32_t)party >> 16),
                      (uint8_t)((uint32_t)party >> 8), (uint8_t)party};
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)DOMAIN, strlen(DOMAIN));
-    crypto_hash_sha256_update(&st, session, SESSIONBYTES);
-    crypto_hash_sha256_update(&st, be, sizeof be);
-    crypto_hash_sha256_final(&st, out);
+    mimir_sha256_init(&st);
+    mimir_sha256_update(&st, (const uint8_t *)DOMAIN, strlen(DOMAIN));
+    mimir_sha256_update(&st, session, SESSIONBYTES);
+    mimir_sha256_update(&st, be, sizeof be);
+    mimir_sha256_final(&st, out);
 }
 
 static void chain_next(uint8_t chain[HASHBYTES], const char *prefix, size_t n)
 {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, chain, HASHBYTES);
-    crypto_hash_sha256_update(&st, (const uint8_t *)prefix, n);
-    crypto_hash_sha256_final(&st, chain);
+    mimir_sha256_state st;
+    mimir_sha256_init(&st);
+    mimir_sha256_update(&st, chain, HASHBYTES);
+    mimir_sha256_update(&st, (const uint8_t *)prefix, n);
+    mimir_sha256_final(&st, chain);
 }
 
 /* Printable ASCII without '"' and '\\', 1..max characters: such text needs no JSON escaping,
@@ -289,7 +290,7 @@ void mimir_transcript_observer(void *arg, int dir, int peer, uint64_t round,
     rec r = {.type = dir == MIMIR_NET_SENT ? R_SEND : R_RECV, .peer = peer, .round = round,
              .len = len};
     uint8_t h[HASHBYTES];
-    crypto_hash_sha256(h, payload != NULL ? payload : (const uint8_t *)"", len);
+    mimir_sha256(h, payload != NULL ? payload : (const uint8_t *)"", len);
     to_hex(r.sha, h, HASHBYTES);
     emit(t, &r);
 }
@@ -309,7 +310,7 @@ void mimir_transcript_open(mimir_transcript *t, const char *label, uint64_t coun
     rec r = {.type = R_OPEN, .count = count};
     snprintf(r.text, sizeof r.text, "%s", label);
     uint8_t h[HASHBYTES];
-    crypto_hash_sha256(h, buf != NULL ? buf : (const void *)"", len);
+    mimir_sha256(h, buf != NULL ? buf : (const void *)"", len);
     to_hex(r.sha, h, HASHBYTES);
     emit(t, &r);
 }
@@ -406,7 +407,7 @@ typedef struct reader {
 } reader;
 
 typedef struct seq {
-    crypto_hash_sha256_state st;
+    mimir_sha256_state st;
     uint64_t n;
     uint8_t digest[HASHBYTES];
 } seq;
@@ -505,14 +506,14 @@ static void seq_add(seq *q, const rec *r)
     if (r->type == R_OPEN) {
         le64(w, r->count);
         w[8] = (uint8_t)strlen(r->text);
-        crypto_hash_sha256_update(&q->st, w, 9);
-        crypto_hash_sha256_update(&q->st, (const uint8_t *)r->text, w[8]);
+        mimir_sha256_update(&q->st, w, 9);
+        mimir_sha256_update(&q->st, (const uint8_t *)r->text, w[8]);
     } else {
         le64(w, r->round);
         le64(w + 8, r->len);
-        crypto_hash_sha256_update(&q->st, w, 16);
+        mimir_sha256_update(&q->st, w, 16);
     }
-    crypto_hash_sha256_update(&q->st, (const uint8_t *)r->sha, HEXBYTES);
+    mimir_sha256_update(&q->st, (const uint8_t *)r->sha, HEXBYTES);
     q->n++;
 }
 
@@ -522,19 +523,19 @@ static void parsed_init(parsed *p, const char *path)
     p->path = path;
     p->party = -1;
     for (int i = 0; i < 3; i++) {
-        crypto_hash_sha256_init(&p->sent[i].st);
-        crypto_hash_sha256_init(&p->recvd[i].st);
+        mimir_sha256_init(&p->sent[i].st);
+        mimir_sha256_init(&p->recvd[i].st);
     }
-    crypto_hash_sha256_init(&p->opens.st);
+    mimir_sha256_init(&p->opens.st);
 }
 
 static void parsed_finish(parsed *p)
 {
     for (int i = 0; i < 3; i++) {
-        crypto_hash_sha256_final(&p->sent[i].st, p->sent[i].digest);
-        crypto_hash_sha256_final(&p->recvd[i].st, p->recvd[i].digest);
+        mimir_sha256_final(&p->sent[i].st, p->sent[i].digest);
+        mimir_sha256_final(&p->recvd[i].st, p->recvd[i].digest);
     }
-    crypto_hash_sha256_final(&p->opens.st, p->opens.digest);
+    mimir_sha256_final(&p->opens.st, p->opens.digest);
 }
 
 /* Field access with exact types; each returns 0 on success. */

@@ -25,6 +25,7 @@
 #include "plan.h"
 #include "pool.h"
 #include "tool.h"
+#include "sha256.h"
 
 #define SUB "generate"
 #define MAX_COUNT ((uint64_t)1 << 40)
@@ -609,32 +610,32 @@ static int record(run *R, mimir_err *err)
 }
 
 /* SHA-256 of the request and batch size as little-endian words: the three must agree. */
-static void req_digest(const req *r, uint64_t batch, uint8_t out[crypto_hash_sha256_BYTES])
+static void req_digest(const req *r, uint64_t batch, uint8_t out[MIMIR_SHA256_BYTES])
 {
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    mimir_sha256_state h;
+    mimir_sha256_init(&h);
     uint64_t w[4] = {r->triples, r->edabits, batch, (uint64_t)r->nmat << 32 | r->ntr};
-    crypto_hash_sha256_update(&h, (const uint8_t *)w, sizeof w);
+    mimir_sha256_update(&h, (const uint8_t *)w, sizeof w);
     for (size_t i = 0; i < r->nmat; i++) {
         uint64_t m[4] = {r->mat[i].rows, r->mat[i].inner, r->mat[i].cols, r->mat[i].count};
-        crypto_hash_sha256_update(&h, (const uint8_t *)m, sizeof m);
+        mimir_sha256_update(&h, (const uint8_t *)m, sizeof m);
     }
     for (size_t i = 0; i < r->ntr; i++) {
         uint64_t t[2] = {r->tr[i].f, r->tr[i].count};
-        crypto_hash_sha256_update(&h, (const uint8_t *)t, sizeof t);
+        mimir_sha256_update(&h, (const uint8_t *)t, sizeof t);
     }
     uint64_t nw[2] = {r->nwm, r->nwp};
-    crypto_hash_sha256_update(&h, (const uint8_t *)nw, sizeof nw);
+    mimir_sha256_update(&h, (const uint8_t *)nw, sizeof nw);
     for (size_t i = 0; i < r->nwm; i++) {
         uint64_t m[2] = {r->wm[i].inner, r->wm[i].cols};
-        crypto_hash_sha256_update(&h, (const uint8_t *)m, sizeof m);
+        mimir_sha256_update(&h, (const uint8_t *)m, sizeof m);
     }
     for (size_t i = 0; i < r->nwp; i++) {
         uint64_t p4[4] = {r->wp[i].mask, r->wp[i].rows, (uint64_t)r->wp[i].transposed,
                           r->wp[i].count};
-        crypto_hash_sha256_update(&h, (const uint8_t *)p4, sizeof p4);
+        mimir_sha256_update(&h, (const uint8_t *)p4, sizeof p4);
     }
-    crypto_hash_sha256_final(&h, out);
+    mimir_sha256_final(&h, out);
 }
 
 /* One round: every party says whether it creates or appends and what it will generate (a
@@ -643,7 +644,7 @@ static void req_digest(const req *r, uint64_t batch, uint8_t out[crypto_hash_sha
 static int agree(mimir_net *net, int self, uint8_t mode, const req *r, uint64_t batch,
                  mimir_err *err)
 {
-    enum { DB = crypto_hash_sha256_BYTES };
+    enum { DB = MIMIR_SHA256_BYTES };
     uint8_t mine[1 + DB], got[3][1 + DB];
     mine[0] = mode;
     req_digest(r, batch, mine + 1);
