@@ -255,17 +255,22 @@ static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, 
     return rc;
 }
 
-int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
-                        mimir_err *err)
+/* [x < 0] at width bits, the leaves of bits skip-1 .. 0 left out (skip = 0: exact; the coarse
+ * variant, lib/compare.h): kk = bits - skip leaves, slot t >= 1 is bit k-1-t. */
+static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                    unsigned skip, mimir_err *err)
 {
     if (x == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "no operand");
     int rc = check_bits(bits, "ltz", err);
+    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
+                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
     if (rc == MIMIR_OK)
         rc = check_out(s, out, x->n, "ltz", err);
     if (rc != MIMIR_OK)
         return rc;
-    size_t n = x->n, k = bits;
+    size_t n = x->n, k = bits, kk = bits - skip;
     if (n == 0)
         return MIMIR_OK;
     if (n > SIZE_MAX / (EBITS * 4 * sizeof(mimir_r128)))
@@ -275,7 +280,7 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz",
                              "the preprocessing source gives no edaBits");
     cplan pl;
-    plan(&pl, bits);
+    plan(&pl, (unsigned)kk);
     mimir_sv r, eb, cs, G, P;
     memset(&r, 0, sizeof r);
     memset(&eb, 0, sizeof eb);
@@ -290,12 +295,12 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
         rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "edaBits of the wrong size");
         goto done;
     }
-    if ((rc = alloc(s, &cs, n, err)) != MIMIR_OK || (rc = alloc(s, &G, n * k, err)) != MIMIR_OK ||
-        (rc = alloc(s, &P, n * k, err)) != MIMIR_OK)
+    if ((rc = alloc(s, &cs, n, err)) != MIMIR_OK || (rc = alloc(s, &G, n * kk, err)) != MIMIR_OK ||
+        (rc = alloc(s, &P, n * kk, err)) != MIMIR_OK)
         goto done;
     c = malloc(n * sizeof *c);
     coef = malloc(n * sizeof *coef);
-    cnst = malloc(n * k * sizeof *cnst);
+    cnst = malloc(n * kk * sizeof *cnst);
     if (c == NULL || coef == NULL || cnst == NULL) {
         rc = oom(err);
         goto done;
@@ -319,12 +324,12 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
     for (int q = 0; q < narr(s); q++) {
         const mimir_r128 *b = arr(&eb, q);
         mimir_r128 *g = arr(&G, q), *p = arr(&P, q);
-        for (size_t i = 0; i < n; i++, b += EBITS, g += k, p += k) {
+        for (size_t i = 0; i < n; i++, b += EBITS, g += kk, p += kk) {
             uint64_t c64 = (uint64_t)c[i];
             mimir_r128 top = b[k - 1];
             g[0] = top;
             p[0] = (mimir_r128)0 - 2 * top;
-            for (size_t t = 1; t < k; t++) {
+            for (size_t t = 1; t < kk; t++) {
                 size_t j = k - 1 - t;
                 mimir_r128 bj = b[j];
                 mimir_r128 m = (mimir_r128)0 - (mimir_r128)(1 - ((c64 >> j) & 1)); /* c_j = 0 */
@@ -336,9 +341,9 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
     mimir_sv_free(&eb);
     for (size_t i = 0; i < n; i++) {
         uint64_t c64 = (uint64_t)c[i];
-        cnst[i * k] = 1;
-        for (size_t t = 1; t < k; t++)
-            cnst[i * k + t] = 1 - (mimir_r128)((c64 >> (k - 1 - t)) & 1);
+        cnst[i * kk] = 1;
+        for (size_t t = 1; t < kk; t++)
+            cnst[i * kk + t] = 1 - (mimir_r128)((c64 >> (k - 1 - t)) & 1);
     }
     if ((rc = mimir_spdz_add_public(s, &P, &P, cnst, err)) != MIMIR_OK)
         goto done;
@@ -349,7 +354,7 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
         const mimir_r128 *g = arr(&G, q);
         mimir_r128 *v = arr(&cs, q);
         for (size_t i = 0; i < n; i++)
-            v[i] = g[i * k];
+            v[i] = g[i * kk];
     }
     /* [x < 0] = (1 - c_(k-1)) + (2 c_(k-1) - 1) G */
     for (size_t i = 0; i < n; i++) {
@@ -370,6 +375,25 @@ done:
     mimir_sv_free(&G);
     mimir_sv_free(&P);
     return rc;
+}
+
+int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                        mimir_err *err)
+{
+    return ltz_impl(s, out, x, bits, 0, err);
+}
+
+int mimir_spdz_ltz_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                          unsigned skip, mimir_err *err)
+{
+    int rc = check_bits(bits, "ltz", err);
+    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
+                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+    if (rc != MIMIR_OK)
+        return rc;
+    /* one more bit of width (below 64) moves the ends where a skip can err out of the range */
+    return ltz_impl(s, out, x, MIMIR_COMPARE_COARSE_WIDTH(bits, skip), skip, err);
 }
 
 int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *err)
@@ -465,7 +489,7 @@ int mimir_spdz_select(mimir_spdz *s, mimir_sv *out, const mimir_sv *bit, const m
  * L + bit (R - L), and, if oh is not NULL, the one-hot entries of the left range become
  * oh - bit oh and those of the right range bit oh, all products in ONE mul with the select's. */
 static int tree(mimir_spdz *s, mimir_sv *max, mimir_sv *oh, const mimir_sv *x, size_t rows,
-                size_t len, unsigned bits, mimir_err *err)
+                size_t len, unsigned bits, unsigned skip, mimir_err *err)
 {
     mimir_sv cur, nxt, L, R, bit, U, V;
     mimir_sv *all[] = {&cur, &nxt, &L, &R, &bit, &U, &V};
@@ -502,7 +526,10 @@ static int tree(mimir_spdz *s, mimir_sv *max, mimir_sv *oh, const mimir_sv *x, s
                 copy_el(s, &L, r * h + p, &cur, r * m + 2 * p, 1);
                 copy_el(s, &R, r * h + p, &cur, r * m + 2 * p + 1, 1);
             }
-        if ((rc = mimir_spdz_lt_bits(s, &bit, &L, &R, bits, err)) != MIMIR_OK)
+        /* bit = [L < R] = ltz(L - R), the difference in bit's arrays first */
+        if ((rc = mimir_spdz_sub(s, &bit, &L, &R, err)) != MIMIR_OK ||
+            (rc = ltz_impl(s, &bit, &bit, MIMIR_COMPARE_COARSE_WIDTH(bits, skip), skip, err)) !=
+                MIMIR_OK)
             break;
         mimir_sv u0 = view(&U, 0, np);
         if ((rc = mimir_spdz_sub(s, &u0, &R, &L, err)) != MIMIR_OK)
@@ -575,7 +602,23 @@ int mimir_spdz_max_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t 
         rc = check_out(s, out, rows, "max", err);
     if (rc != MIMIR_OK || rows == 0)
         return rc;
-    return tree(s, out, NULL, x, rows, len, bits, err);
+    return tree(s, out, NULL, x, rows, len, bits, 0, err);
+}
+
+int mimir_spdz_max_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
+                          size_t len, unsigned bits, unsigned skip, mimir_err *err)
+{
+    int rc = check_rows(s, x, rows, len, "max", err);
+    if (rc == MIMIR_OK)
+        rc = check_bits(bits, "max", err);
+    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "max", "%u low bits skipped of %u, expected "
+                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+    if (rc == MIMIR_OK)
+        rc = check_out(s, out, rows, "max", err);
+    if (rc != MIMIR_OK || rows == 0)
+        return rc;
+    return tree(s, out, NULL, x, rows, len, bits, skip, err);
 }
 
 int mimir_spdz_max(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows, size_t len,
@@ -596,7 +639,7 @@ int mimir_spdz_argmax_bits(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const
         rc = check_out(s, max, rows, "argmax max", err);
     if (rc != MIMIR_OK || rows == 0)
         return rc;
-    return tree(s, max, onehot, x, rows, len, bits, err);
+    return tree(s, max, onehot, x, rows, len, bits, 0, err);
 }
 
 int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,

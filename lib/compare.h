@@ -68,6 +68,22 @@ int mimir_spdz_ltz(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, mimir_err *e
 int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
                         mimir_err *err);
 
+/* The coarse comparison: [x < 0] with the skip least significant bits left out of the carry
+ * tree (0 <= skip <= bits - 2). The result is always a shared 0/1 value and it is exactly
+ * [x < 0] when 2^skip <= |x| and -2^(bits-1) <= x < 2^(bits-1); for |x| < 2^skip it may be
+ * either bit, depending on the edaBit (bits = 64, skip > 0: also within 2^skip of -2^63 and
+ * 2^63; below 64 the tree is one bit wider, MIMIR_COMPARE_COARSE_WIDTH, so that the ends of
+ * the range are exact). For call sites whose result
+ * matters only away from the threshold, e.g. a switch between two approximations that agree
+ * there (docs/protocol.md, "Coarse comparisons", has the proof and the error each call site
+ * accepts). With L = MIMIR_COMPARE_COARSE_LEAVES(bits, skip) it takes x->n edaBits and
+ * mimir_compare_ltz_triples(L) * x->n triples and MIMIR_COMPARE_LTZ_BITS_ROUNDS(L) rounds, and
+ * opens the same uniformly masked c as ltz_bits. skip = 0 is mimir_spdz_ltz_bits. */
+#define MIMIR_COMPARE_COARSE_WIDTH(bits, skip) ((skip) > 0 && (bits) < 64 ? (bits) + 1 : (bits))
+#define MIMIR_COMPARE_COARSE_LEAVES(bits, skip) (MIMIR_COMPARE_COARSE_WIDTH(bits, skip) - (skip))
+int mimir_spdz_ltz_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                          unsigned skip, mimir_err *err);
+
 /* out = [a < b] elementwise (= ltz(a - b)). */
 int mimir_spdz_lt(mimir_spdz *s, mimir_sv *out, const mimir_sv *a, const mimir_sv *b,
                   mimir_err *err);
@@ -109,6 +125,12 @@ int mimir_spdz_argmax(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimi
  * functions above. */
 int mimir_spdz_max_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
                         size_t len, unsigned bits, mimir_err *err);
+/* Row-wise max with coarse comparisons (mimir_spdz_ltz_coarse): each level's pick is one of
+ * its two elements, and the smaller only if the two differ by less than 2^skip, so the result
+ * is an element of the row within ceil(log2 len) 2^skip of the maximum. Costs as
+ * mimir_spdz_max_bits at width MIMIR_COMPARE_COARSE_LEAVES(bits, skip). */
+int mimir_spdz_max_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t rows,
+                          size_t len, unsigned bits, unsigned skip, mimir_err *err);
 int mimir_spdz_argmax_bits(mimir_spdz *s, mimir_sv *onehot, mimir_sv *max, const mimir_sv *x,
                            size_t rows, size_t len, unsigned bits, mimir_err *err);
 

@@ -224,7 +224,10 @@ int mimir_snl_exp(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f, m
     // 2^MIMIR_SNL_ACT_LOG2), so x - lo in (-2^15, 16]: 15 + f + 1 bits (32 at f = 16).
     mimir_r64 lo = mimir_approx_const(MIMIR_APPROX_EXP_LO, f);
     TRY(add_const(s, &d, x, (mimir_r64)0 - lo, err));
-    TRY(mimir_spdz_ltz_bits(s, &below, &d, MIMIR_SNL_EXP_CMP_BITS(f), err));
+    // Coarse (MIMIR_SNL_EXP_CMP_SKIP): within 1/16 of the cut either side gives exp(x) below
+    // 1.2e-7, so the bit may go either way there
+    TRY(mimir_spdz_ltz_coarse(s, &below, &d, MIMIR_SNL_EXP_CMP_BITS(f), MIMIR_SNL_EXP_CMP_SKIP(f),
+                              err));
     // xc = select(below, lo, x) = x + below (lo - x): one product, no truncation
     TRY(mimir_spdz_scale(s, &d, x, pub((mimir_r64)-1), err));
     TRY(add_const(s, &d, &d, lo, err));
@@ -428,15 +431,18 @@ int mimir_snl_gelu(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned f,
     TRY(sv_new(s, &h, n, err));
     // neg = [x < 0]; u = |x| = x - 2 neg x; relu = x - neg x. Width: |x| < 2^14 (the design
     // range, MIMIR_SNL_ACT_LOG2): 14 + f + 1 bits (31 at f = 16)
-    unsigned bits = MIMIR_SNL_GELU_CMP_BITS(f);
-    TRY(mimir_spdz_ltz_bits(s, &neg, x, bits, err));
+    // Both comparisons are coarse (MIMIR_SNL_GELU_CMP_SKIP: exact from 1/16 away): a wrong
+    // sign for |x| < 1/16 gives x / 2 + h(-|x|) instead of x / 2 + h(|x|), and a wrong side of
+    // |x| = 4 the polynomial or relu where both are within 1e-4 of GELU (docs/numerics.md)
+    unsigned bits = MIMIR_SNL_GELU_CMP_BITS(f), skip = MIMIR_SNL_GELU_CMP_SKIP(f);
+    TRY(mimir_spdz_ltz_coarse(s, &neg, x, bits, skip, err));
     TRY(mimir_spdz_mul(s, &nx, &neg, x, err));
     TRY(mimir_spdz_sub(s, &relu, x, &nx, err));
     TRY(mimir_spdz_sub(s, &u, &relu, &nx, err));
     // in = [u < 4]: u - 4 in [-4, 2^14), the same width
     TRY(add_const(s, &in, &u, (mimir_r64)0 - mimir_approx_const(MIMIR_APPROX_GELU_BOUND, f),
                   err));
-    TRY(mimir_spdz_ltz_bits(s, &in, &in, bits, err));
+    TRY(mimir_spdz_ltz_coarse(s, &in, &in, bits, skip, err));
     // one truncation by 1 of both (u << (F - f)) and u: t = u / 2 - 1 at F bits, and u / 2
     TRY(mimir_spdz_scale(s, &h, &u, pub((mimir_r64)1 << (F - f)), err));
     sv_copy(&two, 0, &h, 0, n);
@@ -486,8 +492,11 @@ int mimir_snl_softmax(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t ro
     TRY(sv_new(s, &e, n, err));
     TRY(sv_new(s, &sum, rows, err));
     // e = exp(x - max) (F bits, in [0, 1]); the max by a comparison tree, never opened; its
-    // comparisons are of differences of two scores, |x_i - x_j| < 2^15: 15 + f + 1 bits
-    TRY(mimir_spdz_max_bits(s, &mx, x, rows, len, MIMIR_SNL_MAX_CMP_BITS(f), err));
+    // comparisons are of differences of two scores, |x_i - x_j| < 2^15: 15 + f + 1 bits. They
+    // are coarse (MIMIR_SNL_MAX_CMP_SKIP): mx is a score within levels / 256 of the max, so
+    // x - mx <= 7 / 256 for len <= 128, where exp's polynomial is still within 1.2e-5
+    TRY(mimir_spdz_max_coarse(s, &mx, x, rows, len, MIMIR_SNL_MAX_CMP_BITS(f),
+                              MIMIR_SNL_MAX_CMP_SKIP(f), err));
     sv_repeat(&rep, &mx, rows, len);
     TRY(mimir_spdz_sub(s, &e, x, &rep, err));
     TRY(mimir_snl_exp(s, &e, &e, f, err));

@@ -57,6 +57,21 @@
 #define MIMIR_SNL_GELU_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2, f)
 #define MIMIR_SNL_EXP_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2 + 1, f)
 #define MIMIR_SNL_MAX_CMP_BITS(f) MIMIR_SNL_CMP_BITS(MIMIR_SNL_ACT_LOG2 + 1, f)
+/* Low bits that the tolerant comparisons leave out (mimir_spdz_ltz_coarse; docs/protocol.md,
+ * "Coarse comparisons", and docs/numerics.md give the error each accepts): GELU's two and
+ * exp's cut decide exactly from 1/16 away from their thresholds (f - 4 bits left out), the
+ * softmax's max tree from 1/256 (f - 8). The argmax of the logits stays exact. */
+#define MIMIR_SNL_SKIP(f, res_log2) ((unsigned)(f) > (res_log2) ? (unsigned)(f) - (res_log2) : 0u)
+#define MIMIR_SNL_GELU_CMP_SKIP(f) MIMIR_SNL_SKIP(f, 4u)
+#define MIMIR_SNL_EXP_CMP_SKIP(f) MIMIR_SNL_SKIP(f, 4u)
+#define MIMIR_SNL_MAX_CMP_SKIP(f) MIMIR_SNL_SKIP(f, 8u)
+/* The carry-tree widths those comparisons pay for. */
+#define MIMIR_SNL_GELU_CMP_LEAVES(f)                                                           \
+    MIMIR_COMPARE_COARSE_LEAVES(MIMIR_SNL_GELU_CMP_BITS(f), MIMIR_SNL_GELU_CMP_SKIP(f))
+#define MIMIR_SNL_EXP_CMP_LEAVES(f)                                                            \
+    MIMIR_COMPARE_COARSE_LEAVES(MIMIR_SNL_EXP_CMP_BITS(f), MIMIR_SNL_EXP_CMP_SKIP(f))
+#define MIMIR_SNL_MAX_CMP_LEAVES(f)                                                            \
+    MIMIR_COMPARE_COARSE_LEAVES(MIMIR_SNL_MAX_CMP_BITS(f), MIMIR_SNL_MAX_CMP_SKIP(f))
 /* recip's octave thresholds: x in [1, 2^log2_max] at F bits (x - th below 2^log2_max). */
 #define MIMIR_SNL_RECIP_CMP_BITS(log2_max) MIMIR_SNL_CMP_BITS(log2_max, MIMIR_APPROX_FRAC_BITS)
 /* rsqrt's: v in [2^log2_min, 2^log2_max] at F bits. */
@@ -68,9 +83,9 @@
  * product by a public constant, then a product and a truncation per step). */
 #define MIMIR_SNL_CLENSHAW_ROUNDS(d) (2 * (d) - 1)
 /* exp (f bits in): ltz, select, truncation of x/8, Clenshaw (degree 6), 3 squarings, the cut:
- * L + 20 with L the ltz's rounds at MIMIR_SNL_EXP_CMP_BITS(f) (6 for f = 16). */
+ * L + 20 with L the coarse ltz's rounds, MIMIR_SNL_EXP_CMP_LEAVES(f) leaves (6 for f = 16). */
 #define MIMIR_SNL_EXP_ROUNDS(f)                                                                \
-    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_EXP_CMP_BITS(f)) + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_EXP_CMP_LEAVES(f)) + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
 /* recip: ltz (if log2_max >= 2), 4 Newton steps of 2 products + 2 truncations: L + 16. */
 #define MIMIR_SNL_RECIP_ROUNDS(log2_max)                                                       \
     (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(log2_max)) + 16)
@@ -80,13 +95,13 @@
 /* gelu: ltz, product, ltz, one batched truncation, Clenshaw (degree 10), truncation to f bits
  * (none if f = F), product: 2L + 23. */
 #define MIMIR_SNL_GELU_ROUNDS(f)                                                               \
-    (2 * MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_GELU_CMP_BITS(f)) + 4 + MIMIR_SNL_CLENSHAW_ROUNDS(10))
+    (2 * MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_GELU_CMP_LEAVES(f)) + 4 + MIMIR_SNL_CLENSHAW_ROUNDS(10))
 /* softmax: the max tree's rounds + exp + recip + product + truncation. */
 #define MIMIR_SNL_SOFTMAX_ROUNDS(max_rounds, f, recip_log2)                                    \
     ((max_rounds) + MIMIR_SNL_EXP_ROUNDS(f) + MIMIR_SNL_RECIP_ROUNDS(recip_log2) + 2)
-/* Rounds of the softmax's max tree over len elements (f bits). */
+/* Rounds of the softmax's max tree over len elements (f bits; coarse comparisons). */
 #define MIMIR_SNL_MAX_TREE_ROUNDS(levels, f)                                                   \
-    ((levels) * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(MIMIR_SNL_MAX_CMP_BITS(f)))
+    ((levels) * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(MIMIR_SNL_MAX_CMP_LEAVES(f)))
 /* layernorm (2f > F): mean (1), square (1) and truncation (1), variance (1), rsqrt (up to
  * 2^MIMIR_APPROX_RSQRT_LOG2_MAX = 2^26), scale (2), gain (2): rsqrt + 8 (one less when
  * 2f <= F). */

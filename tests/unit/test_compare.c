@@ -10,7 +10,9 @@
  * the edges +-(2^(bits-1) - 1), -2^(bits-1), 0, +-1 and random values of the valid range, and
  * out-of-range values give the documented wrong bit (the sign of x mod 2^bits); lt_bits and
  * lt_public_bits on pairs whose difference is in range (the operands themselves are not);
- * max_bits and argmax_bits on rows with ties; rounds and triples per call asserted.
+ * max_bits and argmax_bits on rows with ties; rounds and triples per call asserted. Coarse
+ * comparisons (ltz_coarse, max_coarse): exact away from the threshold, a bit near it, the
+ * narrower tree's costs; a coarse max is an element of its row close to the maximum.
  * MIMIR_COMPARE_BENCH=1 also times a 1 x 50257 argmax at 64 and at 32 bits.
  */
 #include <pthread.h>
@@ -50,17 +52,28 @@ static const struct {
     size_t len;
 } bm[] = {{16, 5}, {16, 128}, {32, 33}, {32, 128}};
 #define NBM (sizeof bm / sizeof bm[0])
+/* coarse comparisons (ltz_coarse): widths and skipped low bits; a coarse max tree */
+static const struct {
+    unsigned bits, skip;
+} co[] = {{31, 12}, {32, 8}, {64, 16}, {20, 18}, {40, 1}};
+#define NCO (sizeof co / sizeof co[0])
+#define NCV 80 /* values per case: 8 edges, 52 exact-range values, 20 with |x| < 2^skip */
+#define NCVNEAR 20
+#define CM_BITS 32
+#define CM_SKIP 8
+#define CM_LEN 96
 
 /* inputs (the SC_ALL scenario enters [0, NIN_ALL), SC_BITS [NIN_ALL, NIN)) */
 enum { IN_Z, IN_A, IN_B, IN_M0, NIN_ALL = IN_M0 + NLEN, IN_W0 = NIN_ALL, IN_BA = IN_W0 + NW,
-       IN_BB, IN_BP, IN_BM0, NIN = IN_BM0 + NBM };
+       IN_BB, IN_BP, IN_BM0, IN_C0 = IN_BM0 + NBM, IN_CM = IN_C0 + NCO, NIN };
 /* outputs */
 enum { R_LTZ, R_LT, R_LTP, R_SEL, R_MAX0, R_OH0 = R_MAX0 + NLEN, R_AMAX0 = R_OH0 + NLEN,
        R_W0 = R_AMAX0 + NLEN, R_BLT = R_W0 + NW, R_BLTP, R_BMAX0, R_BOH0 = R_BMAX0 + NBM,
-       NRES = R_BOH0 + NBM };
+       R_C0 = R_BOH0 + NBM, R_CM = R_C0 + NCO, NRES };
 /* round counts */
 enum { RD_LTZ, RD_LT, RD_SEL, RD_MAX0, RD_ARG0 = RD_MAX0 + NLEN, RD_W0 = RD_ARG0 + NLEN,
-       RD_BLT = RD_W0 + NW, RD_BLTP, RD_BM0, RD_BA0 = RD_BM0 + NBM, NRD = RD_BA0 + NBM };
+       RD_BLT = RD_W0 + NW, RD_BLTP, RD_BM0, RD_BA0 = RD_BM0 + NBM, RD_C0 = RD_BA0 + NBM,
+       RD_CM = RD_C0 + NCO, NRD };
 
 static const int64_t edge[] = {0, -1, 1, 2, -2, (int64_t)1 << 62, -((int64_t)1 << 62),
                                ((int64_t)1 << 62) - 1, -((int64_t)1 << 62) + 1, INT64_MAX,
@@ -221,6 +234,14 @@ static int bits_all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
         MEASURE(RD_BA0 + b, mimir_spdz_argmax_bits(s, &r[R_BOH0 + b], NULL, &x[IN_BM0 + b], ROWS,
                                                    bm[b].len, bm[b].bits, err));
     }
+    for (size_t c = 0; c < NCO; c++) {
+        TRY(alloc(s, &r[R_C0 + c], NCV, err));
+        MEASURE(RD_C0 + c, mimir_spdz_ltz_coarse(s, &r[R_C0 + c], &x[IN_C0 + c], co[c].bits,
+                                                 co[c].skip, err));
+    }
+    TRY(alloc(s, &r[R_CM], ROWS, err));
+    MEASURE(RD_CM, mimir_spdz_max_coarse(s, &r[R_CM], &x[IN_CM], ROWS, CM_LEN, CM_BITS, CM_SKIP,
+                                         err));
 #undef MEASURE
     for (int k = R_W0; k < NRES; k++)
         TRY(output(me, s, k, &r[k], err));
@@ -533,6 +554,57 @@ static void check_bits_all(const char *what)
               (unsigned long long)p->call_triples[RD_BM0 + b],
               (unsigned long long)p->call_triples[RD_BA0 + b]);
     }
+    /* coarse comparisons: exact where |x| >= 2^skip (the range's ends included), a 0/1 bit
+     * below; the triples and rounds of the narrower tree */
+    for (size_t c = 0; c < NCO; c++) {
+        unsigned b = co[c].bits, sk = co[c].skip, lv = MIMIR_COMPARE_COARSE_LEAVES(b, sk);
+        const mimir_r64 *x = in[IN_C0 + c].plain;
+        mimir_r64 *got = join(R_C0 + (int)c);
+        size_t wrong = 0, notbit = 0;
+        for (size_t j = 0; got != NULL && j < NCV; j++) {
+            notbit += got[j] > 1;
+            if (j < NCV - NCVNEAR)
+                wrong += got[j] != mimir_approx_lt(x[j], 0);
+        }
+        CHECK(got != NULL && wrong == 0 && notbit == 0, "%s: ltz_coarse(%u, skip %u) = "
+              "mimir_approx_lt(x, 0) on the range's ends, +-2^%u and %d values with |x| >= 2^%u, "
+              "and a 0/1 bit on %d with |x| < 2^%u (%zu wrong, %zu not a bit)", what, b, sk, sk,
+              NCV - NCVNEAR - 8, sk, NCVNEAR, sk, wrong, notbit);
+        free(got);
+        CHECK(lv == (b < 64 ? b + 1 - sk : b - sk) &&
+                  p->rounds[RD_C0 + c] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(lv) &&
+                  p->call_triples[RD_C0 + c] == (uint64_t)NCV * mimir_compare_ltz_triples(lv),
+              "%s: ltz_coarse(%u, skip %u): a tree of %u leaves, %d rounds, %u triples per element "
+              "(got %llu rounds, %llu triples for %d)", what, b, sk, lv,
+              MIMIR_COMPARE_LTZ_BITS_ROUNDS(lv), mimir_compare_ltz_triples(lv),
+              (unsigned long long)p->rounds[RD_C0 + c],
+              (unsigned long long)p->call_triples[RD_C0 + c], NCV);
+    }
+    mimir_r64 *got = join(R_CM);
+    int member = got != NULL, close = got != NULL;
+    uint64_t levels = 0;
+    while (((size_t)1 << levels) < CM_LEN)
+        levels++;
+    for (size_t r = 0; got != NULL && r < ROWS; r++) {
+        const mimir_r64 *x = in[IN_CM].plain + r * CM_LEN;
+        int64_t mx = INT64_MIN, g = (int64_t)got[r];
+        int found = 0;
+        for (size_t t = 0; t < CM_LEN; t++) {
+            mx = (int64_t)x[t] > mx ? (int64_t)x[t] : mx;
+            found |= x[t] == got[r];
+        }
+        member &= found;
+        close &= g <= mx && mx - g < (int64_t)levels << CM_SKIP;
+    }
+    free(got);
+    CHECK(member && close, "%s: max_coarse(%d, skip %d) of %d rows of %d: an element of the row "
+          "within %llu 2^%d of the max", what, CM_BITS, CM_SKIP, ROWS, CM_LEN,
+          (unsigned long long)levels, CM_SKIP);
+    unsigned cl = MIMIR_COMPARE_COARSE_LEAVES(CM_BITS, CM_SKIP);
+    CHECK(p->rounds[RD_CM] == levels * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(cl) &&
+              p->call_triples[RD_CM] == tree_triples(CM_LEN, cl, 0),
+          "%s: max_coarse: the rounds and triples of max_bits(%u) (got %llu, %llu)", what, cl,
+          (unsigned long long)p->rounds[RD_CM], (unsigned long long)p->call_triples[RD_CM]);
 }
 
 static void check_all(const char *what, int semi)
@@ -641,6 +713,9 @@ static void make_inputs(void)
     in_n[IN_BA] = in_n[IN_BB] = in_n[IN_BP] = NLT;
     for (size_t b = 0; b < NBM; b++)
         in_n[IN_BM0 + b] = ROWS * bm[b].len;
+    for (size_t c = 0; c < NCO; c++)
+        in_n[IN_C0 + c] = NCV;
+    in_n[IN_CM] = ROWS * CM_LEN;
     for (int k = 0; k < NIN; k++) {
         in[k].plain = calloc(in_n[k], sizeof(mimir_r64));
         for (int p = 0; p < 3; p++)
@@ -735,6 +810,31 @@ static void make_inputs(void)
                 x[r * len + t] = (mimir_r64)v;
             }
     }
+    for (size_t c = 0; c < NCO; c++) {
+        unsigned b = co[c].bits, sk = co[c].skip;
+        mimir_r64 *x = in[IN_C0 + c].plain;
+        int64_t lo = (int64_t)1 << sk, hmax = (int64_t)((((uint64_t)1 << (b - 1)) - 1));
+        /* at 64 bits the ends themselves are within the skip (lib/compare.h): 2^skip inside */
+        int64_t end = b < 64 ? hmax : hmax - lo;
+        const int64_t edges[8] = {end, -end, b < 64 ? -hmax - 1 : -end + 1, lo, -lo, lo + 1,
+                                  -lo - 1, hmax - lo};
+        for (size_t j = 0; j < NCV; j++) {
+            int64_t v;
+            if (j < 8)
+                v = edges[j];
+            else if (j < NCV - NCVNEAR) { /* in range with |v| >= 2^skip */
+                do
+                    v = sext(rnd(), b) >> (j % 2 ? rnd() % (b - sk) : 0);
+                while (v > -lo && v < lo);
+            } else /* |v| < 2^skip: either bit is allowed */
+                v = (int64_t)(rnd() % (2 * (uint64_t)lo - 1)) - lo + 1;
+            x[j] = (mimir_r64)v;
+        }
+    }
+    for (size_t r = 0; r < ROWS; r++)
+        for (size_t t = 0; t < CM_LEN; t++) /* values in [-2^(bits-2), 2^(bits-2)), close ones */
+            in[IN_CM].plain[r * CM_LEN + t] =
+                (mimir_r64)(r == 0 ? (int64_t)(rnd() % 1000) - 500 : sext(rnd(), CM_BITS - 1));
     mimir_drbg d;
     uint8_t seed[32];
     memset(seed, 9, sizeof seed);
@@ -776,6 +876,10 @@ static void test_bad_input(void)
     CHECK(mimir_spdz_lt_bits(NULL, &a, &a, &a, 1, &err) == MIMIR_EINPUT &&
               mimir_spdz_max_bits(NULL, &a, &b, 2, 2, 70, &err) == MIMIR_EINPUT,
           "lt_bits and max_bits with bad widths: EINPUT");
+    mimir_err_clear(&err);
+    int rc = mimir_spdz_ltz_coarse(NULL, &a, &a, 20, 19, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "19 low bits skipped of 20") != NULL,
+          "ltz_coarse skipping more than bits - 2: EINPUT naming both (%s)", err.msg);
     mimir_sv_free(&a);
     mimir_sv_free(&b);
 }

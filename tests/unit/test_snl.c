@@ -529,6 +529,12 @@ static void make_bounds(void)
                           : t->kind == K_GELU  ? B_GELU
                           : t->kind == K_RECIP ? b_recip(y)
                                                : b_rsqrt(y);
+            /* GELU's coarse comparisons may take either side within 1/16 of x = 0 and |x| = 4,
+             * where the two branches differ from each other by at most 9.5e-5 (docs/numerics.md,
+             * "Coarse comparisons") */
+            double ax = fabs(dec(x[j], FB));
+            if (t->kind == K_GELU && (ax < 1.0 / 16 || fabs(ax - 4) < 1.0 / 16))
+                t->bound[j] += 9.5e-5 / uf + 1;
         }
         for (size_t r = 0; r < t->rows && t->kind == K_SOFTMAX; r++) {
             /* p_j = e_j inv: inv B_EXP + e_j (inv^2 len B_EXP + b_recip(inv)) + 2 */
