@@ -71,4 +71,62 @@ int mimir_plan_pool_check(const char *pool_dir, const char *model_dir, mimir_err
 /* The largest n_new a prompt of prompt_len tokens leaves room for in the context (0 if none). */
 int mimir_plan_max_tokens(const mimir_gpt2_config *cfg, int prompt_len);
 
+/* --- Reading a plan file's items --------------------------------------------------------------
+ * The one parser of the plan format above, for `mimir-triples deal --plan` and `generate
+ * --plan`: strict (unknown keys, wrong types and out-of-range values are errors), and it fills
+ * a plain request both commands deal or generate from. Items with count 0 are left out. */
+#define MIMIR_PLAN_FILE_MAX_BYTES ((size_t)1 << 20)
+#define MIMIR_PLAN_MAX_ENTRIES 1024 /* matrix shapes, trunc entries, masks and pairs, each */
+#define MIMIR_PLAN_MAX_COUNT ((uint64_t)1 << 40)        /* triples in total; trunc pairs per item */
+#define MIMIR_PLAN_MAX_DIM ((uint64_t)1 << 24)
+#define MIMIR_PLAN_MAX_MATRIX_ELEMS ((uint64_t)1 << 28) /* per matrix of a triple, mask or pair */
+#define MIMIR_PLAN_MAX_MATRIX_COUNT ((uint64_t)1 << 20) /* per matrix or wpair item */
+#define MIMIR_PLAN_MAX_F 63
+#define MIMIR_PLAN_DEFAULT_F 16                         /* a trunc item without "f" */
+
+typedef struct mimir_plan_matrix {
+    uint64_t rows, inner, cols, count; /* count triples of (rows x inner) * (inner x cols) */
+} mimir_plan_matrix;
+typedef struct mimir_plan_trunc {
+    unsigned f;
+    uint64_t count;
+} mimir_plan_trunc;
+typedef struct mimir_plan_wmask {
+    uint64_t inner, cols;
+} mimir_plan_wmask;
+/* count weight pairs bound to the plan's mask number `mask` (its index in wm[]). */
+typedef struct mimir_plan_wpair {
+    uint64_t mask, rows, count;
+    int transposed;
+    size_t item; /* index in the plan's items (messages) */
+} mimir_plan_wpair;
+
+/* What to make: the plan's items, and whatever the caller adds from its own flags. */
+typedef struct mimir_plan_items {
+    uint64_t triples, edabits;
+    mimir_plan_matrix mat[MIMIR_PLAN_MAX_ENTRIES];
+    size_t nmat;
+    mimir_plan_trunc tr[MIMIR_PLAN_MAX_ENTRIES];
+    size_t ntr;
+    mimir_plan_wmask wm[MIMIR_PLAN_MAX_ENTRIES]; /* in plan order: pairs name them by index */
+    size_t nwm;
+    mimir_plan_wpair wp[MIMIR_PLAN_MAX_ENTRIES];
+    size_t nwp;
+} mimir_plan_items;
+
+/* Adds the items of the plan file at path to it (which may already hold the caller's items:
+ * totals and entry counts are checked against what it holds). edaBits are limited to
+ * max_edabits in total, triples to MIMIR_PLAN_MAX_COUNT. A file that cannot be read is the
+ * error of mimir_read_file; a bad file is MIMIR_EINPUT naming path and the field ("version",
+ * "items", "items[3].kind", "items[3].mask", an unknown key's name), and then it may hold part
+ * of the plan. Every pair is checked against the mask it names. */
+int mimir_plan_file_items(const char *path, uint64_t max_edabits, mimir_plan_items *it,
+                          mimir_err *err);
+/* 0 if m's dimensions, matrix sizes and count are within the limits above, else -1 with the
+ * reason ("every dimension must be from 1 to ...") in why. */
+int mimir_plan_matrix_check(const mimir_plan_matrix *m, char *why, size_t cap);
+/* Elements of A and of C in one weight pair w against mask m. */
+void mimir_plan_wpair_elems(const mimir_plan_wmask *m, const mimir_plan_wpair *w, uint64_t *na,
+                            uint64_t *nc);
+
 #endif

@@ -25,60 +25,23 @@
 #define SUB "deal"
 #define SESSION_BYTES 16
 #define SESSION_LABEL "mimir-triples deal session" /* session derived from --seed-file */
-#define MAX_TRIPLES ((uint64_t)1 << 40)
-#define MAX_DIM ((uint64_t)1 << 24)
-#define MAX_MATRIX_ELEMS ((uint64_t)1 << 28)  /* per matrix of a triple (4 GiB per party) */
-#define MAX_MATRIX_COUNT ((uint64_t)1 << 20)
-#define MAX_F 63
-#define DEFAULT_F 16
+#define MAX_TRIPLES MIMIR_PLAN_MAX_COUNT
+#define MAX_DIM MIMIR_PLAN_MAX_DIM
+#define MAX_MATRIX_COUNT MIMIR_PLAN_MAX_MATRIX_COUNT
+#define MAX_F MIMIR_PLAN_MAX_F
+#define DEFAULT_F MIMIR_PLAN_DEFAULT_F
 #define DEFAULT_BATCH ((uint64_t)1 << 16)     /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 24)
 #define MAX_EDABITS ((uint64_t)1 << 36)      /* 64 bits each: 2^42 bit elements */
 #define EDABIT_BATCH_MAX ((uint64_t)1 << 18)  /* edaBits per batch file (65 elements each) */
-#define MAX_ENTRIES 1024                      /* --matrix / --trunc / plan items */
-#define PLAN_MAX_BYTES (1 << 20)
+#define MAX_ENTRIES MIMIR_PLAN_MAX_ENTRIES      /* --matrix / --trunc / plan items */
+#define CLUSTER_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
 #define WPAIR_BATCH_ELEMS ((uint64_t)1 << 18)  /* A and C elements per weight-pair batch file */
 
-typedef struct mshape {
-    uint64_t rows, inner, cols, count;
-} mshape;
-typedef struct tspec {
-    unsigned f;
-    uint64_t count;
-} tspec;
-
-/* A weight mask of the plan (numbered by its position among the plan's masks). */
-typedef struct wmspec {
-    uint64_t inner, cols;
-} wmspec;
-/* count weight pairs bound to the plan's mask number `mask`; item: the plan item index. */
-typedef struct wpspec {
-    uint64_t mask, rows, count;
-    int transposed;
-    size_t item;
-} wpspec;
-
-typedef struct deal_req {
-    uint64_t triples;
-    mshape mat[MAX_ENTRIES];
-    size_t nmat;
-    tspec tr[MAX_ENTRIES];
-    size_t ntr;
-    uint64_t edabits;
-    wmspec wm[MAX_ENTRIES];
-    size_t nwm;
-    wpspec wp[MAX_ENTRIES];
-    size_t nwp;
-} deal_req;
-
-/* Elements of A and of C in one weight pair against mask m. */
-static void wpair_elems(const wmspec *m, const wpspec *w, uint64_t *na, uint64_t *nc)
-{
-    *na = w->rows * (w->transposed ? m->cols : m->inner);
-    *nc = w->rows * (w->transposed ? m->inner : m->cols);
-}
+/* The request: the flags' items and the plan's (lib/plan.h). */
+typedef mimir_plan_items deal_req;
 
 static void help(void)
 {
@@ -130,27 +93,6 @@ static int add_triples(deal_req *r, uint64_t n, const char *what)
     return 0;
 }
 
-static int check_matrix(const mshape *m, char *why, size_t cap)
-{
-    if (m->rows < 1 || m->rows > MAX_DIM || m->inner < 1 || m->inner > MAX_DIM ||
-        m->cols < 1 || m->cols > MAX_DIM) {
-        snprintf(why, cap, "every dimension must be from 1 to %llu",
-                 (unsigned long long)MAX_DIM);
-        return -1;
-    }
-    if (m->rows * m->inner > MAX_MATRIX_ELEMS || m->inner * m->cols > MAX_MATRIX_ELEMS ||
-        m->rows * m->cols > MAX_MATRIX_ELEMS) {
-        snprintf(why, cap, "a matrix of more than %llu elements",
-                 (unsigned long long)MAX_MATRIX_ELEMS);
-        return -1;
-    }
-    if (m->count < 1 || m->count > MAX_MATRIX_COUNT) {
-        snprintf(why, cap, "count must be from 1 to %llu", (unsigned long long)MAX_MATRIX_COUNT);
-        return -1;
-    }
-    return 0;
-}
-
 /* RxIxC[:K] */
 static int parse_matrix(const char *s, deal_req *r)
 {
@@ -158,7 +100,7 @@ static int parse_matrix(const char *s, deal_req *r)
     if (strlen(s) >= sizeof buf)
         return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
     snprintf(buf, sizeof buf, "%s", s);
-    mshape m = {0, 0, 0, 1};
+    mimir_plan_matrix m = {0, 0, 0, 1};
     char *colon = strchr(buf, ':');
     if (colon != NULL) {
         *colon = '\0';
@@ -175,7 +117,7 @@ static int parse_matrix(const char *s, deal_req *r)
         parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
         return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
                           "%llu", s, (unsigned long long)MAX_DIM);
-    if (check_matrix(&m, why, sizeof why) != 0)
+    if (mimir_plan_matrix_check(&m, why, sizeof why) != 0)
         return usage_fail(SUB, "--matrix %s: %s", s, why);
     if (r->nmat == MAX_ENTRIES)
         return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
@@ -190,7 +132,7 @@ static int parse_trunc(const char *s, deal_req *r)
     if (strlen(s) >= sizeof buf)
         return usage_fail(SUB, "--trunc %.40s...: too long, expected N[:F]", s);
     snprintf(buf, sizeof buf, "%s", s);
-    tspec t = {DEFAULT_F, 0};
+    mimir_plan_trunc t = {DEFAULT_F, 0};
     char *colon = strchr(buf, ':');
     uint64_t f = DEFAULT_F;
     if (colon != NULL) {
@@ -206,226 +148,6 @@ static int parse_trunc(const char *s, deal_req *r)
         return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
     r->tr[r->ntr++] = t;
     return 0;
-}
-
-/* --- the plan file ------------------------------------------------------------------------- */
-
-static int plan_fail(mimir_err *err, const char *path, const char *field, const char *msg)
-{
-    return mimir_err_set(err, MIMIR_EINPUT, path, field, "%s", msg);
-}
-
-static int plan_uint(json_t *o, const char *key, uint64_t min, uint64_t max, int required,
-                     uint64_t *v, const char *path, size_t i, mimir_err *err)
-{
-    char field[64];
-    snprintf(field, sizeof field, "items[%zu].%s", i, key);
-    json_t *j = json_object_get(o, key);
-    if (j == NULL) {
-        if (required)
-            return plan_fail(err, path, field, "missing");
-        return MIMIR_OK;
-    }
-    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)min ||
-        (uint64_t)json_integer_value(j) > max)
-        return mimir_err_set(err, MIMIR_EINPUT, path, field, "expected an integer from %llu to "
-                             "%llu", (unsigned long long)min, (unsigned long long)max);
-    *v = (uint64_t)json_integer_value(j);
-    return MIMIR_OK;
-}
-
-static int plan_keys(json_t *o, const char *const *keys, const char *path, size_t i,
-                     mimir_err *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        int known = 0;
-        for (size_t j = 0; keys[j] != NULL; j++)
-            known |= strcmp(k, keys[j]) == 0;
-        if (!known) {
-            char field[128];
-            if (i == SIZE_MAX)
-                snprintf(field, sizeof field, "%.100s", k);
-            else
-                snprintf(field, sizeof field, "items[%zu].%.80s", i, k);
-            return plan_fail(err, path, field, "unknown key");
-        }
-    }
-    return MIMIR_OK;
-}
-
-static int plan_item(json_t *it, size_t i, const char *path, deal_req *r, mimir_err *err)
-{
-    static const char *const tkeys[] = {"kind", "count", NULL};
-    static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
-    static const char *const rkeys[] = {"kind", "f", "count", NULL};
-    static const char *const wmkeys[] = {"kind", "inner", "cols", "count", NULL};
-    static const char *const wpkeys[] = {"kind", "mask", "rows", "transposed", "count", NULL};
-    char field[64];
-    snprintf(field, sizeof field, "items[%zu]", i);
-    if (!json_is_object(it))
-        return plan_fail(err, path, field, "expected an object with \"kind\"");
-    json_t *k = json_object_get(it, "kind");
-    snprintf(field, sizeof field, "items[%zu].kind", i);
-    const char *kind = json_is_string(k) ? json_string_value(k) : "";
-    int rc;
-    uint64_t n = 0;
-    if (strcmp(kind, "triple") == 0) {
-        rc = plan_keys(it, tkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 0, MAX_TRIPLES, 1, &n, path, i, err);
-        if (rc == MIMIR_OK && n > MAX_TRIPLES - r->triples)
-            rc = plan_fail(err, path, field, "too many triples in total");
-        if (rc == MIMIR_OK)
-            r->triples += n;
-        return rc;
-    }
-    if (strcmp(kind, "matrix") == 0) {
-        mshape m = {0, 0, 0, 0};
-        rc = plan_keys(it, mkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &m.rows, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &m.count, path, i, err);
-        char why[128];
-        if (rc == MIMIR_OK && m.count > 0 && check_matrix(&m, why, sizeof why) != 0)
-            rc = plan_fail(err, path, field, why);
-        if (rc == MIMIR_OK && m.count > 0) {
-            if (r->nmat == MAX_ENTRIES)
-                return plan_fail(err, path, field, "too many matrix entries");
-            r->mat[r->nmat++] = m;
-        }
-        return rc;
-    }
-    if (strcmp(kind, "edabit") == 0) {
-        rc = plan_keys(it, tkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 0, MAX_EDABITS, 1, &n, path, i, err);
-        if (rc == MIMIR_OK && n > MAX_EDABITS - r->edabits)
-            rc = plan_fail(err, path, field, "too many edaBits in total");
-        if (rc == MIMIR_OK)
-            r->edabits += n;
-        return rc;
-    }
-    if (strcmp(kind, "trunc") == 0) {
-        uint64_t f = DEFAULT_F;
-        rc = plan_keys(it, rkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "f", 1, MAX_F, 0, &f, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 0, MAX_TRIPLES, 1, &n, path, i, err);
-        if (rc == MIMIR_OK && n > 0) {
-            if (r->ntr == MAX_ENTRIES)
-                return plan_fail(err, path, field, "too many trunc entries");
-            r->tr[r->ntr++] = (tspec){(unsigned)f, n};
-        }
-        return rc;
-    }
-    if (strcmp(kind, "wmask") == 0) {
-        wmspec m = {0, 0};
-        rc = plan_keys(it, wmkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 1, 1, 1, &n, path, i, err); /* one item per mask */
-        if (rc == MIMIR_OK && m.inner * m.cols > MAX_MATRIX_ELEMS)
-            rc = mimir_err_set(err, MIMIR_EINPUT, path, field,
-                               "a %llux%llu mask: more than %llu elements",
-                               (unsigned long long)m.inner, (unsigned long long)m.cols,
-                               (unsigned long long)MAX_MATRIX_ELEMS);
-        if (rc == MIMIR_OK) {
-            if (r->nwm == MAX_ENTRIES)
-                return plan_fail(err, path, field, "too many weight masks");
-            r->wm[r->nwm++] = m;
-        }
-        return rc;
-    }
-    if (strcmp(kind, "wpair") == 0) {
-        wpspec w = {.item = i};
-        uint64_t t = 0;
-        rc = plan_keys(it, wpkeys, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "mask", 0, MAX_ENTRIES - 1, 1, &w.mask, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &w.rows, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "transposed", 0, 1, 1, &t, path, i, err);
-        if (rc == MIMIR_OK)
-            rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &w.count, path, i, err);
-        w.transposed = (int)t;
-        if (rc == MIMIR_OK && w.count > 0) {
-            if (r->nwp == MAX_ENTRIES)
-                return plan_fail(err, path, field, "too many weight-pair entries");
-            r->wp[r->nwp++] = w;
-        }
-        return rc;
-    }
-    return plan_fail(err, path, field,
-                     "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or "
-                     "\"wpair\"");
-}
-
-/* Every pair must name one of the plan's masks and fit its shape. */
-static int plan_pairs(const char *path, const deal_req *r, mimir_err *err)
-{
-    for (size_t j = 0; j < r->nwp; j++) {
-        const wpspec *w = &r->wp[j];
-        char field[64];
-        snprintf(field, sizeof field, "items[%zu].mask", w->item);
-        if (w->mask >= r->nwm)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                                 "mask %llu, but the plan has %zu weight mask%s (expected %s)",
-                                 (unsigned long long)w->mask, r->nwm, r->nwm == 1 ? "" : "s",
-                                 r->nwm == 0 ? "a \"wmask\" item first" : "0 to the last");
-        uint64_t na, nc;
-        wpair_elems(&r->wm[w->mask], w, &na, &nc);
-        snprintf(field, sizeof field, "items[%zu].rows", w->item);
-        if (na > MAX_MATRIX_ELEMS || nc > MAX_MATRIX_ELEMS)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                                 "%llu rows against mask %llu: a matrix of more than %llu "
-                                 "elements", (unsigned long long)w->rows,
-                                 (unsigned long long)w->mask,
-                                 (unsigned long long)MAX_MATRIX_ELEMS);
-    }
-    return MIMIR_OK;
-}
-
-static int read_plan(const char *path, deal_req *r, mimir_err *err)
-{
-    static const char *const keys[] = {"version", "model", "generation", "items", NULL};
-    uint8_t *buf;
-    size_t len;
-    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
-    if (rc != MIMIR_OK)
-        return rc;
-    json_error_t je;
-    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
-    free(buf);
-    if (root == NULL)
-        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
-                             je.text, je.line);
-    if (!json_is_object(root))
-        rc = plan_fail(err, path, NULL, "expected a JSON object {\"version\":1,\"items\":[...]}");
-    if (rc == MIMIR_OK)
-        rc = plan_keys(root, keys, path, SIZE_MAX, err);
-    json_t *v = json_object_get(root, "version"), *items = json_object_get(root, "items");
-    if (rc == MIMIR_OK && (!json_is_integer(v) || json_integer_value(v) != 1))
-        rc = plan_fail(err, path, "version", v == NULL ? "missing, expected 1" : "expected 1");
-    if (rc == MIMIR_OK && !json_is_array(items))
-        rc = plan_fail(err, path, "items", "expected an array of items");
-    for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
-        rc = plan_item(json_array_get(items, i), i, path, r, err);
-    if (rc == MIMIR_OK)
-        rc = plan_pairs(path, r, err);
-    json_decref(root);
-    return rc;
 }
 
 /* --- session and seed ---------------------------------------------------------------------- */
@@ -446,7 +168,7 @@ static int session_from_cluster(const char *path, uint8_t s[SESSION_BYTES], mimi
 {
     uint8_t *buf;
     size_t len;
-    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
+    int rc = mimir_read_file(path, CLUSTER_MAX_BYTES, &buf, &len, err);
     if (rc != MIMIR_OK)
         return rc;
     json_error_t je;
@@ -595,12 +317,12 @@ static void sv_put(mimir_sv *dst, size_t off, const mimir_sv *src, int macs)
 
 /* count pairs bound to mask (a hollow copy: id and shape), dealt one by one and appended to the
  * three pools in batches of at most `batch` pairs and WPAIR_BATCH_ELEMS elements. */
-static int deal_pairs(mimir_dealer *d, const mimir_wmask *mask, const wpspec *w, uint64_t batch,
-                      outputs *o, progress *pg, mimir_err *err)
+static int deal_pairs(mimir_dealer *d, const mimir_wmask *mask, const mimir_plan_wpair *w,
+                      uint64_t batch, outputs *o, progress *pg, mimir_err *err)
 {
-    const wmspec ms = {mask->inner, mask->cols};
+    const mimir_plan_wmask ms = {mask->inner, mask->cols};
     uint64_t na, nc;
-    wpair_elems(&ms, w, &na, &nc);
+    mimir_plan_wpair_elems(&ms, w, &na, &nc);
     uint64_t per = WPAIR_BATCH_ELEMS / (na + nc);
     per = per < 1 ? 1 : per > batch ? batch : per;
     int rc = MIMIR_OK;
@@ -673,7 +395,7 @@ static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs 
         progress_show(pg, n, 0);
     }
     for (size_t i = 0; i < r->nmat && rc == MIMIR_OK; i++) {
-        const mshape *m = &r->mat[i];
+        const mimir_plan_matrix *m = &r->mat[i];
         for (uint64_t k = 0; k < m->count && rc == MIMIR_OK; k++) {
             memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
             rc = mimir_dealer_matrix3(d, m->rows, m->inner, m->cols, a, b, c, err);
@@ -683,7 +405,7 @@ static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs 
         }
     }
     for (size_t i = 0; i < r->ntr && rc == MIMIR_OK; i++) {
-        const tspec *t = &r->tr[i];
+        const mimir_plan_trunc *t = &r->tr[i];
         for (uint64_t done = 0; done < t->count && rc == MIMIR_OK;) {
             uint64_t n = t->count - done < batch ? t->count - done : batch;
             memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
@@ -765,9 +487,9 @@ static void print_json(const deal_req *r, const outputs *o, const char *session_
         wmelems += r->wm[i].inner * r->wm[i].cols;
     }
     for (size_t j = 0; j < r->nwp; j++) {
-        const wpspec *w = &r->wp[j];
+        const mimir_plan_wpair *w = &r->wp[j];
         uint64_t na, nc;
-        wpair_elems(&r->wm[w->mask], w, &na, &nc);
+        mimir_plan_wpair_elems(&r->wm[w->mask], w, &na, &nc);
         json_array_append_new(wps, json_pack("{s:I, s:I, s:b, s:I}", "mask",
                                              (json_int_t)w->mask, "rows", (json_int_t)w->rows,
                                              "transposed", w->transposed, "count",
@@ -775,7 +497,7 @@ static void print_json(const deal_req *r, const outputs *o, const char *session_
         wpelems += w->count * (na + nc);
     }
     for (size_t i = 0; i < r->nmat; i++) {
-        const mshape *m = &r->mat[i];
+        const mimir_plan_matrix *m = &r->mat[i];
         json_array_append_new(mats, json_pack("{s:I, s:I, s:I, s:I}", "rows",
                                               (json_int_t)m->rows, "inner", (json_int_t)m->inner,
                                               "cols", (json_int_t)m->cols, "count",
@@ -906,9 +628,9 @@ int deal_main(int argc, char **argv)
     mimir_err_clear(&err);
     uint8_t model_digest[MIMIR_PLAN_DIGEST_BYTES];
     int bind_model = 0; /* the plan names a model: bind the pools to it (lib/plan.h) */
-    if (o.plan != NULL && ((rc = read_plan(o.plan, r, &err)) != MIMIR_OK ||
-                           (rc = mimir_plan_file_model(o.plan, model_digest, &bind_model,
-                                                       &err)) != MIMIR_OK)) {
+    if (o.plan != NULL &&
+        ((rc = mimir_plan_file_items(o.plan, MAX_EDABITS, r, &err)) != MIMIR_OK ||
+         (rc = mimir_plan_file_model(o.plan, model_digest, &bind_model, &err)) != MIMIR_OK)) {
         free(r);
         return report(&err);
     }
@@ -982,7 +704,7 @@ int deal_main(int argc, char **argv)
         pg.total += r->wm[i].inner * r->wm[i].cols;
     for (size_t j = 0; j < r->nwp; j++) {
         uint64_t na, nc;
-        wpair_elems(&r->wm[r->wp[j].mask], &r->wp[j], &na, &nc);
+        mimir_plan_wpair_elems(&r->wm[r->wp[j].mask], &r->wp[j], &na, &nc);
         pg.total += r->wp[j].count * (na + nc);
     }
     if (rc == MIMIR_OK)

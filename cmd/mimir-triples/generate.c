@@ -28,56 +28,23 @@
 #include "sha256.h"
 
 #define SUB "generate"
-#define MAX_COUNT ((uint64_t)1 << 40)
-#define MAX_DIM ((uint64_t)1 << 24)
-#define MAX_MATRIX_ELEMS ((uint64_t)1 << 28)
-#define MAX_MATRIX_COUNT ((uint64_t)1 << 20)
-#define MAX_F 63
-#define DEFAULT_F 16
+#define MAX_COUNT MIMIR_PLAN_MAX_COUNT
+#define MAX_DIM MIMIR_PLAN_MAX_DIM
+#define MAX_MATRIX_COUNT MIMIR_PLAN_MAX_MATRIX_COUNT
+#define MAX_F MIMIR_PLAN_MAX_F
+#define DEFAULT_F MIMIR_PLAN_DEFAULT_F
 #define DEFAULT_BATCH ((uint64_t)1 << 16) /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 22)
 #define BITS_BATCH ((uint64_t)1 << 12)    /* edaBits / truncation pairs per batch file (at most) */
-#define MAX_ENTRIES 1024
-#define PLAN_MAX_BYTES (1 << 20)
+#define MAX_ENTRIES MIMIR_PLAN_MAX_ENTRIES
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
 #define WPAIR_BATCH_ELEMS ((uint64_t)1 << 22) /* elements of A and C per weight-pair batch */
 #define MODE_NEW 1
 #define MODE_APPEND 2
 
-typedef struct mshape {
-    uint64_t rows, inner, cols, count;
-} mshape;
-typedef struct tspec {
-    unsigned f;
-    uint64_t count;
-} tspec;
-typedef struct wmspec {
-    uint64_t inner, cols;
-} wmspec;
-typedef struct wpspec {
-    uint64_t mask, rows, count;
-    int transposed;
-    size_t item; /* index in the plan's items (messages) */
-} wpspec;
-typedef struct req {
-    uint64_t triples, edabits;
-    mshape mat[MAX_ENTRIES];
-    size_t nmat;
-    tspec tr[MAX_ENTRIES];
-    size_t ntr;
-    wmspec wm[MAX_ENTRIES]; /* weight masks, in plan order; pairs name them by index */
-    size_t nwm;
-    wpspec wp[MAX_ENTRIES];
-    size_t nwp;
-} req;
-
-/* Elements of A and of C in one weight pair against mask m. */
-static void wpair_elems(const wmspec *m, const wpspec *w, uint64_t *na, uint64_t *nc)
-{
-    *na = w->rows * (w->transposed ? m->cols : m->inner);
-    *nc = w->rows * (w->transposed ? m->inner : m->cols);
-}
+/* The request: the flags' items and the plan's (lib/plan.h). */
+typedef mimir_plan_items req;
 
 typedef struct gopts {
     int party;
@@ -139,34 +106,13 @@ static int add_count(uint64_t *total, uint64_t n, const char *what)
     return 0;
 }
 
-static int check_matrix(const mshape *m, char *why, size_t cap)
-{
-    if (m->rows < 1 || m->rows > MAX_DIM || m->inner < 1 || m->inner > MAX_DIM ||
-        m->cols < 1 || m->cols > MAX_DIM) {
-        snprintf(why, cap, "every dimension must be from 1 to %llu",
-                 (unsigned long long)MAX_DIM);
-        return -1;
-    }
-    if (m->rows * m->inner > MAX_MATRIX_ELEMS || m->inner * m->cols > MAX_MATRIX_ELEMS ||
-        m->rows * m->cols > MAX_MATRIX_ELEMS) {
-        snprintf(why, cap, "a matrix of more than %llu elements",
-                 (unsigned long long)MAX_MATRIX_ELEMS);
-        return -1;
-    }
-    if (m->count < 1 || m->count > MAX_MATRIX_COUNT) {
-        snprintf(why, cap, "count must be from 1 to %llu", (unsigned long long)MAX_MATRIX_COUNT);
-        return -1;
-    }
-    return 0;
-}
-
 static int parse_matrix(const char *s, req *r)
 {
     char buf[128], why[128];
     if (strlen(s) >= sizeof buf)
         return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
     snprintf(buf, sizeof buf, "%s", s);
-    mshape m = {0, 0, 0, 1};
+    mimir_plan_matrix m = {0, 0, 0, 1};
     char *colon = strchr(buf, ':');
     if (colon != NULL) {
         *colon = '\0';
@@ -182,7 +128,7 @@ static int parse_matrix(const char *s, req *r)
         parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
         return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
                           "%llu", s, (unsigned long long)MAX_DIM);
-    if (check_matrix(&m, why, sizeof why) != 0)
+    if (mimir_plan_matrix_check(&m, why, sizeof why) != 0)
         return usage_fail(SUB, "--matrix %s: %s", s, why);
     if (r->nmat == MAX_ENTRIES)
         return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
@@ -208,204 +154,8 @@ static int parse_trunc(const char *s, req *r)
                           (unsigned long long)MAX_COUNT);
     if (r->ntr == MAX_ENTRIES)
         return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
-    r->tr[r->ntr++] = (tspec){(unsigned)f, n};
+    r->tr[r->ntr++] = (mimir_plan_trunc){(unsigned)f, n};
     return 0;
-}
-
-/* --- the plan file (deal's format) --------------------------------------------------------- */
-
-static int plan_uint(json_t *o, const char *key, uint64_t min, uint64_t max, int required,
-                     uint64_t *v, const char *path, size_t i, mimir_err *err)
-{
-    char field[64];
-    snprintf(field, sizeof field, "items[%zu].%s", i, key);
-    json_t *j = json_object_get(o, key);
-    if (j == NULL)
-        return required ? mimir_err_set(err, MIMIR_EINPUT, path, field, "missing") : MIMIR_OK;
-    if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)min ||
-        (uint64_t)json_integer_value(j) > max)
-        return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                             "expected an integer from %llu to %llu", (unsigned long long)min,
-                             (unsigned long long)max);
-    *v = (uint64_t)json_integer_value(j);
-    return MIMIR_OK;
-}
-
-static int plan_keys(json_t *o, const char *const *keys, const char *path, size_t i,
-                     mimir_err *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        int known = 0;
-        for (size_t j = 0; keys[j] != NULL; j++)
-            known |= strcmp(k, keys[j]) == 0;
-        if (!known) {
-            char field[128];
-            if (i == SIZE_MAX)
-                snprintf(field, sizeof field, "%.100s", k);
-            else
-                snprintf(field, sizeof field, "items[%zu].%.80s", i, k);
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "unknown key");
-        }
-    }
-    return MIMIR_OK;
-}
-
-static int plan_item(json_t *it, size_t i, const char *path, req *r, mimir_err *err)
-{
-    static const char *const tkeys[] = {"kind", "count", NULL};
-    static const char *const mkeys[] = {"kind", "rows", "inner", "cols", "count", NULL};
-    static const char *const rkeys[] = {"kind", "f", "count", NULL};
-    static const char *const wmkeys[] = {"kind", "inner", "cols", "count", NULL};
-    static const char *const wpkeys[] = {"kind", "mask", "rows", "transposed", "count", NULL};
-    char field[64];
-    snprintf(field, sizeof field, "items[%zu].kind", i);
-    if (!json_is_object(it))
-        return mimir_err_set(err, MIMIR_EINPUT, path, field + 0,
-                             "expected an object with \"kind\"");
-    json_t *k = json_object_get(it, "kind");
-    const char *kind = json_is_string(k) ? json_string_value(k) : "";
-    uint64_t n = 0;
-    int rc;
-    if (strcmp(kind, "triple") == 0 || strcmp(kind, "edabit") == 0) {
-        uint64_t *total = kind[0] == 't' ? &r->triples : &r->edabits;
-        if ((rc = plan_keys(it, tkeys, path, i, err)) == MIMIR_OK &&
-            (rc = plan_uint(it, "count", 0, MAX_COUNT, 1, &n, path, i, err)) == MIMIR_OK &&
-            n > MAX_COUNT - *total)
-            rc = mimir_err_set(err, MIMIR_EINPUT, path, field, "too many items in total");
-        if (rc == MIMIR_OK)
-            *total += n;
-        return rc;
-    }
-    if (strcmp(kind, "matrix") == 0) {
-        mshape m = {0, 0, 0, 0};
-        char why[128];
-        if ((rc = plan_keys(it, mkeys, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &m.rows, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &m.count, path, i, err)) !=
-                MIMIR_OK)
-            return rc;
-        if (m.count == 0)
-            return MIMIR_OK;
-        if (check_matrix(&m, why, sizeof why) != 0)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "%s", why);
-        if (r->nmat == MAX_ENTRIES)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many matrix entries");
-        r->mat[r->nmat++] = m;
-        return MIMIR_OK;
-    }
-    if (strcmp(kind, "trunc") == 0) {
-        uint64_t f = DEFAULT_F;
-        if ((rc = plan_keys(it, rkeys, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "f", 1, MAX_F, 0, &f, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "count", 0, MAX_COUNT, 1, &n, path, i, err)) != MIMIR_OK)
-            return rc;
-        if (n == 0)
-            return MIMIR_OK;
-        if (r->ntr == MAX_ENTRIES)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many trunc entries");
-        r->tr[r->ntr++] = (tspec){(unsigned)f, n};
-        return MIMIR_OK;
-    }
-    if (strcmp(kind, "wmask") == 0) {
-        wmspec m = {0, 0};
-        if ((rc = plan_keys(it, wmkeys, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "inner", 1, MAX_DIM, 1, &m.inner, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "cols", 1, MAX_DIM, 1, &m.cols, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "count", 1, 1, 1, &n, path, i, err)) != MIMIR_OK)
-            return rc; /* one item per mask: pairs name it by its index */
-        if (m.inner * m.cols > MAX_MATRIX_ELEMS)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                                 "a %llux%llu mask: more than %llu elements",
-                                 (unsigned long long)m.inner, (unsigned long long)m.cols,
-                                 (unsigned long long)MAX_MATRIX_ELEMS);
-        if (r->nwm == MAX_ENTRIES)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many weight masks");
-        r->wm[r->nwm++] = m;
-        return MIMIR_OK;
-    }
-    if (strcmp(kind, "wpair") == 0) {
-        wpspec w = {.item = i};
-        uint64_t t = 0;
-        if ((rc = plan_keys(it, wpkeys, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "mask", 0, MAX_ENTRIES - 1, 1, &w.mask, path, i, err)) !=
-                MIMIR_OK ||
-            (rc = plan_uint(it, "rows", 1, MAX_DIM, 1, &w.rows, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "transposed", 0, 1, 1, &t, path, i, err)) != MIMIR_OK ||
-            (rc = plan_uint(it, "count", 0, MAX_MATRIX_COUNT, 1, &w.count, path, i, err)) !=
-                MIMIR_OK)
-            return rc;
-        w.transposed = (int)t;
-        if (w.count == 0)
-            return MIMIR_OK;
-        if (r->nwp == MAX_ENTRIES)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field, "too many weight-pair entries");
-        r->wp[r->nwp++] = w;
-        return MIMIR_OK;
-    }
-    return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                         "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" "
-                         "or \"wpair\"");
-}
-
-/* Every pair must name one of the plan's masks and fit its shape. */
-static int plan_pairs(const char *path, const req *r, mimir_err *err)
-{
-    for (size_t j = 0; j < r->nwp; j++) {
-        const wpspec *w = &r->wp[j];
-        char field[64];
-        snprintf(field, sizeof field, "items[%zu].mask", w->item);
-        if (w->mask >= r->nwm)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                                 "mask %llu, but the plan has %zu weight mask%s (expected %s)",
-                                 (unsigned long long)w->mask, r->nwm, r->nwm == 1 ? "" : "s",
-                                 r->nwm == 0 ? "a \"wmask\" item first" : "0 to the last");
-        uint64_t na, nc;
-        wpair_elems(&r->wm[w->mask], w, &na, &nc);
-        snprintf(field, sizeof field, "items[%zu].rows", w->item);
-        if (na > MAX_MATRIX_ELEMS || nc > MAX_MATRIX_ELEMS)
-            return mimir_err_set(err, MIMIR_EINPUT, path, field,
-                                 "%llu rows against mask %llu: a matrix of more than %llu "
-                                 "elements", (unsigned long long)w->rows,
-                                 (unsigned long long)w->mask,
-                                 (unsigned long long)MAX_MATRIX_ELEMS);
-    }
-    return MIMIR_OK;
-}
-
-static int read_plan(const char *path, req *r, mimir_err *err)
-{
-    static const char *const keys[] = {"version", "model", "generation", "items", NULL};
-    uint8_t *buf;
-    size_t len;
-    int rc = mimir_read_file(path, PLAN_MAX_BYTES, &buf, &len, err);
-    if (rc != MIMIR_OK)
-        return rc;
-    json_error_t je;
-    json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
-    free(buf);
-    if (root == NULL)
-        return mimir_err_set(err, MIMIR_EINPUT, path, NULL, "not valid JSON: %s (line %d)",
-                             je.text, je.line);
-    if (!json_is_object(root))
-        rc = mimir_err_set(err, MIMIR_EINPUT, path, NULL,
-                           "expected a JSON object {\"version\":1,\"items\":[...]}");
-    if (rc == MIMIR_OK)
-        rc = plan_keys(root, keys, path, SIZE_MAX, err);
-    json_t *v = json_object_get(root, "version"), *items = json_object_get(root, "items");
-    if (rc == MIMIR_OK && (!json_is_integer(v) || json_integer_value(v) != 1))
-        rc = mimir_err_set(err, MIMIR_EINPUT, path, "version", "expected 1");
-    if (rc == MIMIR_OK && !json_is_array(items))
-        rc = mimir_err_set(err, MIMIR_EINPUT, path, "items", "expected an array of items");
-    for (size_t i = 0; rc == MIMIR_OK && i < json_array_size(items); i++)
-        rc = plan_item(json_array_get(items, i), i, path, r, err);
-    if (rc == MIMIR_OK)
-        rc = plan_pairs(path, r, err);
-    json_decref(root);
-    return rc;
 }
 
 /* Exactly 64 hex digits, optionally followed by one newline. */
@@ -494,11 +244,11 @@ static void free3(mimir_sv *a, mimir_sv *b, mimir_sv *c)
 
 /* count pairs bound to mask, in batches of at most `batch` pairs and WPAIR_BATCH_ELEMS
  * elements, each checked by sacrifice and appended. */
-static int gen_pairs(run *R, const mimir_wmask *mask, const wmspec *ms, const wpspec *w,
-                     uint64_t batch, mimir_err *err)
+static int gen_pairs(run *R, const mimir_wmask *mask, const mimir_plan_wmask *ms,
+                     const mimir_plan_wpair *w, uint64_t batch, mimir_err *err)
 {
     uint64_t na, nc;
-    wpair_elems(ms, w, &na, &nc);
+    mimir_plan_wpair_elems(ms, w, &na, &nc);
     uint64_t per = WPAIR_BATCH_ELEMS / (na + nc);
     per = per < 1 ? 1 : per > batch ? batch : per;
     int rc = MIMIR_OK;
@@ -555,7 +305,7 @@ static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
         progress_show(&R->pg, n, 0);
     }
     for (size_t i = 0; i < r->nmat && rc == MIMIR_OK; i++) {
-        const mshape *m = &r->mat[i];
+        const mimir_plan_matrix *m = &r->mat[i];
         for (uint64_t k = 0; k < m->count && rc == MIMIR_OK; k++) {
             rc = mimir_gen_matrix(R->g, m->rows, m->inner, m->cols, &a, &b, &c, err);
             if (rc == MIMIR_OK) {
@@ -938,7 +688,7 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
         R.pg.total += r->wm[i].inner * r->wm[i].cols;
     for (size_t i = 0; i < r->nwp; i++) {
         uint64_t na, nc;
-        wpair_elems(&r->wm[r->wp[i].mask], &r->wp[i], &na, &nc);
+        mimir_plan_wpair_elems(&r->wm[r->wp[i].mask], &r->wp[i], &na, &nc);
         R.pg.total += r->wp[i].count * (na + nc);
     }
     if (rc == MIMIR_OK)
@@ -1011,9 +761,9 @@ int generate_main(int argc, char **argv)
     }
     mimir_err err;
     mimir_err_clear(&err);
-    if (o.plan != NULL && ((rc = read_plan(o.plan, r, &err)) != MIMIR_OK ||
-                           (rc = mimir_plan_file_model(o.plan, o.model_digest, &o.bind_model,
-                                                       &err)) != MIMIR_OK)) {
+    if (o.plan != NULL &&
+        ((rc = mimir_plan_file_items(o.plan, MAX_COUNT, r, &err)) != MIMIR_OK ||
+         (rc = mimir_plan_file_model(o.plan, o.model_digest, &o.bind_model, &err)) != MIMIR_OK)) {
         free(r);
         return report(&err);
     }
