@@ -93,45 +93,16 @@ int mimir_admit_configure(const mimir_cluster *c, mimir_net_opts *opts, mimir_ad
     return MIMIR_OK;
 }
 
-/* Appends s to buf (cap bytes); returns -1 once it no longer fits. */
-static int append(char *buf, size_t cap, size_t *used, const char *s, size_t n)
-{
-    if (*used + n + 1 > cap)
-        return -1;
-    memcpy(buf + *used, s, n);
-    *used += n;
-    buf[*used] = '\0';
-    return 0;
-}
-
-/* "rule X: detail; check Y: detail" (led by "simulated evidence: " for simulated evidence);
- * names only if the details do not fit. net.c puts "refused: attestation: " before it. */
+/* "NAME: detail; NAME: detail", the names of `mimir-attest verify` and the key broker (led by
+ * "simulated evidence: " for simulated evidence); names only if the details do not fit. net.c
+ * puts "refused: attestation: " before it. */
 static void refusal(const mimir_attest_result *res, char *msg, size_t cap)
 {
     const char *lead = res->kind == MIMIR_EVIDENCE_SIMULATED ? "simulated evidence: " : "";
-    for (int with_detail = 1; with_detail >= 0; with_detail--) {
-        size_t used = 0, i;
-        int fits = append(msg, cap, &used, lead, strlen(lead)) == 0, first = 1;
-        json_t *c;
-        json_array_foreach(res->checks, i, c) {
-            if (json_is_true(json_object_get(c, "ok")))
-                continue;
-            const char *name = json_string_value(json_object_get(c, "check"));
-            const char *detail = json_string_value(json_object_get(c, "detail"));
-            int rule = name != NULL && strncmp(name, "policy.", 7) == 0;
-            char part[96 + DETAIL_MAX];
-            int n = snprintf(part, sizeof part, "%s%s %s%s%.*s", first ? "" : "; ",
-                             rule ? "rule" : "check", name == NULL ? "?" : name + 7 * rule,
-                             with_detail ? ": " : "", DETAIL_MAX,
-                             with_detail && detail != NULL ? detail : "");
-            first = 0;
-            if (n < 0 || append(msg, cap, &used, part, strlen(part)) != 0)
-                fits = 0;
-        }
-        if (fits)
-            return;
-    }
-    /* even the names do not fit: msg holds as many whole names as fitted */
+    size_t n = strlen(lead) < cap ? strlen(lead) : 0;
+    memcpy(msg, lead, n);
+    if (mimir_attest_failures(res, "; ", DETAIL_MAX, msg + n, cap - n) != 0)
+        mimir_attest_failures(res, "; ", 0, msg + n, cap - n); /* else as many names as fit */
 }
 
 int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_err *err)
@@ -148,14 +119,15 @@ int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_
     ERR_clear_error();
     if (!decodes)
         return mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
-                             "check certificate: it is not one DER X.509 certificate");
+                             MIMIR_ATTEST_CHECK_CERTIFICATE
+                             ": it is not one DER X.509 certificate");
     if (!has_evidence) {
         if (!a->require)
             return MIMIR_OK;
         return mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
-                             "check evidence: the certificate carries no attestation "
-                             "evidence (extension " MIMIR_ATTEST_CMW_OID "), and the cluster "
-                             "requires it");
+                             MIMIR_ATTEST_CHECK_EVIDENCE ": the certificate carries no "
+                             "attestation evidence (extension " MIMIR_ATTEST_CMW_OID "), and "
+                             "the cluster requires it");
     }
     mimir_attest_result res;
     mimir_err e;
@@ -171,9 +143,9 @@ int mimir_admit_hook(void *arg, int peer, const uint8_t *der, size_t len, mimir_
             *err = e;
     } else if (rc != MIMIR_OK) {
         /* malformed evidence from a peer is a refusal, not a usage error of ours */
-        rc = mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD,
-                           "check evidence: %s%s%.300s", e.field,
-                           e.field[0] ? ": " : "", e.msg);
+        char msg[MIMIR_ERR_MSGBYTES];
+        mimir_attest_unverified(&e, msg, sizeof msg);
+        rc = mimir_err_set(err, MIMIR_ESECURITY, name, MIMIR_ADMIT_FIELD, "%s", msg);
     } else {
         mimir_policy_apply(a->pol, &res);
         if (res.failed > 0) {

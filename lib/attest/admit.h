@@ -18,14 +18,15 @@
  * A certificate without evidence is refused when "require" is true (the default) and admitted
  * when it is false; evidence that is present must pass either way. A refusal is MIMIR_ESECURITY
  * with file "party N", field "attestation" and a message listing every failed check, in the
- * order they were made, verification checks as "check NAME", policy rules as "rule NAME":
- * "check cert_binding: ...; rule sev_snp.measurements: ..." (led by "simulated evidence: " when
- * the evidence is simulated). lib/net.c reports it as "party N: admission: refused: attestation:
- * check ...". Malformed evidence in a peer's certificate is a refusal too (MIMIR_ESECURITY),
- * never a usage error of ours.
+ * order they were made, each named exactly as `mimir-attest verify` (its JSON "failed" array)
+ * and the key broker name it (attest/attest.h): "cert_binding: ...; policy.sev_snp.measurements:
+ * ..." (led by "simulated evidence: " when the evidence is simulated). lib/net.c reports it as
+ * "party N: admission: refused: attestation: cert_binding: ...". Bytes that are no certificate
+ * are refused as "certificate: ...", a certificate without evidence, and malformed evidence in
+ * a peer's certificate, as "evidence: ..." (MIMIR_ESECURITY, never a usage error of ours).
  *
  * Not yet: SEV-SNP peers. An SNP report needs its VCEK/VLEK and chain, which the certificate
- * does not carry and the hook is not given, so SNP evidence is refused ("check evidence").
+ * does not carry and the hook is not given, so SNP evidence is refused ("evidence: ...").
  *
  * The verification time is the cluster's "at" (fixed, for tests and reproducible runs) or the
  * time of the handshake. One mimir_admit per party (per net); it is not shared between threads.

@@ -1,5 +1,6 @@
 #include "attest/attest.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,38 @@ int mimir_attest_verify(const uint8_t *buf, size_t len, const char *name,
                              "%zu bytes: not a SEV-SNP report, a TDX quote or Mimir simulated "
                              "evidence", len);
     }
+}
+
+int mimir_attest_failures(const mimir_attest_result *res, const char *sep, size_t detail_max,
+                          char *buf, size_t cap)
+{
+    if (cap == 0)
+        return -1;
+    buf[0] = '\0';
+    int prec = detail_max > INT_MAX ? INT_MAX : (int)detail_max;
+    size_t used = 0, i;
+    json_t *c;
+    json_array_foreach(res->checks, i, c) {
+        if (json_is_true(json_object_get(c, "ok")))
+            continue;
+        const char *name = json_string_value(json_object_get(c, "check"));
+        const char *detail = json_string_value(json_object_get(c, "detail"));
+        int n = snprintf(buf + used, cap - used, "%s%s%s%.*s", used ? sep : "",
+                         name != NULL ? name : "?", prec ? ": " : "", prec,
+                         prec && detail != NULL ? detail : "");
+        if (n < 0 || (size_t)n >= cap - used) {
+            buf[used] = '\0'; /* whole entries only */
+            return -1;
+        }
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+void mimir_attest_unverified(const mimir_err *e, char *buf, size_t cap)
+{
+    snprintf(buf, cap, MIMIR_ATTEST_CHECK_EVIDENCE ": %s%s%s", e->field,
+             e->field[0] ? ": " : "", e->msg);
 }
 
 json_t *mimir_attest_hex(const uint8_t *p, size_t n)

@@ -56,6 +56,27 @@ void mimir_attest_result_free(mimir_attest_result *res);
 void mimir_attest_check(mimir_attest_result *res, const char *name, int ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Naming failures. A check's name is the one in res->checks, which `mimir-attest verify` prints
+ * and lists in its JSON "failed" array: verification checks by their own name ("signature",
+ * "cert_binding", "simulated"), policy rules as "policy.<rule>" ("policy.nonce",
+ * "policy.sev_snp.measurements"). The key broker and peer admission report failures with the
+ * same names, through the two functions below, so one rule has one name in every log.
+ */
+#define MIMIR_ATTEST_CHECK_CERTIFICATE "certificate" /* the bytes are no DER certificate */
+#define MIMIR_ATTEST_CHECK_EVIDENCE "evidence" /* no evidence, or it cannot be verified */
+
+/* Writes res's failed checks, in the order made, as "NAME: detail" joined by sep into buf (cap
+ * bytes, always terminated), each detail cut to detail_max characters; detail_max 0 leaves the
+ * details (and their ": ") out. Returns 0, or -1 when not all fitted: buf then holds the
+ * entries that fitted whole. */
+int mimir_attest_failures(const mimir_attest_result *res, const char *sep, size_t detail_max,
+                          char *buf, size_t cap);
+
+/* Writes the failure of evidence that could not be verified at all (e, from a verify call that
+ * did not return MIMIR_OK) as "evidence: FIELD: MESSAGE" (without "FIELD: " when e names none). */
+void mimir_attest_unverified(const mimir_err *e, char *buf, size_t cap);
+
 /* The kind of evidence in buf judged from its first bytes (no validation). */
 int mimir_attest_detect(const uint8_t *buf, size_t len);
 const char *mimir_attest_kind_name(int kind); /* "sev-snp", "tdx", "simulated", "unknown" */

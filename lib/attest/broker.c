@@ -278,22 +278,17 @@ static void judge(mimir_broker *b, X509 *peer, mimir_broker_event *ev, char *lin
     OPENSSL_free(der);
     if (rc == MIMIR_OK && b->pol != NULL)
         mimir_policy_apply(b->pol, &res);
-    char line[MIMIR_ERR_MSGBYTES + 512];
+    /* the names of `mimir-attest verify` and of peer admission (attest/attest.h) */
     if (rc != MIMIR_OK) {
-        snprintf(line, sizeof line, "evidence: %s", e.msg);
+        char line[MIMIR_ERR_MSGBYTES];
+        mimir_attest_unverified(&e, line, sizeof line);
         append(ev->reasons, sizeof ev->reasons, "; ", line);
         append(lines, cap, "", line);
         append(lines, cap, "", "\n");
     } else {
-        size_t i;
-        json_t *c;
-        json_array_foreach(res.checks, i, c) {
-            if (json_is_true(json_object_get(c, "ok")))
-                continue;
-            snprintf(line, sizeof line, "%s: %s", json_string_value(json_object_get(c, "check")),
-                     json_string_value(json_object_get(c, "detail")));
-            append(ev->reasons, sizeof ev->reasons, "; ", line);
-            append(lines, cap, "", line);
+        mimir_attest_failures(&res, "; ", SIZE_MAX, ev->reasons, sizeof ev->reasons);
+        if (res.failed > 0) {
+            mimir_attest_failures(&res, "\n", SIZE_MAX, lines, cap - 1);
             append(lines, cap, "", "\n");
         }
         ev->admitted = res.failed == 0;

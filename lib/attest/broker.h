@@ -11,6 +11,10 @@
  *   "MIMIR-KEY-BROKER 1 admit <64 hex digits>\n"            the key, to an admitted client
  *   "MIMIR-KEY-BROKER 1 refuse\n" then "<check>: <detail>\n"  per failed check, never the key
  *
+ * The checks are named as `mimir-attest verify` and peer admission name them (attest/attest.h):
+ * "simulated", "cert_binding", "policy.nonce"...; evidence that cannot be verified at all is
+ * "evidence: <why>".
+ *
  * The client (mimir_broker_fetch) presents its attested certificate, pins the broker's
  * certificate by the SHA-256 of its DER encoding (checked before any answer is read), and reads
  * the answer. Connections are served one at a time, each bounded by MIMIR_BROKER_TIMEOUT_S.

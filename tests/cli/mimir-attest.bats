@@ -581,6 +581,34 @@ seal_setup() {
     refute_output --partial "$(cat "$W/k.hex")"
 }
 
+# failed_names FILE: the "failed" array of `verify --json` output in FILE, one name a line.
+failed_names() {
+    python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["failed"]))' "$1"
+}
+
+@test "one name per rule: verify --json's failed array, the broker's refusal and its log agree" {
+    seal_setup
+    policy '{"mimir_attest_policy": 1, "allow_simulated": false, "nonce": "0102", "tdx": {"mrtd": ["'"$(printf '0%.0s' $(seq 96))"'"]}}'
+    local rc=0
+    "$A" verify --json --policy "$W/policy.json" "$W/cc.pem" > "$W/v.json" 2> /dev/null || rc=$?
+    [ "$rc" -eq 1 ]
+    run failed_names "$W/v.json"
+    assert_output "$(printf 'simulated\npolicy.tdx.mrtd\npolicy.nonce')"
+    start_broker "$W/policy.json" "unix:$W/b.sock"
+    run timeout 10 "$A" fetch --broker "$BADDR" --cert "$W/cc.pem" --key "$W/ck.pem" \
+        --pin "$BPIN" -o "$W/got.hex"
+    assert_failure 1
+    local told="$output"
+    run broker_rc
+    assert_output 1
+    for name in $(failed_names "$W/v.json"); do
+        grep -q "broker refused the key: \(.*; \)\?$name: " <<< "$told" ||
+            { echo "client: no $name: $told"; false; }
+        grep -q "party-1: refused: \(.*; \)\?$name: " "$W/broker.log" ||
+            { echo "log: no $name"; cat "$W/broker.log"; false; }
+    done
+}
+
 @test "fetch: a wrong broker pin is refused (exit 1); bad pin or address is exit 2" {
     seal_setup
     policy '{"mimir_attest_policy": 1, "allow_simulated": true}'

@@ -3,7 +3,9 @@
  * section, the hook judging certificates directly (every failed check named), and three parties
  * (threads) opening a net over TLS whose certificates carry simulated evidence: admitted by a
  * policy that allows simulation, refused on both sides (MIMIR_ESECURITY, naming the party and
- * the rule, within the connect timeout) by one that forbids it or asks for a measurement.
+ * the rule, within the connect timeout) by one that forbids it or asks for a measurement; and
+ * one name per failed rule: `mimir-attest verify` (the checks of its JSON "failed" array), the key
+ * broker and admission judging the same certificate by the same policy name the same failures.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +19,10 @@
 #include <openssl/x509.h>
 
 #include "attest/admit.h"
+#include "attest/broker.h"
 #include "attest/cert.h"
+#include "attest/policy.h"
+#include "attest/seal.h"
 #include "attest/sim.h"
 #include "cluster.h"
 #include "net.h"
@@ -291,8 +296,9 @@ static void judge(mimir_admit *a, int peer, const uint8_t *der, size_t len, int 
     int ok = rc == want;
     if (want != MIMIR_OK)
         ok = ok && strcmp(err.file, file) == 0 && strcmp(err.field, "attestation") == 0;
-    for (; ok && parts != NULL && *parts != NULL; parts++)
-        ok = strstr(err.msg, *parts) != NULL;
+    for (; ok && parts != NULL && *parts != NULL; parts++) /* "^X": the message starts so */
+        ok = (*parts)[0] == '^' ? strncmp(err.msg, *parts + 1, strlen(*parts + 1)) == 0
+                                : strstr(err.msg, *parts) != NULL;
     CHECK(ok, "hook: %s (rc %d, expected %d; %s: %s: %s)", what, rc, want, err.file, err.field,
           err.msg);
 }
@@ -314,39 +320,39 @@ static void test_hook(void)
 
     judge(allow, 1, der_att[1], len_att[1], MIMIR_OK, NULL,
           "simulated evidence bound to the key, simulation allowed: admitted");
-    static const char *const sim[] = {"simulated evidence: check simulated: ",
-                                      NULL};
+    static const char *const sim[] = {"^simulated evidence: simulated: ", NULL};
     judge(forbid, 2, der_att[2], len_att[2], MIMIR_ESECURITY, sim,
           "simulation forbidden: refused, party 2, check simulated, says simulated");
-    static const char *const meas[] = {"simulated", "rule sev_snp.measurements: ", NULL};
+    static const char *const meas[] = {"^simulated evidence: policy.sev_snp.measurements: ",
+                                       NULL};
     judge(measure, 1, der_att[1], len_att[1], MIMIR_ESECURITY, meas,
           "a measurement required: simulated evidence has none, refused naming the rule");
-    static const char *const unbound[] = {"simulated", "check cert_binding: ", NULL};
+    static const char *const unbound[] = {"^simulated evidence: cert_binding: ", NULL};
     judge(allow, 0, der_unbound, len_unbound, MIMIR_ESECURITY, unbound,
           "evidence committing to another key: refused, check cert_binding");
-    static const char *const none[] = {"check evidence: ", "no attestation evidence",
-                                       NULL};
+    static const char *const none[] = {"^evidence: ", "no attestation evidence", NULL};
     judge(allow, 2, der_plain, len_plain, MIMIR_ESECURITY, none,
           "a plain certificate (no evidence), require true: refused");
     judge(lax, 2, der_plain, len_plain, MIMIR_OK, NULL,
           "a plain certificate, require false: admitted");
     judge(lax, 0, der_unbound, len_unbound, MIMIR_ESECURITY, unbound,
           "require false: evidence that is present must still pass");
-    static const char *const expired[] = {"check cert_validity: ", NULL};
+    static const char *const expired[] = {"^simulated evidence: cert_validity: ", NULL};
     judge(late, 1, der_att[1], len_att[1], MIMIR_ESECURITY, expired,
           "cluster \"at\" after the certificate's validity: refused, check cert_validity");
-    static const char *const every[] = {"check cert_validity: ", "; check simulated: ", NULL};
+    static const char *const every[] = {"^simulated evidence: cert_validity: ",
+                                        "; simulated: ", NULL};
     judge(early, 1, der_att[1], len_att[1], MIMIR_ESECURITY, every,
           "two failures (validity, simulation) are both named, in order");
     uint8_t junk[64];
     memset(junk, 0x30, sizeof junk);
-    static const char *const notcert[] = {"check certificate: ", NULL};
+    static const char *const notcert[] = {"^certificate: ", NULL};
     judge(allow, 1, junk, sizeof junk, MIMIR_ESECURITY, notcert,
           "bytes that are no certificate: refused, not a usage error");
     uint8_t cut[DER_MAX];
     memcpy(cut, der_att[1], len_att[1]);
     cut[len_att[1] - 3] ^= 1; /* inside the signature */
-    static const char *const sig[] = {"check cert_signature: ", NULL};
+    static const char *const sig[] = {"^simulated evidence: cert_signature: ", NULL};
     judge(allow, 1, cut, len_att[1], MIMIR_ESECURITY, sig,
           "a flipped signature byte: refused, check cert_signature");
 
@@ -356,18 +362,18 @@ static void test_hook(void)
                                       &rc, &err);
         mimir_admit *other = admit_for("{\"policy\": \"tdx_other.json\", \"at\": \""
                                        TDX_AT "\"}", &rc, &err);
-        static const char *const binding[] = {"check cert_binding: ", NULL};
+        static const char *const binding[] = {"^cert_binding: ", NULL};
         judge(same, 1, der_tdx, len_tdx, MIMIR_ESECURITY, binding,
               "a real TDX quote not bound to the certificate's key: refused, check cert_binding");
         mimir_err e2;
         mimir_err_clear(&e2);
         rc = same != NULL ? mimir_admit_hook(same, 1, der_tdx, len_tdx, &e2) : -1;
         CHECK(rc == MIMIR_ESECURITY && strstr(e2.msg, "simulated") == NULL &&
-                  strstr(e2.msg, "rule") == NULL && strstr(e2.msg, "; ") == NULL,
+                  strstr(e2.msg, "policy.") == NULL && strstr(e2.msg, "; ") == NULL,
               "hook: the quote itself verifies at \"at\" (signatures, PCK chain) and its MRTD "
               "is allowed: cert_binding is the only failure, nothing says simulated (%s)",
               e2.msg);
-        static const char *const both[] = {"check cert_binding: ", "; rule tdx.mrtd: ", NULL};
+        static const char *const both[] = {"^cert_binding: ", "; policy.tdx.mrtd: ", NULL};
         judge(other, 2, der_tdx, len_tdx, MIMIR_ESECURITY, both,
               "a real TDX quote with another MRTD: both the binding and the MRTD rule named");
         mimir_admit_free(same);
@@ -390,9 +396,9 @@ static void test_hook(void)
         if (n > 0 && key != NULL &&
             mimir_attest_cert_new(key, "snp", 2, time(NULL), rep, n, &x, &err) == MIMIR_OK)
             dlen = der_of(x, der);
-        static const char *const novcek[] = {"check evidence: ", "VCEK", NULL};
+        static const char *const novcek[] = {"^evidence: ", "VCEK", NULL};
         judge(allow, 1, der, dlen, MIMIR_ESECURITY, novcek,
-              "an SEV-SNP report in a certificate: no VCEK given, refused as check evidence");
+              "an SEV-SNP report in a certificate: no VCEK given, refused as evidence");
         X509_free(x);
         EVP_PKEY_free(key);
     }
@@ -440,6 +446,152 @@ static void test_hook(void)
     mimir_admit_free(lax);
     mimir_admit_free(late);
     mimir_admit_free(early);
+}
+
+/* ------------------------------------------------------------ one name per rule */
+
+typedef struct served {
+    mimir_broker *b;
+    mimir_broker_event ev;
+    int rc;
+    mimir_err err;
+} served;
+
+static void *serve_main(void *arg)
+{
+    served *s = arg;
+    mimir_err_clear(&s->err);
+    s->rc = mimir_broker_serve_one(s->b, &s->ev, &s->err);
+    return NULL;
+}
+
+/* 1 if msg ("NAME: detail; NAME: detail", any lead skipped) has an entry for each of names
+ * (comma-joined, non-empty), in that order: each at msg's start or after "; ", with ": ". */
+static int lists(const char *msg, const char *names)
+{
+    const char *at = msg;
+    for (const char *n = names; *n != '\0';) {
+        size_t len = strcspn(n, ",");
+        char entry[128];
+        snprintf(entry, sizeof entry, "; %.*s: ", (int)len, n);
+        const char *hit = at == msg && strncmp(msg, entry + 2, strlen(entry + 2)) == 0
+                              ? msg : strstr(at, entry);
+        if (hit == NULL)
+            return 0;
+        at = hit + strlen(entry + 2);
+        n += len + (n[len] == ',');
+    }
+    return 1;
+}
+
+/* What `mimir-attest verify --policy` lists in its JSON "failed" array, comma-joined. */
+static void verify_names(const mimir_attest_policy *pol, const uint8_t *der, size_t len,
+                         char *out, size_t cap)
+{
+    mimir_attest_result res;
+    mimir_err err;
+    out[0] = '\0';
+    if (mimir_attest_result_init(&res, &err) != MIMIR_OK)
+        return;
+    mimir_attest_opts o = {time(NULL), NULL, NULL};
+    if (mimir_attest_verify(der, len, "a0.pem", &o, &res, &err) == MIMIR_OK) {
+        mimir_policy_apply(pol, &res);
+        size_t i, used = 0;
+        json_t *c;
+        json_array_foreach(res.checks, i, c) if (!json_is_true(json_object_get(c, "ok"))) {
+            const char *name = json_string_value(json_object_get(c, "check"));
+            int n = snprintf(out + used, cap - used, "%s%s", used ? "," : "", name);
+            if (n < 0 || (size_t)n >= cap - used)
+                break;
+            used += (size_t)n;
+        }
+    }
+    mimir_attest_result_free(&res);
+}
+
+/* Party 0's certificate judged by policy text pol three ways: `verify`'s failed checks, the key
+ * broker's refusal (its log line and the client's error) and admission's refusal must list the
+ * same names (want, comma-joined) and, broker and admission, the same "NAME: detail" text. */
+static void same_names(const char *what, const char *pol_text, const char *want)
+{
+    char path[400], cert[400], key[400], addr[420];
+    snprintf(path, sizeof path, "%s/same.json", dir);
+    snprintf(cert, sizeof cert, "%s/a1.pem", dir);
+    snprintf(key, sizeof key, "%s/a1.key", dir);
+    snprintf(addr, sizeof addr, "unix:%s/broker.sock", dir);
+    mimir_attest_policy *pol = NULL;
+    mimir_err err;
+    mimir_err_clear(&err);
+    int rc = write_text("same.json", pol_text) == 0 ? MIMIR_OK : MIMIR_ERUNTIME;
+    if (rc == MIMIR_OK)
+        rc = mimir_policy_parse((const uint8_t *)pol_text, strlen(pol_text), path, &pol, &err);
+
+    char by_verify[400] = "";
+    verify_names(pol, der_att[0], len_att[0], by_verify, sizeof by_verify);
+
+    /* the key broker, serving party 0's certificate (a0.pem) over TLS */
+    uint8_t k[MIMIR_SEAL_KEY_BYTES] = {0}, got[MIMIR_SEAL_KEY_BYTES];
+    served sv;
+    memset(&sv, 0, sizeof sv);
+    mimir_err ferr;
+    mimir_err_clear(&ferr);
+    int frc = -1;
+    if (rc == MIMIR_OK)
+        rc = mimir_broker_new(addr, cert, key, pol, k, &sv.b, &err);
+    if (rc == MIMIR_OK) {
+        pthread_t th;
+        pthread_create(&th, NULL, serve_main, &sv);
+        char ccert[400], ckey[400];
+        snprintf(ccert, sizeof ccert, "%s/a0.pem", dir);
+        snprintf(ckey, sizeof ckey, "%s/a0.key", dir);
+        frc = mimir_broker_fetch(mimir_broker_address(sv.b), ccert, ckey,
+                                 mimir_broker_pin(sv.b), got, &ferr);
+        pthread_join(th, NULL);
+    }
+    const char *refused = "broker refused the key: ";
+    int client_ok = frc == MIMIR_ESECURITY && strncmp(ferr.msg, refused, strlen(refused)) == 0;
+    const char *client_why = client_ok ? ferr.msg + strlen(refused) : "";
+
+    /* admission of party 0 by the same policy */
+    mimir_admit *a = admit_for("{\"policy\": \"same.json\"}", &rc, &err);
+    mimir_err aerr;
+    mimir_err_clear(&aerr);
+    int arc = a != NULL ? mimir_admit_hook(a, 0, der_att[0], len_att[0], &aerr) : -1;
+    const char *lead = "simulated evidence: ";
+    const char *admit_why = strncmp(aerr.msg, lead, strlen(lead)) == 0 ? aerr.msg + strlen(lead)
+                                                                       : aerr.msg;
+
+    CHECK(strcmp(by_verify, want) == 0, "one name per rule: %s: verify fails [%s] (expected "
+          "[%s])", what, by_verify, want);
+    CHECK(sv.rc == MIMIR_OK && !sv.ev.admitted && lists(sv.ev.reasons, by_verify),
+          "one name per rule: %s: the key broker refuses naming %s as verify does (%d: %s: %s)",
+          what, by_verify, sv.rc, sv.err.msg, sv.ev.reasons);
+    CHECK(client_ok && strcmp(client_why, sv.ev.reasons) == 0,
+          "one name per rule: %s: the broker's client is told the broker's own reasons (%d: %s)",
+          what, frc, ferr.msg);
+    CHECK(arc == MIMIR_ESECURITY && lists(admit_why, by_verify) &&
+              strcmp(admit_why, sv.ev.reasons) == 0,
+          "one name per rule: %s: admission refuses naming %s in the broker's words "
+          "(admission \"%s\", broker \"%s\")", what, by_verify, admit_why, sv.ev.reasons);
+    mimir_admit_free(a);
+    mimir_broker_free(sv.b);
+    mimir_policy_free(pol);
+}
+
+static void test_names(void)
+{
+    same_names("a wrong nonce",
+               "{\"mimir_attest_policy\": 1, \"allow_simulated\": true, \"nonce\": \"0102\"}",
+               "policy.nonce");
+    same_names("simulation forbidden and a wrong nonce",
+               "{\"mimir_attest_policy\": 1, \"nonce\": \"0102\"}", "simulated,policy.nonce");
+    same_names("a measurement required", POLICY_MEASURE, "policy.sev_snp.measurements");
+    same_names("a TDX rule and report_data",
+               "{\"mimir_attest_policy\": 1, \"allow_simulated\": true, \"platforms\": "
+               "[\"tdx\"], \"report_data\": \"ff\", \"tdx\": {\"mrtd\": [\""
+               "000000000000000000000000000000000000000000000000000000000000000000000000000000"
+               "000000000000000000\"]}}",
+               "policy.tdx.mrtd,policy.report_data");
 }
 
 /* ------------------------------------------------------------ three parties */
@@ -577,11 +729,11 @@ static void test_nets(void)
     admitted("unix", "require false, party 2 without evidence", PLAIN2,
              "{\"policy\": \"allow.json\", \"require\": false}");
     refused("unix", "simulation forbidden", ATTESTED, "{\"policy\": \"forbid.json\"}",
-            "check simulated", -1);
+            "simulated evidence: simulated: ", -1);
     refused("tcp", "simulation forbidden", ATTESTED, "{\"policy\": \"forbid.json\"}",
-            "check simulated", -1);
+            "simulated evidence: simulated: ", -1);
     refused("unix", "another measurement required", ATTESTED, "{\"policy\": \"measure.json\"}",
-            "rule sev_snp.measurements", -1);
+            "simulated evidence: policy.sev_snp.measurements: ", -1);
     refused("unix", "party 2 without evidence", PLAIN2, "{\"policy\": \"allow.json\"}",
             "no attestation evidence", 2);
 }
@@ -596,6 +748,7 @@ int main(void)
     }
     test_cluster();
     test_hook();
+    test_names();
     test_nets();
     return tap_done();
 }
