@@ -1221,6 +1221,52 @@ void mimir_pool_close(mimir_pool *p)
     pool_free(p);
 }
 
+size_t mimir_pool_batches(const mimir_pool *p)
+{
+    return p->nb;
+}
+
+void mimir_pool_get_batch_state(const mimir_pool *p, size_t i, mimir_pool_batch_state *st)
+{
+    st->kind = (uint32_t)p->b[i].kind;
+    st->count = p->b[i].count;
+    st->consumed = p->b[i].consumed;
+}
+
+int mimir_pool_skip_to(mimir_pool *p, const uint64_t *to, size_t n, uint64_t *skipped,
+                       mimir_err *err)
+{
+    if (skipped != NULL)
+        *skipped = 0;
+    if (n != p->nb)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "cursor", "%zu batch positions, expected "
+                             "%zu (one per batch)", n, p->nb);
+    for (size_t i = 0; i < n; i++)
+        if (to[i] > p->b[i].count)
+            return mimir_err_set(err, MIMIR_EINPUT, p->dir, "cursor", "batch %zu: position "
+                                 "%llu, beyond its %llu items", i, (unsigned long long)to[i],
+                                 (unsigned long long)p->b[i].count);
+    int write = 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct batch *b = &p->b[i];
+        if (to[i] <= b->consumed)
+            continue;
+        sum += to[i] - b->consumed;
+        b->consumed = to[i];
+        if (b->consumed > b->reserved) {
+            b->reserved = b->consumed;
+            write = 1;
+        }
+    }
+    int rc = write ? write_cursor(p, err) : MIMIR_OK;
+    if (rc == MIMIR_OK && sum > 0)
+        p->dirty_stats = 1;
+    if (skipped != NULL)
+        *skipped = sum;
+    return rc;
+}
+
 void mimir_pool_set_reserve(mimir_pool *p, uint64_t items)
 {
     p->reserve = items;
@@ -1515,6 +1561,12 @@ static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const 
         }
         base += (uint64_t)W * arr;
     }
+    /* the batch's last items: nothing will read it again, so its descriptor is not held (a
+     * GPT-2-sized session reads thousands of batches) */
+    if (s->start + s->k == b->count) {
+        close(b->fd);
+        b->fd = -1;
+    }
     return rc;
 }
 
@@ -1629,17 +1681,30 @@ static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *e
         struct batch *b = &p->b[sp[j].batch];
         b->consumed += sp[j].k;
         if (b->consumed > b->reserved) {
-            uint64_t left = b->count - b->consumed;
-            b->reserved = b->consumed + (p->reserve < left ? p->reserve : left);
+            uint64_t left = b->count - b->consumed, ahead = p->reserve;
+            /* at most MIMIR_POOL_RESERVE_BYTES of items: a crash wastes about a step's worth
+             * of big items (an edaBit is 4 KiB), not a whole batch */
+            uint64_t item = b->kind == MIMIR_PREP_WMASK ? 1 : item_elems(b) *
+                                (uint64_t)words_of(p->macs) * WORD_BYTES;
+            if (item > 0 && MIMIR_POOL_RESERVE_BYTES / item < ahead)
+                ahead = MIMIR_POOL_RESERVE_BYTES / item;
+            b->reserved = b->consumed + (ahead < left ? ahead : left);
             write = 1;
         }
     }
     /* Not persisted (or unknown): the items count as used anyway, never handed out. A failed
      * rename leaves the old cursor, so the items stay available on disk for the next open; in
-     * this process they are gone, which only wastes them. */
+     * this process they are gone, which only wastes them. What the failed write would have
+     * reserved is not counted as reserved: a later take must write the cursor first again. */
     int rc = write ? write_cursor(p, err) : MIMIR_OK;
-    if (rc != MIMIR_OK)
+    if (rc != MIMIR_OK) {
+        for (size_t j = 0; j < ns; j++) {
+            struct batch *b = &p->b[sp[j].batch];
+            if (b->reserved > b->consumed)
+                b->reserved = b->consumed;
+        }
         return rc;
+    }
     p->dirty_stats = 1;
 #ifdef MIMIR_TEST_HOOKS
     if (mimir_pool_test_after_cursor != NULL)

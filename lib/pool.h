@@ -98,11 +98,13 @@ int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, ui
                                 mimir_err *err);
 
 /* How far a take reserves ahead: when a take goes beyond what the cursor on disk already counts
- * as consumed, the cursor is written (fsynced) counting up to `items` more items of that batch,
+ * as consumed, the cursor is written (fsynced) counting up to `items` more items of that batch
+ * (and at most MIMIR_POOL_RESERVE_BYTES of them: 43690 triples with MACs, 2016 edaBits),
  * so that a step's hundreds of small takes cost one cursor write now and then instead of one
  * each. Items reserved and never handed out are given back by mimir_pool_close (still under the
  * lock); a crash wastes them, never reuses them. 0: every take writes the cursor. */
 #define MIMIR_POOL_RESERVE ((uint64_t)1 << 16)
+#define MIMIR_POOL_RESERVE_BYTES ((uint64_t)8 << 20)
 void mimir_pool_set_reserve(mimir_pool *p, uint64_t items);
 
 /* The preprocessing source over the pool (valid while p is open). Taking items advances and
@@ -112,6 +114,25 @@ void mimir_pool_set_reserve(mimir_pool *p, uint64_t items);
  * transposition, as matrix triples match shapes: a pair bound to another mask is never served
  * (MIMIR_EINPUT naming the pool and both mask ids). */
 mimir_prep *mimir_pool_prep(mimir_pool *p);
+
+/* Re-alignment after a crash (lib/pool_align.c does it with the peers at session start). The
+ * three parties' pools hand out matching items only while their cursors agree; a party that
+ * crashed has its reservations counted as consumed and is ahead, and an abort can leave the
+ * parties a few takes apart. Every party sends its batches' states, and each skips every batch
+ * to the largest consumed count of the three: items are only ever skipped (wasted), never
+ * handed out twice. */
+typedef struct mimir_pool_batch_state {
+    uint32_t kind;     /* enum mimir_prep_kind */
+    uint64_t count;    /* items in the batch */
+    uint64_t consumed; /* items the cursor counts as used */
+} mimir_pool_batch_state;
+size_t mimir_pool_batches(const mimir_pool *p);
+void mimir_pool_get_batch_state(const mimir_pool *p, size_t i, mimir_pool_batch_state *st);
+/* Skips batch i to at least to[i] consumed items (n must be mimir_pool_batches(p); to[i] at
+ * most the batch's count, MIMIR_EINPUT otherwise, nothing changed), writing the cursor once if
+ * anything moved past what it counts; *skipped (may be NULL) gets the items skipped. */
+int mimir_pool_skip_to(mimir_pool *p, const uint64_t *to, size_t n, uint64_t *skipped,
+                       mimir_err *err);
 
 int mimir_pool_get_status(mimir_pool *p, mimir_pool_status *st, mimir_err *err);
 /* Status without taking the lock (for `mimir-triples status` while a party runs). */

@@ -125,6 +125,54 @@ print(text, end="")' "$D/lines"
     grep -q "party 1" "$D/c/p2.out"
 }
 
+# consumed KIND POOL: the pool's consumed count of KIND (mimir-triples status --json).
+consumed() {
+    "$ROOT/bin/mimir-triples" status --json "$2" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["kinds"][sys.argv[1]]["consumed"])' "$1"
+}
+
+@test "after a party was killed, the next session on the same pools re-aligns the cursors and generates" {
+    [ -x "$HOOKS" ] || skip "tests/bin/mimir-party-hooks not built"
+    # pools for two sessions of 9 steps (a session takes its own weight masks): the first
+    # dies after its first token, wasting the killed party's reservations; the second needs 3
+    # steps. As an operator topping up with `mimir-triples generate` would have them.
+    "$GEN" --prepare "$D/c" --tokens 8 "Th" > /dev/null
+    "$ROOT/bin/mimir-triples" plan --model "$ROOT/models/tiny" --tokens 8 --prompt-len 2 |
+        python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+masks = sum(1 for it in p["items"] if it["kind"] == "wmask")
+again = [dict(it, mask=it["mask"] + masks) if it["kind"] == "wpair" else it for it in p["items"]]
+p["items"] += again
+json.dump(p, sys.stdout)' > "$D/plan2.json"
+    session=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["session"])' \
+        "$D/c/cluster.json")
+    rm -rf "$D/c/pool.p0" "$D/c/pool.p1" "$D/c/pool.p2"
+    "$ROOT/bin/mimir-triples" deal --plan "$D/plan2.json" --session "$session" -o "$D/c/pool" \
+        2> /dev/null
+    start_parties "$D/c" 1 --test-die-after 1
+    run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --tokens 8 "Th"
+    assert_failure 3
+    wait_parties "$D/c"
+    [ "$codes" = "3 137 3" ]
+    # the killed party's cursor counts its reservations: it is ahead of the others
+    c0=$(consumed triple "$D/c/pool.p0") c1=$(consumed triple "$D/c/pool.p1")
+    [ "$c1" -gt "$c0" ]
+    start_parties "$D/c"
+    run --separate-stderr "$GEN" --cluster "$D/c/cluster.json" --tokens 2 "Th"
+    assert_success
+    [ "$output" = "$("$GEN" --plaintext --quiet --tokens 2 "Th")" ]
+    wait_parties "$D/c"
+    [ "$codes" = "0 0 0" ]
+    grep -q "party 0: pool .* re-aligned with the peers' cursors: [0-9]* items skipped" "$D/c/p0.out"
+    ! grep -q "re-aligned" "$D/c/p1.out"
+    for kind in triple trunc edabit; do
+        a=$(consumed $kind "$D/c/pool.p0") b=$(consumed $kind "$D/c/pool.p1")
+        c=$(consumed $kind "$D/c/pool.p2")
+        [ "$a" = "$b" ] && [ "$b" = "$c" ]
+    done
+}
+
 # One prepared cluster ("T", 2 tokens), copied fresh for each run (a run consumes its pool).
 # Party 2 cheats. The step faults hit the second step (opens 700.., check 1: the first MAC
 # check is the one before the first token), so exactly the first token is printed; the input

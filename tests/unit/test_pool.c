@@ -472,6 +472,58 @@ static int two_batches(const char *dir, int party, const uint8_t *session)
     return rc;
 }
 
+/* Re-alignment (lib/pool.h mimir_pool_skip_to, used by lib/pool_align.c): batch states, a
+ * skip beyond a batch refused with nothing changed, a skip that moves the cursor on disk, and
+ * the next take starting where the skip left it. */
+static void test_skip_to(void)
+{
+    char dir[512];
+    pdir(dir, "skip.p0");
+    mimir_err err;
+    mkpool(dir, 0, S1, 1);
+    mimir_pool *p = NULL;
+    if (mimir_pool_open(dir, 0, S1, &p, &err) != 0)
+        return;
+    add_triples(p, 7, 30, 0, 1);
+    add_triples(p, 8, 20, 0, 1);
+    mimir_pool_set_reserve(p, 0);
+    mimir_sv v[3];
+    memset(v, 0, sizeof v);
+    int rc = mimir_prep_triples(mimir_pool_prep(p), 4, &v[0], &v[1], &v[2], &err);
+    free3(v);
+    mimir_pool_batch_state st[2];
+    CHECK(rc == 0 && mimir_pool_batches(p) == 2, "two batches (%zu)", mimir_pool_batches(p));
+    mimir_pool_get_batch_state(p, 0, &st[0]);
+    mimir_pool_get_batch_state(p, 1, &st[1]);
+    CHECK(st[0].kind == MIMIR_PREP_TRIPLE && st[0].count == 30 && st[0].consumed == 4 &&
+              st[1].count == 20 && st[1].consumed == 0,
+          "batch states: (triple, 30, 4) and (triple, 20, 0)");
+    uint64_t to[2] = {31, 0}, skipped = 99;
+    rc = mimir_pool_skip_to(p, to, 2, &skipped, &err);
+    mimir_pool_get_batch_state(p, 0, &st[0]);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "beyond its 30 items") != NULL &&
+              st[0].consumed == 4 && skipped == 0,
+          "a position beyond a batch's items is refused, nothing moves (%s)", err.msg);
+    rc = mimir_pool_skip_to(p, to, 1, NULL, &err);
+    CHECK(rc == MIMIR_EINPUT, "a vector of the wrong length is refused (%s)", err.msg);
+    to[0] = 10, to[1] = 3;
+    rc = mimir_pool_skip_to(p, to, 2, &skipped, &err);
+    mimir_pool_status ps;
+    int prc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && skipped == 9 && prc == 0 && ps.consumed[0] == 13,
+          "skipping to (10, 3) skips 9 items and the cursor on disk counts 13 (%llu, %llu)",
+          (unsigned long long)skipped, (unsigned long long)ps.consumed[0]);
+    to[0] = 2, to[1] = 3;
+    rc = mimir_pool_skip_to(p, to, 2, &skipped, &err);
+    CHECK(rc == 0 && skipped == 0, "skipping backwards moves nothing (%llu)",
+          (unsigned long long)skipped);
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_triples(mimir_pool_prep(p), 2, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && same(&v[0], 7, 0, 10, 1), "the next take starts at item 10");
+    free3(v);
+    mimir_pool_close(p);
+}
+
 static void test_bad_files(void)
 {
     char dir[512], f[700], g[700];
@@ -948,6 +1000,7 @@ int main(void)
     test_semi_honest();
     test_killed_consumer();
     test_reserve();
+    test_skip_to();
     test_bad_files();
     test_dealer_pools();
     test_wmask_pools();
