@@ -263,7 +263,7 @@ static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bi
     if (x == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "no operand");
     int rc = check_bits(bits, "ltz", err);
-    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
         rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
                            "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
     if (rc == MIMIR_OK)
@@ -387,7 +387,7 @@ int mimir_spdz_ltz_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsig
                           unsigned skip, mimir_err *err)
 {
     int rc = check_bits(bits, "ltz", err);
-    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
         rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
                            "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
     if (rc != MIMIR_OK)
@@ -611,7 +611,7 @@ int mimir_spdz_max_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_
     int rc = check_rows(s, x, rows, len, "max", err);
     if (rc == MIMIR_OK)
         rc = check_bits(bits, "max", err);
-    if (rc == MIMIR_OK && skip + MIMIR_COMPARE_BITS_MIN > bits)
+    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
         rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "max", "%u low bits skipped of %u, expected "
                            "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
     if (rc == MIMIR_OK)

@@ -493,8 +493,9 @@ int mimir_snl_softmax(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_t ro
     TRY(sv_new(s, &sum, rows, err));
     // e = exp(x - max) (F bits, in [0, 1]); the max by a comparison tree, never opened; its
     // comparisons are of differences of two scores, |x_i - x_j| < 2^15: 15 + f + 1 bits. They
-    // are coarse (MIMIR_SNL_MAX_CMP_SKIP): mx is a score within levels / 256 of the max, so
-    // x - mx <= 7 / 256 for len <= 128, where exp's polynomial is still within 1.2e-5
+    // are coarse (MIMIR_SNL_MAX_CMP_SKIP): mx is a score at most levels * 255 / 2^16 below
+    // the max (levels = ceil(log2 len)): x - mx <= 0.027 for len <= 128, 0.039 for 1024, where
+    // exp's polynomial is still within 1.2e-5 relative (docs/protocol.md, "Coarse comparisons")
     TRY(mimir_spdz_max_coarse(s, &mx, x, rows, len, MIMIR_SNL_MAX_CMP_BITS(f),
                               MIMIR_SNL_MAX_CMP_SKIP(f), err));
     sv_repeat(&rep, &mx, rows, len);

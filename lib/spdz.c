@@ -1133,6 +1133,11 @@ static void add3(mimir_r128 *y, const mimir_r128 *a, const mimir_r128 *b, size_t
 static int open_room(mimir_spdz *s, size_t total, mimir_err *err)
 {
     int rc;
+    /* before anything is placed: a caller writes total elements at s->pm + s->pending next */
+    if (total > MIMIR_SPDZ_MAX_PENDING)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "open",
+                             "too many elements in one open (%zu), expected at most %zu", total,
+                             MIMIR_SPDZ_MAX_PENDING);
     if (s->pending + total > MIMIR_SPDZ_MAX_PENDING && (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
         return rc;
     return pending_room(s, total, err);

@@ -15,6 +15,7 @@
  * narrower tree's costs; a coarse max is an element of its row close to the maximum.
  * MIMIR_COMPARE_BENCH=1 also times a 1 x 50257 argmax at 64 and at 32 bits.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -880,6 +881,10 @@ static void test_bad_input(void)
     int rc = mimir_spdz_ltz_coarse(NULL, &a, &a, 20, 19, &err);
     CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "19 low bits skipped of 20") != NULL,
           "ltz_coarse skipping more than bits - 2: EINPUT naming both (%s)", err.msg);
+    mimir_err_clear(&err);
+    rc = mimir_spdz_ltz_coarse(NULL, &a, &a, 32, UINT_MAX - 1, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "low bits skipped") != NULL,
+          "ltz_coarse with a skip that would wrap (UINT_MAX - 1): EINPUT (%s)", err.msg);
     mimir_sv_free(&a);
     mimir_sv_free(&b);
 }
