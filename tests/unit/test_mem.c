@@ -52,7 +52,29 @@ static void test_reuse_is_zero(void)
     mimir_secret_free(NULL);
 }
 
-/* Another size never gets a cached block; the cache stays within its bounds. */
+/* Sizes of one size class share a cached block, zero up to the larger size; the cache stays
+ * within its bounds. */
+static void test_classes(void)
+{
+    mimir_secret_cache_drop();
+    unsigned char *p = mimir_secret_alloc(100000);
+    memset(p, 0xC3, 100000);
+    mimir_secret_free(p);
+    unsigned char *q = mimir_secret_alloc(100001); /* same class (multiple of 16 KiB) */
+    CHECK(q == p, "100001 bytes not served by the cached 100000-byte block");
+    CHECK(q != NULL && all_zero(q, 100001), "the shared block is not zero up to 100001");
+    memset(q, 0x3C, 100001);
+    mimir_secret_free(q);
+    unsigned char *r = mimir_secret_alloc(99000); /* smaller, same class */
+    CHECK(r == p && all_zero(r, 99000), "99000 bytes: not the cached block, or not zero");
+    mimir_secret_free(r);
+    unsigned char *t = mimir_secret_alloc(200000); /* another class */
+    CHECK(t != NULL && t != p && all_zero(t, 200000), "200000 bytes got the 100000 block");
+    mimir_secret_free(t);
+    mimir_secret_cache_drop();
+}
+
+
 static void test_bounds(void)
 {
     mimir_secret_cache_drop();
@@ -101,6 +123,7 @@ int main(void)
         return 1;
     }
     test_reuse_is_zero();
+    test_classes();
     test_bounds();
     printf("1..%d\n", tests);
     return failures ? 1 : 0;
