@@ -1087,6 +1087,12 @@ int mimir_spdz_check(mimir_spdz *s, mimir_err *err)
     if (s->pm != NULL)
         mimir_wipe(s->pm, s->pending * W);
     s->pending = 0;
+    if (s->cap > MIMIR_SPDZ_CHECK_EVERY) { /* grown for one big open (a weight load): give back */
+        mimir_secret_free(s->py);
+        mimir_secret_free(s->pm);
+        s->py = s->pm = NULL;
+        s->cap = 0;
+    }
     return rc;
 }
 
@@ -1138,7 +1144,10 @@ static int open_room(mimir_spdz *s, size_t total, mimir_err *err)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "open",
                              "too many elements in one open (%zu), expected at most %zu", total,
                              MIMIR_SPDZ_MAX_PENDING);
-    if (s->pending + total > MIMIR_SPDZ_MAX_PENDING && (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
+    /* a check empties the batch once it holds MIMIR_SPDZ_CHECK_EVERY elements: the pending
+     * buffers stay small (a GPT-2 prompt would otherwise pile up 2^26 of them, 2 GiB) */
+    if (s->pending > 0 && s->pending + total > MIMIR_SPDZ_CHECK_EVERY &&
+        (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
         return rc;
     return pending_room(s, total, err);
 }

@@ -47,8 +47,11 @@
 #define MIMIR_SPDZ_CHECK_ROUNDS 4        /* rounds one mimir_spdz_check spends (if anything is
                                           * pending; 0 otherwise) */
 #define MIMIR_SPDZ_TRUNC_BOUND_BITS 62   /* mimir_spdz_trunc needs |x| < 2^62 (signed) */
-#define MIMIR_SPDZ_MAX_PENDING ((size_t)1 << 26) /* opened elements held for one check; an open
-                                          * beyond it runs a check first */
+#define MIMIR_SPDZ_MAX_PENDING ((size_t)1 << 26) /* elements one open may hold for its check */
+#define MIMIR_SPDZ_CHECK_EVERY ((size_t)1 << 23) /* an open that would take the pending batch
+                                          * beyond this many elements runs a check first
+                                          * (the buffers: 256 MiB at most, bigger only for
+                                          * one open that is bigger by itself) */
 #define MIMIR_SPDZ_INPUT_CHUNK ((size_t)1 << 22) /* elements per input round (64 MiB of MAC
                                           * words): an input of n elements spends
                                           * ceil(n / chunk) rounds (at least 1) per stage */
