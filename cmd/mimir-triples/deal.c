@@ -26,15 +26,11 @@
 #define SESSION_BYTES 16
 #define SESSION_LABEL "mimir-triples deal session" /* session derived from --seed-file */
 #define MAX_TRIPLES MIMIR_PLAN_MAX_COUNT
-#define MAX_DIM MIMIR_PLAN_MAX_DIM
-#define MAX_MATRIX_COUNT MIMIR_PLAN_MAX_MATRIX_COUNT
-#define MAX_F MIMIR_PLAN_MAX_F
 #define DEFAULT_F MIMIR_PLAN_DEFAULT_F
 #define DEFAULT_BATCH ((uint64_t)1 << 16)     /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 24)
 #define MAX_EDABITS ((uint64_t)1 << 36)      /* 64 bits each: 2^42 bit elements */
 #define EDABIT_BATCH_MAX ((uint64_t)1 << 18)  /* edaBits per batch file (65 elements each) */
-#define MAX_ENTRIES MIMIR_PLAN_MAX_ENTRIES      /* --matrix / --trunc / plan items */
 #define CLUSTER_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
@@ -90,63 +86,6 @@ static int add_triples(deal_req *r, uint64_t n, const char *what)
         return usage_fail(SUB, "%s: more than %llu triples in total", what,
                           (unsigned long long)MAX_TRIPLES);
     r->triples += n;
-    return 0;
-}
-
-/* RxIxC[:K] */
-static int parse_matrix(const char *s, deal_req *r)
-{
-    char buf[128];
-    if (strlen(s) >= sizeof buf)
-        return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
-    snprintf(buf, sizeof buf, "%s", s);
-    mimir_plan_matrix m = {0, 0, 0, 1};
-    char *colon = strchr(buf, ':');
-    if (colon != NULL) {
-        *colon = '\0';
-        if (parse_u64(colon + 1, 1, MAX_MATRIX_COUNT, &m.count) != 0)
-            return usage_fail(SUB, "--matrix %s: COUNT must be from 1 to %llu", s,
-                              (unsigned long long)MAX_MATRIX_COUNT);
-    }
-    char *x1 = strchr(buf, 'x'), *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
-    if (x1 == NULL || x2 == NULL)
-        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT], e.g. 1x768x3072:12", s);
-    *x1 = *x2 = '\0';
-    char why[128];
-    if (parse_u64(buf, 1, MAX_DIM, &m.rows) != 0 || parse_u64(x1 + 1, 1, MAX_DIM, &m.inner) ||
-        parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
-        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
-                          "%llu", s, (unsigned long long)MAX_DIM);
-    if (mimir_plan_matrix_check(&m, why, sizeof why) != 0)
-        return usage_fail(SUB, "--matrix %s: %s", s, why);
-    if (r->nmat == MAX_ENTRIES)
-        return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
-    r->mat[r->nmat++] = m;
-    return 0;
-}
-
-/* N[:F] */
-static int parse_trunc(const char *s, deal_req *r)
-{
-    char buf[64];
-    if (strlen(s) >= sizeof buf)
-        return usage_fail(SUB, "--trunc %.40s...: too long, expected N[:F]", s);
-    snprintf(buf, sizeof buf, "%s", s);
-    mimir_plan_trunc t = {DEFAULT_F, 0};
-    char *colon = strchr(buf, ':');
-    uint64_t f = DEFAULT_F;
-    if (colon != NULL) {
-        *colon = '\0';
-        if (parse_u64(colon + 1, 1, MAX_F, &f) != 0)
-            return usage_fail(SUB, "--trunc %s: F must be from 1 to %d", s, MAX_F);
-    }
-    if (parse_u64(buf, 1, MAX_TRIPLES, &t.count) != 0)
-        return usage_fail(SUB, "--trunc %s: N must be from 1 to %llu", s,
-                          (unsigned long long)MAX_TRIPLES);
-    t.f = (unsigned)f;
-    if (r->ntr == MAX_ENTRIES)
-        return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
-    r->tr[r->ntr++] = t;
     return 0;
 }
 
@@ -569,8 +508,8 @@ static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
                                   (unsigned long long)MAX_TRIPLES);
             rc = add_triples(r, v, "--triples");
             break;
-        case OPT_MATRIX: rc = parse_matrix(optarg, r); break;
-        case OPT_TRUNC: rc = parse_trunc(optarg, r); break;
+        case OPT_MATRIX: rc = parse_matrix_opt(SUB, optarg, r); break;
+        case OPT_TRUNC: rc = parse_trunc_opt(SUB, optarg, r); break;
         case OPT_EDABITS:
             if (parse_u64(optarg, 0, MAX_EDABITS, &v) != 0)
                 return usage_fail(SUB, "--edabits %s: expected a count from 0 to %llu", optarg,

@@ -29,14 +29,10 @@
 
 #define SUB "generate"
 #define MAX_COUNT MIMIR_PLAN_MAX_COUNT
-#define MAX_DIM MIMIR_PLAN_MAX_DIM
-#define MAX_MATRIX_COUNT MIMIR_PLAN_MAX_MATRIX_COUNT
-#define MAX_F MIMIR_PLAN_MAX_F
 #define DEFAULT_F MIMIR_PLAN_DEFAULT_F
 #define DEFAULT_BATCH ((uint64_t)1 << 16) /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 22)
 #define BITS_BATCH ((uint64_t)1 << 12)    /* edaBits / truncation pairs per batch file (at most) */
-#define MAX_ENTRIES MIMIR_PLAN_MAX_ENTRIES
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
 #define WPAIR_BATCH_ELEMS ((uint64_t)1 << 22) /* elements of A and C per weight-pair batch */
@@ -103,58 +99,6 @@ static int add_count(uint64_t *total, uint64_t n, const char *what)
         return usage_fail(SUB, "%s: more than %llu in total", what,
                           (unsigned long long)MAX_COUNT);
     *total += n;
-    return 0;
-}
-
-static int parse_matrix(const char *s, req *r)
-{
-    char buf[128], why[128];
-    if (strlen(s) >= sizeof buf)
-        return usage_fail(SUB, "--matrix %.40s...: too long, expected RxIxC[:COUNT]", s);
-    snprintf(buf, sizeof buf, "%s", s);
-    mimir_plan_matrix m = {0, 0, 0, 1};
-    char *colon = strchr(buf, ':');
-    if (colon != NULL) {
-        *colon = '\0';
-        if (parse_u64(colon + 1, 1, MAX_MATRIX_COUNT, &m.count) != 0)
-            return usage_fail(SUB, "--matrix %s: COUNT must be from 1 to %llu", s,
-                              (unsigned long long)MAX_MATRIX_COUNT);
-    }
-    char *x1 = strchr(buf, 'x'), *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
-    if (x1 == NULL || x2 == NULL)
-        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT], e.g. 1x768x3072:12", s);
-    *x1 = *x2 = '\0';
-    if (parse_u64(buf, 1, MAX_DIM, &m.rows) != 0 || parse_u64(x1 + 1, 1, MAX_DIM, &m.inner) ||
-        parse_u64(x2 + 1, 1, MAX_DIM, &m.cols) != 0)
-        return usage_fail(SUB, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
-                          "%llu", s, (unsigned long long)MAX_DIM);
-    if (mimir_plan_matrix_check(&m, why, sizeof why) != 0)
-        return usage_fail(SUB, "--matrix %s: %s", s, why);
-    if (r->nmat == MAX_ENTRIES)
-        return usage_fail(SUB, "more than %d matrix shapes", MAX_ENTRIES);
-    r->mat[r->nmat++] = m;
-    return 0;
-}
-
-static int parse_trunc(const char *s, req *r)
-{
-    char buf[64];
-    if (strlen(s) >= sizeof buf)
-        return usage_fail(SUB, "--trunc %.40s...: too long, expected N[:F]", s);
-    snprintf(buf, sizeof buf, "%s", s);
-    uint64_t f = DEFAULT_F, n;
-    char *colon = strchr(buf, ':');
-    if (colon != NULL) {
-        *colon = '\0';
-        if (parse_u64(colon + 1, 1, MAX_F, &f) != 0)
-            return usage_fail(SUB, "--trunc %s: F must be from 1 to %d", s, MAX_F);
-    }
-    if (parse_u64(buf, 1, MAX_COUNT, &n) != 0)
-        return usage_fail(SUB, "--trunc %s: N must be from 1 to %llu", s,
-                          (unsigned long long)MAX_COUNT);
-    if (r->ntr == MAX_ENTRIES)
-        return usage_fail(SUB, "more than %d --trunc entries", MAX_ENTRIES);
-    r->tr[r->ntr++] = (mimir_plan_trunc){(unsigned)f, n};
     return 0;
 }
 
@@ -560,8 +504,8 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
             rc = add_count(c == OPT_TRIPLES ? &r->triples : &r->edabits, v,
                            c == OPT_TRIPLES ? "--triples" : "--edabits");
             break;
-        case OPT_MATRIX: rc = parse_matrix(optarg, r); break;
-        case OPT_TRUNC: rc = parse_trunc(optarg, r); break;
+        case OPT_MATRIX: rc = parse_matrix_opt(SUB, optarg, r); break;
+        case OPT_TRUNC: rc = parse_trunc_opt(SUB, optarg, r); break;
         case OPT_PLAN: o->plan = optarg; break;
         case OPT_SEED_FILE: o->seed_file = optarg; break;
         case OPT_BATCH:

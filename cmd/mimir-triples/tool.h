@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "plan.h"
 
 #define PROG "mimir-triples"
 
@@ -22,5 +23,9 @@ int report(const mimir_err *err);
 int usage_fail(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a decimal unsigned integer in [min, max] strictly (digits only). Returns 0 or -1. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+/* `--matrix RxIxC[:K]` and `--trunc N[:F]` of deal and generate: append the entry to r, or
+ * print the usage error naming SUB and the option and return 2. */
+int parse_matrix_opt(const char *sub, const char *s, mimir_plan_items *r);
+int parse_trunc_opt(const char *sub, const char *s, mimir_plan_items *r);
 
 #endif
