@@ -11,6 +11,7 @@
 #include "io.h"
 #include "mem.h"
 #include "party.h"
+#include "pool_align.h"
 
 int party_report(const mimir_err *err)
 {
@@ -140,4 +141,16 @@ double party_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int party_align_pool(mimir_pool *pool, mimir_net *net, int party, const char *path, int quiet,
+                     mimir_err *err)
+{
+    uint64_t skipped = 0;
+    int rc = mimir_pool_align(pool, net, &skipped, err);
+    if (rc == MIMIR_OK && skipped > 0 && !quiet)
+        fprintf(stderr, "%s: party %d: pool %s re-aligned with the peers' cursors: %llu items "
+                "skipped (left unused by an earlier run that crashed or aborted)\n", PROG, party,
+                path, (unsigned long long)skipped);
+    return rc;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "net.h"
+#include "pool.h"
 #include "sharefile.h"
 
 #define PARTY_SEED_BYTES 32                 /* a --seed-file holds exactly this many bytes */
@@ -41,6 +43,11 @@ int party_load_tensor(const char *path, int party, const char *tensor, mimir_sha
 
 /* Formats a shape as "[d0,d1,...]" into buf (cap bytes). */
 void party_shape_str(char *buf, size_t cap, int ndim, const uint64_t *shape);
+
+/* Re-aligns the three pools' cursors before any item is taken (lib/pool_align.h) and, unless
+ * quiet, says on stderr how many items this party skipped (if any). */
+int party_align_pool(mimir_pool *pool, mimir_net *net, int party, const char *path, int quiet,
+                     mimir_err *err);
 
 /* Monotonic clock in milliseconds. */
 double party_now_ms(void);

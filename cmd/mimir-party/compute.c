@@ -24,7 +24,6 @@
 #include "net.h"
 #include "party.h"
 #include "pool.h"
-#include "pool_align.h"
 #include "sharefile.h"
 #include "spdz.h"
 #include "transcript.h"
@@ -478,14 +477,8 @@ static int run(const cargs *a, summary *sum, mimir_err *err)
     mimir_coin_opts copts = {.fixed_seed = seed, .test_fault = 0};
     if ((rc = mimir_coin_toss(net, &copts, &coin, err)))
         goto done;
-    /* the three pools' cursors agree before any item is taken (lib/pool_align.h) */
-    uint64_t skipped = 0;
-    if ((rc = mimir_pool_align(pool, net, &skipped, err)))
+    if ((rc = party_align_pool(pool, net, a->party, a->pool, 0, err)))
         goto done;
-    if (skipped > 0)
-        fprintf(stderr, "%s: party %d: pool %s re-aligned with the peers' cursors: %llu items "
-                "skipped (left unused by an earlier run that crashed or aborted)\n", PROG,
-                a->party, a->pool, (unsigned long long)skipped);
 
     mimir_spdz_opts sopts;
     memset(&sopts, 0, sizeof sopts);

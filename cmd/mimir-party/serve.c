@@ -37,7 +37,6 @@
 #include "party.h"
 #include "plan.h"
 #include "pool.h"
-#include "pool_align.h"
 #include "sgpt2.h"
 #include "sharefile.h"
 #include "spdz.h"
@@ -459,15 +458,8 @@ static int setup_online(const sargs *a, held *h, const mimir_gpt2_config *cfg,
         rc = mimir_coin_toss(h->net, &copts, &h->coin, err);
     if (rc == MIMIR_OK)
         rc = agree_start(h->net, a->party, st, err);
-    /* the three pools' cursors agree before any item is taken (a crash or an abort of an
-     * earlier session can leave them apart: lib/pool_align.h) */
-    uint64_t skipped = 0;
     if (rc == MIMIR_OK)
-        rc = mimir_pool_align(h->pool, h->net, &skipped, err);
-    if (rc == MIMIR_OK && skipped > 0 && !a->quiet)
-        fprintf(stderr, "%s: party %d: pool %s re-aligned with the peers' cursors: %llu items "
-                "skipped (left unused by an earlier session that crashed or aborted)\n", PROG,
-                a->party, a->pool, (unsigned long long)skipped);
+        rc = party_align_pool(h->pool, h->net, a->party, a->pool, a->quiet, err);
     if (rc != MIMIR_OK)
         return rc;
     mimir_spdz_opts sopts;
