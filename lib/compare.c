@@ -193,6 +193,16 @@ static int check_bits(unsigned bits, const char *field, mimir_err *err)
     return MIMIR_OK;
 }
 
+/* A width and the low bits a coarse comparison leaves out (0 for exact): skip <= bits - 2. */
+static int check_skip(unsigned bits, unsigned skip, const char *field, mimir_err *err)
+{
+    int rc = check_bits(bits, field, err);
+    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, field, "%u low bits skipped of %u, expected "
+                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+    return rc;
+}
+
 /* --- less than zero ------------------------------------------------------------------------ */
 
 /* The tree's levels over G and P (n elements x k slots each), in place. The operands of every
@@ -262,10 +272,7 @@ static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bi
 {
     if (x == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "no operand");
-    int rc = check_bits(bits, "ltz", err);
-    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
-        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
-                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+    int rc = check_skip(bits, skip, "ltz", err);
     if (rc == MIMIR_OK)
         rc = check_out(s, out, x->n, "ltz", err);
     if (rc != MIMIR_OK)
@@ -386,10 +393,7 @@ int mimir_spdz_ltz_bits(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigne
 int mimir_spdz_ltz_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
                           unsigned skip, mimir_err *err)
 {
-    int rc = check_bits(bits, "ltz", err);
-    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
-        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%u low bits skipped of %u, expected "
-                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+    int rc = check_skip(bits, skip, "ltz", err);
     if (rc != MIMIR_OK)
         return rc;
     /* one more bit of width (below 64) moves the ends where a skip can err out of the range */
@@ -610,10 +614,7 @@ int mimir_spdz_max_coarse(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, size_
 {
     int rc = check_rows(s, x, rows, len, "max", err);
     if (rc == MIMIR_OK)
-        rc = check_bits(bits, "max", err);
-    if (rc == MIMIR_OK && skip > bits - MIMIR_COMPARE_BITS_MIN) /* bits >= 2: no wrap */
-        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "max", "%u low bits skipped of %u, expected "
-                           "at most %u", skip, bits, bits - MIMIR_COMPARE_BITS_MIN);
+        rc = check_skip(bits, skip, "max", err);
     if (rc == MIMIR_OK)
         rc = check_out(s, out, rows, "max", err);
     if (rc != MIMIR_OK || rows == 0)
