@@ -639,12 +639,18 @@ static uint64_t wmask_bytes(const struct batch *b, int macs)
     return n;
 }
 
+/* Bytes of one item of a batch that is not a weight mask. */
+static uint64_t item_bytes(const struct batch *b, int macs)
+{
+    return item_elems(b) * (uint64_t)words_of(macs) * WORD_BYTES;
+}
+
 static uint64_t payload_bytes(const struct batch *b, int macs)
 {
     /* Bounded at parse / append time: count * item_elems * 64 fits in 64 bits. */
     if (b->kind == MIMIR_PREP_WMASK)
         return wmask_bytes(b, macs);
-    return b->count * item_elems(b) * (uint64_t)words_of(macs) * WORD_BYTES;
+    return b->count * item_bytes(b, macs);
 }
 
 static void encode_header(uint8_t h[HDR_BYTES], const mimir_pool *p, const struct batch *b)
@@ -1684,8 +1690,7 @@ static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *e
             uint64_t left = b->count - b->consumed, ahead = p->reserve;
             /* at most MIMIR_POOL_RESERVE_BYTES of items: a crash wastes about a step's worth
              * of big items (an edaBit is 4 KiB), not a whole batch */
-            uint64_t item = b->kind == MIMIR_PREP_WMASK ? 1 : item_elems(b) *
-                                (uint64_t)words_of(p->macs) * WORD_BYTES;
+            uint64_t item = b->kind == MIMIR_PREP_WMASK ? 1 : item_bytes(b, p->macs);
             if (item > 0 && MIMIR_POOL_RESERVE_BYTES / item < ahead)
                 ahead = MIMIR_POOL_RESERVE_BYTES / item;
             b->reserved = b->consumed + (ahead < left ? ahead : left);

@@ -59,7 +59,8 @@ int parse_matrix_opt(const char *sub, const char *s, mimir_plan_items *r)
         return usage_fail(sub, "--matrix %s: expected RxIxC[:COUNT], e.g. 1x768x3072:12", s);
     *x1 = *x2 = '\0';
     char why[128];
-    if (parse_u64(buf, 1, MIMIR_PLAN_MAX_DIM, &m.rows) != 0 || parse_u64(x1 + 1, 1, MIMIR_PLAN_MAX_DIM, &m.inner) ||
+    if (parse_u64(buf, 1, MIMIR_PLAN_MAX_DIM, &m.rows) != 0 ||
+        parse_u64(x1 + 1, 1, MIMIR_PLAN_MAX_DIM, &m.inner) != 0 ||
         parse_u64(x2 + 1, 1, MIMIR_PLAN_MAX_DIM, &m.cols) != 0)
         return usage_fail(sub, "--matrix %s: expected RxIxC[:COUNT] with dimensions from 1 to "
                           "%llu", s, (unsigned long long)MIMIR_PLAN_MAX_DIM);
