@@ -56,7 +56,6 @@ static void commit(uint8_t out[CB], const uint8_t *session, int party, const uin
     mimir_sha256_update(&h, s, S);
     mimir_sha256_update(&h, n, NB);
     mimir_sha256_final(&h, out);
-    sodium_memzero(&h, sizeof h);
 }
 
 void mimir_coin_free(mimir_coin *c)
@@ -190,7 +189,6 @@ static int toss(mimir_net *net, const mimir_coin_opts *o, mimir_coin *c, toss_st
     for (int p = 0; p < MIMIR_NET_PARTIES; p++)
         mimir_sha256_update(&h, seeds[p], S);
     mimir_sha256_final(&h, c->joint);
-    sodium_memzero(&h, sizeof h);
 
     c->self = self;
     rc = mimir_drbg_from_seed(&c->pub, c->joint, S, MIMIR_COIN_PUBLIC_LABEL);

@@ -836,7 +836,6 @@ static void commit(uint8_t out[HB], const char *tag, const uint8_t *session, int
     mimir_sha256_update(&h, v, vlen);
     mimir_sha256_update(&h, nonce, NONCEB);
     mimir_sha256_final(&h, out);
-    sodium_memzero(&h, sizeof h);
 }
 
 static void tagged(uint8_t out[HB], const char *tag, const uint8_t *data, size_t len)
@@ -846,7 +845,6 @@ static void tagged(uint8_t out[HB], const char *tag, const uint8_t *data, size_t
     mimir_sha256_update(&h, (const uint8_t *)tag, strlen(tag));
     mimir_sha256_update(&h, data, len);
     mimir_sha256_final(&h, out);
-    sodium_memzero(&h, sizeof h);
 }
 
 /* Everything secret one check handles. */
