@@ -1676,25 +1676,43 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
 
 /* Marks the spans consumed and makes sure the cursor on disk counts them: after this, the items
  * are never handed out again, whatever happens next. The cursor is written only when a span
- * goes beyond what an earlier write reserved; it then reserves up to p->reserve items more of
- * that batch, so that a step's many small takes cost one fsynced write now and then, not one
- * each (reserved items a crash leaves unused are wasted, never reused; a clean close gives
- * them back). */
-static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *err)
+ * goes beyond what an earlier write reserved; such a write reserves ahead, in order of batches,
+ * up to p->reserve items (and MIMIR_POOL_RESERVE_BYTES) more of the items like want: of the
+ * batch being taken from and of the next matching batches, so that a step's many small takes
+ * cost one fsynced write now and then, not one each. A dealer writes one batch per matrix
+ * triple, eight of a shape per step of the tiny model: reserving across batches makes that one
+ * write instead of eight. Reserved items a crash leaves unused are wasted, never reused; a
+ * clean close gives them back. */
+static int advance(mimir_pool *p, const struct batch *want, const struct span *sp, size_t ns,
+                   mimir_err *err)
 {
     int write = 0;
     for (size_t j = 0; j < ns; j++) {
         struct batch *b = &p->b[sp[j].batch];
         b->consumed += sp[j].k;
         if (b->consumed > b->reserved) {
-            uint64_t left = b->count - b->consumed, ahead = p->reserve;
-            /* at most MIMIR_POOL_RESERVE_BYTES of items: a crash wastes about a step's worth
-             * of big items (an edaBit is 4 KiB), not a whole batch */
-            uint64_t item = b->kind == MIMIR_PREP_WMASK ? 1 : item_bytes(b, p->macs);
-            if (item > 0 && MIMIR_POOL_RESERVE_BYTES / item < ahead)
-                ahead = MIMIR_POOL_RESERVE_BYTES / item;
-            b->reserved = b->consumed + (ahead < left ? ahead : left);
+            b->reserved = b->consumed;
             write = 1;
+        }
+    }
+    if (write && ns > 0) {
+        /* at most MIMIR_POOL_RESERVE_BYTES of items ahead: a crash wastes about a step's
+         * worth of big items (an edaBit is 4 KiB), not a whole pool; a weight mask (a
+         * weight matrix's size) is never reserved ahead */
+        uint64_t item = item_bytes(&p->b[sp[0].batch], p->macs);
+        uint64_t ahead = want->kind == MIMIR_PREP_WMASK ? 0 : p->reserve;
+        if (item > 0 && MIMIR_POOL_RESERVE_BYTES / item < ahead)
+            ahead = MIMIR_POOL_RESERVE_BYTES / item;
+        for (size_t i = sp[ns - 1].batch; i < p->nb && ahead > 0; i++) {
+            struct batch *b = &p->b[i];
+            if (!matches(b, want) || b->reserved == b->count)
+                continue;
+            /* items beyond consumed that this write already counts (an earlier reservation) */
+            uint64_t have = b->reserved - b->consumed, left = b->count - b->consumed;
+            uint64_t want_ahead = ahead < left ? ahead : left;
+            if (want_ahead > have)
+                b->reserved = b->consumed + want_ahead;
+            ahead -= want_ahead;
         }
     }
     /* Not persisted (or unknown): the items count as used anyway, never handed out. A failed
@@ -1703,8 +1721,8 @@ static int advance(mimir_pool *p, const struct span *sp, size_t ns, mimir_err *e
      * reserved is not counted as reserved: a later take must write the cursor first again. */
     int rc = write ? write_cursor(p, err) : MIMIR_OK;
     if (rc != MIMIR_OK) {
-        for (size_t j = 0; j < ns; j++) {
-            struct batch *b = &p->b[sp[j].batch];
+        for (size_t i = 0; i < p->nb; i++) {
+            struct batch *b = &p->b[i];
             if (b->reserved > b->consumed)
                 b->reserved = b->consumed;
         }
@@ -1736,7 +1754,7 @@ static int take(mimir_pool *p, const struct batch *want, uint64_t n, mimir_sv *c
             for (int q = 0; q < k; q++)
                 mimir_sv_free(out[q]);
     }
-    if (rc == MIMIR_OK && (rc = advance(p, sp, ns, err)) != MIMIR_OK)
+    if (rc == MIMIR_OK && (rc = advance(p, want, sp, ns, err)) != MIMIR_OK)
         for (int k = 0; k < 3 && len[k] > 0; k++)
             mimir_sv_free(out[k]);
     if (rc != MIMIR_OK) {
@@ -1847,7 +1865,7 @@ static int prep_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mi
             (out->expl[q] = mimir_secret_alloc((size_t)(inner * cols) * WORD_BYTES)) == NULL)
             rc = mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
     if (rc == MIMIR_OK)
-        rc = advance(p, sp, ns, err);
+        rc = advance(p, &want, sp, ns, err);
     if (rc == MIMIR_OK)
         rc = read_wmask(p, b, out, err);
     free(sp);
@@ -1923,6 +1941,22 @@ int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *er
     fill_status(p, st);
     pool_free(p);
     return MIMIR_OK;
+}
+
+int mimir_pool_verify_open(mimir_pool *p, uint64_t *bytes, mimir_err *err)
+{
+    if (bytes != NULL)
+        *bytes = 0;
+    int rc = MIMIR_OK;
+    for (size_t i = 0; rc == MIMIR_OK && i < p->nb; i++) {
+        struct batch *b = &p->b[i];
+        if (b->consumed == b->count || b->verified)
+            continue;
+        rc = verify_batch(p, b, err);
+        if (rc == MIMIR_OK && bytes != NULL)
+            *bytes += HDR_BYTES + payload_bytes(b, p->macs) + DIGEST_BYTES;
+    }
+    return rc;
 }
 
 int mimir_pool_verify(const char *dir, mimir_err *err)

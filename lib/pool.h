@@ -142,6 +142,12 @@ int mimir_pool_peek_status(const char *dir, mimir_pool_status *st, mimir_err *er
  * (peek_status only checks headers and sizes). MIMIR_EINPUT naming the batch and "digest". */
 int mimir_pool_verify(const char *dir, mimir_err *err);
 
+/* The same check on an open pool: the digest of every batch with items left that this open
+ * has not checked yet (a take checks a batch's digest at its first item otherwise). A session
+ * calls it before its first step, so that hashing its items does not sit inside the steps;
+ * *bytes (may be NULL) gets the bytes hashed. */
+int mimir_pool_verify_open(mimir_pool *p, uint64_t *bytes, mimir_err *err);
+
 /* Names of the kinds ("triple", "matrix", "trunc", "edabit", "wmask", "wpair") by enum
  * mimir_prep_kind; NULL if unknown. */
 const char *mimir_pool_kind_name(int kind);

@@ -45,7 +45,9 @@ int party_load_tensor(const char *path, int party, const char *tensor, mimir_sha
 void party_shape_str(char *buf, size_t cap, int ndim, const uint64_t *shape);
 
 /* Re-aligns the three pools' cursors before any item is taken (lib/pool_align.h) and, unless
- * quiet, says on stderr how many items this party skipped (if any). */
+ * quiet, says on stderr how many items this party skipped (if any); then checks the digests of
+ * the batches with items left (mimir_pool_verify_open), saying how long that took if it took a
+ * second or more. */
 int party_align_pool(mimir_pool *pool, mimir_net *net, int party, const char *path, int quiet,
                      mimir_err *err);
 

@@ -473,6 +473,114 @@ static int two_batches(const char *dir, int party, const uint8_t *session)
     return rc;
 }
 
+static ino_t cursor_inode(const char *dir)
+{
+    char path[700];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/cursor", dir);
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* A write reserves ahead across the batches of the kind (and shape) taken, in order of
+ * batches, within the budget, and leaves other kinds and shapes alone: a dealer writes one
+ * batch per matrix triple, and the small batches of a step then cost one write, not one each. */
+static void test_reserve_across(void)
+{
+    char dir[512];
+    pdir(dir, "across.p1");
+    mimir_err err;
+    mkpool(dir, 1, S1, 1);
+    mimir_pool *p = NULL;
+    if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
+        return;
+    int rc = add_triples(p, 5, 4, 0, 1) | add_matrix(p, 6, 1, 2, 3) | add_triples(p, 5, 4, 4, 1) |
+             add_matrix(p, 7, 1, 2, 3) | add_matrix(p, 8, 1, 3, 2) | add_triples(p, 5, 4, 8, 1);
+    CHECK(rc == 0, "three triple batches of 4 and three matrix batches appended");
+    mimir_pool_set_reserve(p, 10);
+    mimir_sv v[3];
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_triples(mimir_pool_prep(p), 1, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && same(&v[0], 5, 0, 0, 1), "the first take gives triple 0");
+    free3(v);
+    mimir_pool_status ps;
+    rc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 11 &&
+              ps.consumed[MIMIR_PREP_MATRIX - 1] == 0,
+          "its write counts the one taken and 10 reserved over the three triple batches, no "
+          "matrix (%llu triples, %llu matrix elements)",
+          (unsigned long long)ps.consumed[MIMIR_PREP_TRIPLE - 1],
+          (unsigned long long)ps.consumed[MIMIR_PREP_MATRIX - 1]);
+    ino_t ino = cursor_inode(dir);
+    int ok = 1;
+    for (uint64_t first = 1; first < 10; first += 3) {
+        memset(v, 0, sizeof v);
+        ok &= mimir_prep_triples(mimir_pool_prep(p), 3, &v[0], &v[1], &v[2], &err) == 0 &&
+              same(&v[0], 5, 0, first, 1) && same(&v[1], 5, 1, first, 1);
+        free3(v);
+    }
+    CHECK(ok && ino != 0 && cursor_inode(dir) == ino,
+          "three takes of 3 across the batch boundaries give triples 1..9 in order without "
+          "writing the cursor again");
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_triples(mimir_pool_prep(p), 2, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && same(&v[0], 5, 0, 10, 1) && cursor_inode(dir) != ino,
+          "a take past the reservation (triples 10, 11) writes it");
+    free3(v);
+    /* matrix triples: the 1x2x3 shape's two batches take one write, the 1x3x2 one stays */
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_matrix(mimir_pool_prep(p), 1, 2, 3, &v[0], &v[1], &v[2], &err);
+    ino = cursor_inode(dir);
+    rc |= mimir_pool_peek_status(dir, &ps, &err);
+    uint64_t one = 1 * 2 + 2 * 3 + 1 * 3;
+    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_MATRIX - 1] == 2 * one,
+          "the first 1x2x3 matrix triple reserves the second batch of its shape, not the 1x3x2 "
+          "(%llu elements counted, expected %llu)",
+          (unsigned long long)ps.consumed[MIMIR_PREP_MATRIX - 1],
+          (unsigned long long)(2 * one));
+    free3(v);
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_matrix(mimir_pool_prep(p), 1, 2, 3, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && cursor_inode(dir) == ino, "the second 1x2x3 takes no cursor write");
+    free3(v);
+    mimir_pool_close(p);
+    rc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 12 &&
+              ps.consumed[MIMIR_PREP_MATRIX - 1] == 2 * one,
+          "a clean close gives back what was reserved and not taken (%llu triples)",
+          (unsigned long long)ps.consumed[MIMIR_PREP_TRIPLE - 1]);
+}
+
+/* mimir_pool_verify_open: hashes the batches with items left once, before any take, and
+ * refuses a corrupted one naming it, with nothing consumed. */
+static void test_verify_open(void)
+{
+    char dir[512], f[700];
+    mimir_err err;
+    mimir_pool *p = NULL;
+    pdir(dir, "vopen.p0");
+    two_batches(dir, 0, S1);
+    if (mimir_pool_open(dir, 0, S1, &p, &err) != 0)
+        return;
+    uint64_t bytes = 0;
+    int rc = mimir_pool_verify_open(p, &bytes, &err);
+    CHECK(rc == 0 && bytes > 2 * 4 * 3 * 64, "both batches hashed (%llu bytes)",
+          (unsigned long long)bytes);
+    rc = mimir_pool_verify_open(p, &bytes, &err);
+    CHECK(rc == 0 && bytes == 0, "a second call hashes nothing (%llu bytes)",
+          (unsigned long long)bytes);
+    mimir_pool_close(p);
+    snprintf(f, sizeof f, "%s/batch-000001.mtp", dir);
+    flip_byte(f, 200);
+    if (mimir_pool_open(dir, 0, S1, &p, &err) != 0)
+        return;
+    rc = mimir_pool_verify_open(p, &bytes, &err);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "digest") == 0 && strcmp(err.file, f) == 0,
+          "a corrupted second batch is refused before any take, naming it: %s: %s", err.file,
+          err.msg);
+    mimir_pool_close(p);
+    CHECK(remaining(dir, MIMIR_PREP_TRIPLE) == 8, "nothing was consumed");
+}
+
 static int open_fds(void)
 {
     int n = 0;
@@ -1020,6 +1128,8 @@ int main(void)
     test_semi_honest();
     test_killed_consumer();
     test_reserve();
+    test_reserve_across();
+    test_verify_open();
     test_skip_to();
     test_bad_files();
     test_dealer_pools();
