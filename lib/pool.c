@@ -84,6 +84,9 @@ struct mimir_pool {
     uint64_t stat_sacrificed[MIMIR_PREP_KINDS], stat_failed[MIMIR_PREP_KINDS];
     int dirty_stats;
     uint64_t reserve; /* items reserved ahead of use per cursor write (mimir_pool_set_reserve) */
+    size_t first[MIMIR_PREP_KINDS]; /* per kind: no batch of it before this index has items
+                                     * left (where plan_spans starts looking; a step's hundreds
+                                     * of takes otherwise scanned every batch each) */
     mimir_prep prep;
 };
 
@@ -1645,7 +1648,11 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
                       struct span **out, size_t *ns, mimir_err *err)
 {
     uint64_t have = 0;
-    for (size_t i = 0; i < p->nb; i++)
+    size_t *first = &p->first[want->kind - 1], i0 = *first;
+    while (i0 < p->nb && (p->b[i0].kind != want->kind || p->b[i0].consumed == p->b[i0].count))
+        i0++;
+    *first = i0;
+    for (size_t i = i0; i < p->nb; i++)
         if (matches(&p->b[i], want))
             have += p->b[i].count - p->b[i].consumed;
     if (have < n)
@@ -1655,7 +1662,7 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
         return mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
     uint64_t need = n;
     *ns = 0;
-    for (size_t i = 0; i < p->nb && need > 0; i++) {
+    for (size_t i = i0; i < p->nb && need > 0; i++) {
         const struct batch *b = &p->b[i];
         if (!matches(b, want) || b->consumed == b->count)
             continue;
