@@ -22,6 +22,10 @@ int mimir_mem_init(void);
 
 /* Zeroed secret buffer of n bytes (64-byte aligned), or NULL when out of memory. */
 void *mimir_secret_alloc(size_t n);
+/* The same for a buffer the caller overwrites in full before reading any of it (a pool read):
+ * its n bytes are not cleared when the block is fresh from the system allocator (a cached
+ * block is zero anyway); the rest of the block is, so it can go back to the cache. */
+void *mimir_secret_alloc_overwritten(size_t n);
 /* Wipes and frees a buffer from mimir_secret_alloc (wiped now, possibly cached for reuse). */
 void mimir_secret_free(void *p);
 /* Releases every cached (wiped) block to the system allocator; tests and leak checks. */

@@ -1652,12 +1652,15 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
     while (i0 < p->nb && (p->b[i0].kind != want->kind || p->b[i0].consumed == p->b[i0].count))
         i0++;
     *first = i0;
+    size_t nsp = 0; /* matching batches with items left: at most this many spans */
     for (size_t i = i0; i < p->nb; i++)
-        if (matches(&p->b[i], want))
+        if (matches(&p->b[i], want) && p->b[i].consumed < p->b[i].count) {
             have += p->b[i].count - p->b[i].consumed;
+            nsp++;
+        }
     if (have < n)
         return none_left(p, want, n, have, what, err);
-    struct span *sp = calloc(p->nb ? p->nb : 1, sizeof *sp);
+    struct span *sp = malloc((nsp ? nsp : 1) * sizeof *sp);
     if (sp == NULL)
         return mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
     uint64_t need = n;
@@ -1753,10 +1756,11 @@ static int take(mimir_pool *p, const struct batch *want, uint64_t n, mimir_sv *c
     int rc = plan_spans(p, want, n, what, &sp, &ns, err);
     if (rc != MIMIR_OK)
         return rc;
-    /* Allocate before the cursor moves: running out of memory should waste nothing. */
+    /* Allocate before the cursor moves: running out of memory should waste nothing. The
+     * spans below fill every word of the vectors (or the take fails and frees them). */
     const uint64_t *len = want->len;
     for (int k = 0; k < 3 && rc == MIMIR_OK && len[k] > 0; k++) {
-        rc = mimir_sv_alloc(out[k], (size_t)(n * len[k]), p->macs, err);
+        rc = mimir_sv_alloc_overwritten(out[k], (size_t)(n * len[k]), p->macs, err);
         if (rc != MIMIR_OK)
             for (int q = 0; q < k; q++)
                 mimir_sv_free(out[q]);

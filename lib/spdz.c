@@ -313,7 +313,7 @@ static void plan_open(mimir_spdz *s, size_t total)
 
 /* ---- vectors -------------------------------------------------------------------------------- */
 
-int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
+static int sv_alloc(mimir_sv *v, size_t n, int macs, int overwritten, mimir_err *err)
 {
     if (v == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "sv", "no vector, expected one");
@@ -321,7 +321,8 @@ int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
     size_t words = macs ? 4 : 2, bytes;
     if (mimir_size_mul(n, words * W, &bytes) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "n", "too many elements (%zu)", n);
-    mimir_r128 *p = mimir_secret_alloc(bytes ? bytes : 64);
+    mimir_r128 *p = overwritten ? mimir_secret_alloc_overwritten(bytes ? bytes : 64)
+                                : mimir_secret_alloc(bytes ? bytes : 64);
     if (p == NULL)
         return oom(err, "sv");
     v->n = n;
@@ -333,6 +334,16 @@ int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
         v->m[1] = p + 3 * n;
     }
     return MIMIR_OK;
+}
+
+int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err)
+{
+    return sv_alloc(v, n, macs, 0, err);
+}
+
+int mimir_sv_alloc_overwritten(mimir_sv *v, size_t n, int macs, mimir_err *err)
+{
+    return sv_alloc(v, n, macs, 1, err);
 }
 
 void mimir_sv_free(mimir_sv *v)

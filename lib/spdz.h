@@ -67,6 +67,9 @@ typedef struct mimir_sv {
 
 /* Allocates n zeroed elements (with MAC words unless macs is 0). n = 0 is allowed. */
 int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err);
+/* The same, not zeroed: for a caller that writes every word of every array before reading any
+ * (mem.h mimir_secret_alloc_overwritten). */
+int mimir_sv_alloc_overwritten(mimir_sv *v, size_t n, int macs, mimir_err *err);
 /* Wipes and frees; the struct is zeroed. A zeroed struct is a no-op. */
 void mimir_sv_free(mimir_sv *v);
 

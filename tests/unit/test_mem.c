@@ -74,6 +74,30 @@ static void test_classes(void)
     mimir_secret_cache_drop();
 }
 
+/* mimir_secret_alloc_overwritten: the caller's n bytes may hold anything from the system
+ * allocator, the rest of the block is zero, and after free the block is all zero again for
+ * an ordinary allocation of its class. */
+static void test_overwritten(void)
+{
+    mimir_secret_cache_drop();
+    /* leave non-zero bytes in freed heap memory of this size (a plain buffer: not secret) */
+    unsigned char *junk = malloc(150000);
+    if (junk != NULL)
+        memset(junk, 0xA5, 150000);
+    free(junk);
+    unsigned char *p = mimir_secret_alloc_overwritten(100000);
+    CHECK(p != NULL && all_zero(p + 100000, 114688 - 100000),
+          "the block's bytes beyond the 100000 asked for are zero");
+    memset(p, 0x5A, 100000); /* the caller's pool read */
+    mimir_secret_free(p);
+    unsigned char *q = mimir_secret_alloc(114688); /* the whole class */
+    CHECK(q == p && all_zero(q, 114688), "freed, the block is all zero for the next owner");
+    mimir_secret_free(q);
+    unsigned char *r = mimir_secret_alloc_overwritten(100001);
+    CHECK(r == p && all_zero(r, 114688), "a cached block handed out for overwriting is zero");
+    mimir_secret_free(r);
+    mimir_secret_cache_drop();
+}
 
 static void test_bounds(void)
 {
@@ -124,6 +148,7 @@ int main(void)
     }
     test_reuse_is_zero();
     test_classes();
+    test_overwritten();
     test_bounds();
     printf("1..%d\n", tests);
     return failures ? 1 : 0;
