@@ -1688,11 +1688,13 @@ static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const
  * are never handed out again, whatever happens next. The cursor is written only when a span
  * goes beyond what an earlier write reserved; such a write reserves ahead, in order of batches,
  * up to p->reserve items (and MIMIR_POOL_RESERVE_BYTES) more of the items like want: of the
- * batch being taken from and of the next matching batches, so that a step's many small takes
- * cost one fsynced write now and then, not one each. A dealer writes one batch per matrix
- * triple, eight of a shape per step of the tiny model: reserving across batches makes that one
- * write instead of eight. Reserved items a crash leaves unused are wasted, never reused; a
- * clean close gives them back. */
+ * batch being taken from and of the batches right after it as long as they match, so that a
+ * step's many small takes cost one fsynced write now and then, not one each. A dealer writes
+ * one batch per matrix triple, a plan entry's eight of a shape in a row for a tiny-model step:
+ * reserving across that run makes one write instead of eight. The run stops at the first batch
+ * that does not match, so that a crash does not waste a later session's items of the same
+ * shape. Reserved items a crash leaves unused are wasted, never reused; a clean close gives
+ * them back. */
 static int advance(mimir_pool *p, const struct batch *want, const struct span *sp, size_t ns,
                    mimir_err *err)
 {
@@ -1715,7 +1717,9 @@ static int advance(mimir_pool *p, const struct batch *want, const struct span *s
             ahead = MIMIR_POOL_RESERVE_BYTES / item;
         for (size_t i = sp[ns - 1].batch; i < p->nb && ahead > 0; i++) {
             struct batch *b = &p->b[i];
-            if (!matches(b, want) || b->reserved == b->count)
+            if (!matches(b, want))
+                break; /* only the run of adjacent matching batches: one plan entry's */
+            if (b->reserved == b->count)
                 continue;
             /* items beyond consumed that this write already counts (an earlier reservation) */
             uint64_t have = b->reserved - b->consumed, left = b->count - b->consumed;

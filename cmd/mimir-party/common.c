@@ -152,13 +152,18 @@ int party_align_pool(mimir_pool *pool, mimir_net *net, int party, const char *pa
         fprintf(stderr, "%s: party %d: pool %s re-aligned with the peers' cursors: %llu items "
                 "skipped (left unused by an earlier run that crashed or aborted)\n", PROG, party,
                 path, (unsigned long long)skipped);
-    /* Every batch the session may take from is hashed now, before the first step, rather
-     * than at its first item inside a step (the tiny model reads about 44 MB per party per
-     * token: hashing it inside the steps cost about a sixth of a step). */
+    return rc;
+}
+
+/* Every batch the session may take from is hashed before the session starts, rather than at
+ * its first item inside a step (the tiny model reads about 44 MB per party per token: hashing
+ * it inside the steps was about a sixth of a served step). Before the client and the peers
+ * are connected, so that however long it takes, no peer's timeout runs meanwhile. */
+int party_verify_pool(mimir_pool *pool, int party, const char *path, int quiet, mimir_err *err)
+{
     uint64_t hashed = 0;
     double t0 = party_now_ms();
-    if (rc == MIMIR_OK)
-        rc = mimir_pool_verify_open(pool, &hashed, err);
+    int rc = mimir_pool_verify_open(pool, &hashed, err);
     double dt = party_now_ms() - t0;
     if (rc == MIMIR_OK && !quiet && dt >= 1000.0)
         fprintf(stderr, "%s: party %d: pool %s: checked the digests of %.0f MB of items in "

@@ -45,11 +45,15 @@ int party_load_tensor(const char *path, int party, const char *tensor, mimir_sha
 void party_shape_str(char *buf, size_t cap, int ndim, const uint64_t *shape);
 
 /* Re-aligns the three pools' cursors before any item is taken (lib/pool_align.h) and, unless
- * quiet, says on stderr how many items this party skipped (if any); then checks the digests of
- * the batches with items left (mimir_pool_verify_open), saying how long that took if it took a
- * second or more. */
+ * quiet, says on stderr how many items this party skipped (if any). */
 int party_align_pool(mimir_pool *pool, mimir_net *net, int party, const char *path, int quiet,
                      mimir_err *err);
+
+/* Checks the digests of the pool's batches with items left (mimir_pool_verify_open) and,
+ * unless quiet, says how many MB and how long if that took a second or more. serve calls it
+ * before it accepts the client (its pool was dealt for the session); compute, one operation
+ * on what may be a large pool, leaves the check to each batch's first take. */
+int party_verify_pool(mimir_pool *pool, int party, const char *path, int quiet, mimir_err *err);
 
 /* Monotonic clock in milliseconds. */
 double party_now_ms(void);

@@ -636,6 +636,8 @@ static int run(const sargs *a, held *h, totals *t, mimir_err *err)
         return mimir_err_set(err, MIMIR_EINPUT, a->pool, "macs",
                              "a semi-honest pool (no MAC words), expected a pool with MACs for "
                              "--security malicious");
+    if ((rc = party_verify_pool(h->pool, a->party, a->pool, a->quiet, err)))
+        return rc;
     if (a->transcript != NULL) {
         rc = mimir_transcript_create(a->transcript, h->cl->session, a->party, TOOL_NAME, &h->tr,
                                      err);

@@ -95,3 +95,37 @@ run_corrupted() {
     grep -q "MAC check" "$D/c/p0.out"
     grep -q "MAC check" "$D/c/p2.out"
 }
+
+@test "a corrupted pool batch (digest) stops its party with exit 2 before the session starts" {
+    "$GEN" --prepare "$D/c" --tokens 2 "Th" > /dev/null
+    # the last batch: hashed at the start now, where a lazy check would reach it only late
+    last=$(ls "$D/c/pool.p1"/batch-*.mtp | tail -n 1)
+    python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[200] ^= 0x40; open(p, "wb").write(b)' "$last"
+    # the client and party 2 give up on party 1 after 5 s, not the default 30
+    python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["connect_timeout_ms"] = 5000; json.dump(c, open(p, "w"))' "$D/c/cluster.json"
+    for i in 0 1 2; do
+        timeout 300 "$PARTY" --party "$i" --cluster "$D/c/cluster.json" \
+            --model-shares "$D/c/model.p$i" --pool "$D/c/pool.p$i" 2> "$D/c/p$i.out" &
+        echo $! > "$D/c/p$i.pid"
+    done
+    c1=0
+    wait "$(cat "$D/c/p1.pid")" || c1=$?
+    cat "$D/c/p1.out"
+    [ "$c1" = 2 ]
+    grep -q "$last: digest: SHA-256 does not match the content" "$D/c/p1.out"
+    run --separate-stderr timeout 300 "$GEN" --cluster "$D/c/cluster.json" --tokens 2 "Th"
+    echo "client $status: $stderr"
+    [ "$status" = 3 ]
+    [ -z "$output" ]
+    [[ "$stderr" == *"party 1"* ]]
+    for i in 0 2; do
+        c=0
+        wait "$(cat "$D/c/p$i.pid")" || c=$?
+        echo "party $i: $c: $(cat "$D/c/p$i.out")"
+        [ "$c" != 0 ]
+    done
+    # nothing was consumed at the corrupted party
+    run "$ROOT/bin/mimir-triples" status --no-verify --json "$D/c/pool.p1"
+    assert_success
+    echo "$output" | python3 -c 'import json, sys; k = json.load(sys.stdin)["kinds"]; assert all(v["consumed"] == 0 for v in k.values()), k'
+}

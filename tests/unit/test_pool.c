@@ -481,9 +481,10 @@ static ino_t cursor_inode(const char *dir)
     return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* A write reserves ahead across the batches of the kind (and shape) taken, in order of
- * batches, within the budget, and leaves other kinds and shapes alone: a dealer writes one
- * batch per matrix triple, and the small batches of a step then cost one write, not one each. */
+/* A write reserves ahead across the run of adjacent batches of the kind (and shape) taken,
+ * within the budget, and stops at the first batch that does not match: a dealer writes one
+ * batch per matrix triple, and a step's small batches then cost one write, not one each, while
+ * a crash does not waste a later session's items of the same shape. */
 static void test_reserve_across(void)
 {
     char dir[512];
@@ -493,10 +494,12 @@ static void test_reserve_across(void)
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
         return;
-    int rc = add_triples(p, 5, 4, 0, 1) | add_matrix(p, 6, 1, 2, 3) | add_triples(p, 5, 4, 4, 1) |
-             add_matrix(p, 7, 1, 2, 3) | add_matrix(p, 8, 1, 3, 2) | add_triples(p, 5, 4, 8, 1);
-    CHECK(rc == 0, "three triple batches of 4 and three matrix batches appended");
-    mimir_pool_set_reserve(p, 10);
+    /* T0 T1 T2 | M123 M123 | M132 | T3 | M123 */
+    int rc = add_triples(p, 5, 4, 0, 1) | add_triples(p, 5, 4, 4, 1) |
+             add_triples(p, 5, 4, 8, 1) | add_matrix(p, 6, 1, 2, 3) | add_matrix(p, 7, 1, 2, 3) |
+             add_matrix(p, 8, 1, 3, 2) | add_triples(p, 5, 4, 12, 1) | add_matrix(p, 9, 1, 2, 3);
+    CHECK(rc == 0, "four triple batches of 4 and four matrix batches appended");
+    mimir_pool_set_reserve(p, 20);
     mimir_sv v[3];
     memset(v, 0, sizeof v);
     rc = mimir_prep_triples(mimir_pool_prep(p), 1, &v[0], &v[1], &v[2], &err);
@@ -504,37 +507,39 @@ static void test_reserve_across(void)
     free3(v);
     mimir_pool_status ps;
     rc = mimir_pool_peek_status(dir, &ps, &err);
-    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 11 &&
+    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 12 &&
               ps.consumed[MIMIR_PREP_MATRIX - 1] == 0,
-          "its write counts the one taken and 10 reserved over the three triple batches, no "
-          "matrix (%llu triples, %llu matrix elements)",
+          "its write counts the three adjacent triple batches, not the fourth after the matrix "
+          "batches, and no matrix (%llu triples, %llu matrix elements)",
           (unsigned long long)ps.consumed[MIMIR_PREP_TRIPLE - 1],
           (unsigned long long)ps.consumed[MIMIR_PREP_MATRIX - 1]);
     ino_t ino = cursor_inode(dir);
     int ok = 1;
-    for (uint64_t first = 1; first < 10; first += 3) {
+    for (uint64_t first = 1; first < 12; first += 3) {
         memset(v, 0, sizeof v);
-        ok &= mimir_prep_triples(mimir_pool_prep(p), 3, &v[0], &v[1], &v[2], &err) == 0 &&
+        size_t k = first + 3 <= 12 ? 3 : 12 - first;
+        ok &= mimir_prep_triples(mimir_pool_prep(p), k, &v[0], &v[1], &v[2], &err) == 0 &&
               same(&v[0], 5, 0, first, 1) && same(&v[1], 5, 1, first, 1);
         free3(v);
     }
     CHECK(ok && ino != 0 && cursor_inode(dir) == ino,
-          "three takes of 3 across the batch boundaries give triples 1..9 in order without "
-          "writing the cursor again");
+          "takes across the batch boundaries give triples 1..11 in order without writing the "
+          "cursor again");
     memset(v, 0, sizeof v);
     rc = mimir_prep_triples(mimir_pool_prep(p), 2, &v[0], &v[1], &v[2], &err);
-    CHECK(rc == 0 && same(&v[0], 5, 0, 10, 1) && cursor_inode(dir) != ino,
-          "a take past the reservation (triples 10, 11) writes it");
+    CHECK(rc == 0 && same(&v[0], 5, 0, 12, 1) && cursor_inode(dir) != ino,
+          "a take past the reservation (triples 12, 13 of the fourth batch) writes it");
     free3(v);
-    /* matrix triples: the 1x2x3 shape's two batches take one write, the 1x3x2 one stays */
+    /* matrix triples: the adjacent 1x2x3 pair takes one write; the third 1x2x3, after the
+     * 1x3x2, is not reserved with them */
     memset(v, 0, sizeof v);
     rc = mimir_prep_matrix(mimir_pool_prep(p), 1, 2, 3, &v[0], &v[1], &v[2], &err);
     ino = cursor_inode(dir);
     rc |= mimir_pool_peek_status(dir, &ps, &err);
     uint64_t one = 1 * 2 + 2 * 3 + 1 * 3;
     CHECK(rc == 0 && ps.consumed[MIMIR_PREP_MATRIX - 1] == 2 * one,
-          "the first 1x2x3 matrix triple reserves the second batch of its shape, not the 1x3x2 "
-          "(%llu elements counted, expected %llu)",
+          "the first 1x2x3 matrix triple reserves the next batch of its shape only (%llu "
+          "elements counted, expected %llu)",
           (unsigned long long)ps.consumed[MIMIR_PREP_MATRIX - 1],
           (unsigned long long)(2 * one));
     free3(v);
@@ -542,10 +547,14 @@ static void test_reserve_across(void)
     rc = mimir_prep_matrix(mimir_pool_prep(p), 1, 2, 3, &v[0], &v[1], &v[2], &err);
     CHECK(rc == 0 && cursor_inode(dir) == ino, "the second 1x2x3 takes no cursor write");
     free3(v);
+    memset(v, 0, sizeof v);
+    rc = mimir_prep_matrix(mimir_pool_prep(p), 1, 2, 3, &v[0], &v[1], &v[2], &err);
+    CHECK(rc == 0 && cursor_inode(dir) != ino, "the third, after the 1x3x2 batch, writes it");
+    free3(v);
     mimir_pool_close(p);
     rc = mimir_pool_peek_status(dir, &ps, &err);
-    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 12 &&
-              ps.consumed[MIMIR_PREP_MATRIX - 1] == 2 * one,
+    CHECK(rc == 0 && ps.consumed[MIMIR_PREP_TRIPLE - 1] == 14 &&
+              ps.consumed[MIMIR_PREP_MATRIX - 1] == 3 * one,
           "a clean close gives back what was reserved and not taken (%llu triples)",
           (unsigned long long)ps.consumed[MIMIR_PREP_TRIPLE - 1]);
 }
