@@ -1643,35 +1643,41 @@ static int none_left(const mimir_pool *p, const struct batch *want, uint64_t n, 
                          what, N, H);
 }
 
-/* Plans spans over the batches matching want (n items), verifies their digests. */
+/* Plans spans over the batches matching want (n items), verifies their digests. It looks from
+ * the first batch of the kind with items left and stops as soon as it has n items: a step's
+ * hundreds of takes scanned every later batch each (2% of a served party's CPU). */
 static int plan_spans(mimir_pool *p, const struct batch *want, uint64_t n, const char *what,
                       struct span **out, size_t *ns, mimir_err *err)
 {
-    uint64_t have = 0;
     size_t *first = &p->first[want->kind - 1], i0 = *first;
     while (i0 < p->nb && (p->b[i0].kind != want->kind || p->b[i0].consumed == p->b[i0].count))
         i0++;
     *first = i0;
-    size_t nsp = 0; /* matching batches with items left: at most this many spans */
-    for (size_t i = i0; i < p->nb; i++)
-        if (matches(&p->b[i], want) && p->b[i].consumed < p->b[i].count) {
-            have += p->b[i].count - p->b[i].consumed;
-            nsp++;
-        }
-    if (have < n)
-        return none_left(p, want, n, have, what, err);
-    struct span *sp = malloc((nsp ? nsp : 1) * sizeof *sp);
-    if (sp == NULL)
-        return mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
+    struct span *sp = NULL;
+    size_t cap = 0;
     uint64_t need = n;
     *ns = 0;
     for (size_t i = i0; i < p->nb && need > 0; i++) {
         const struct batch *b = &p->b[i];
         if (!matches(b, want) || b->consumed == b->count)
             continue;
+        if (*ns == cap) {
+            size_t nc = cap ? 2 * cap : 4;
+            struct span *t = realloc(sp, nc * sizeof *sp);
+            if (t == NULL) {
+                free(sp);
+                return mimir_err_set(err, MIMIR_ERUNTIME, p->dir, NULL, "out of memory");
+            }
+            sp = t;
+            cap = nc;
+        }
         uint64_t k = b->count - b->consumed < need ? b->count - b->consumed : need;
         sp[(*ns)++] = (struct span){i, b->consumed, k};
         need -= k;
+    }
+    if (need > 0) {
+        free(sp);
+        return none_left(p, want, n, n - need, what, err);
     }
     int rc = MIMIR_OK;
     for (size_t j = 0; j < *ns && rc == MIMIR_OK; j++)
