@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include "mem.h"
@@ -40,6 +42,8 @@
 
 #define W 16                     /* bytes of a 128-bit word */
 #define HB 32                    /* SHA-256 digest bytes */
+#define COPYB 16                 /* copy-check tag bytes (GMAC) */
+#define COPY_KEYB 32             /* copy-check key bytes (AES-256) */
 #define SEEDB 32                 /* check coin seed */
 #define NONCEB 32                /* commitment nonce */
 #define CHI_CHUNK 8192           /* chi words per ChaCha20 call (65536 bytes) */
@@ -76,8 +80,11 @@ struct mimir_spdz {
     /* the pending batch: opened values y_j and this party's first MAC component m_ij */
     size_t pending, cap;
     mimir_r128 *py, *pm;
-    EVP_MD_CTX *h_copy;        /* our second components of every pending open */
-    EVP_MD_CTX *h_recv;        /* the components received in every pending open */
+    EVP_MAC *gmac;
+    EVP_MAC_CTX *h_copy;       /* GMAC of our second components of every pending open, keyed
+                                * with prev (who compares it with what it received) */
+    EVP_MAC_CTX *h_recv;       /* GMAC of the components received in every pending open,
+                                * keyed with next (who holds the sender's component too) */
     uint8_t *sbuf, *rbuf;      /* secret scratch for messages */
     size_t scap, rcap;
     mimir_r128 *pub;           /* public scratch: opened d, e, c ... */
@@ -168,20 +175,20 @@ static void dec128(mimir_r128 *dst, const void *src, size_t n)
 #endif
 }
 
-/* Hashes n words as little-endian bytes. */
-static int hash128(EVP_MD_CTX *h, const mimir_r128 *w, size_t n)
+/* MACs n words as little-endian bytes (the copy check's GMAC). */
+static int mac128(EVP_MAC_CTX *h, const mimir_r128 *w, size_t n)
 {
 #if HOST_BE
     uint8_t buf[64 * W];
     for (size_t off = 0; off < n; off += 64) {
         size_t k = n - off < 64 ? n - off : 64;
         enc128(buf, w + off, k);
-        if (EVP_DigestUpdate(h, buf, k * W) != 1)
+        if (EVP_MAC_update(h, buf, k * W) != 1)
             return -1;
     }
     return 0;
 #else
-    return n == 0 || EVP_DigestUpdate(h, w, n * W) == 1 ? 0 : -1;
+    return n == 0 || EVP_MAC_update(h, (const unsigned char *)w, n * W) == 1 ? 0 : -1;
 #endif
 }
 
@@ -203,12 +210,36 @@ static int hash64(EVP_MD_CTX *h, const mimir_r64 *w, size_t n)
 #endif
 }
 
-static int hash_reset(EVP_MD_CTX *h)
+/* New keys for the copy check's next batch of opens (docs/protocol.md, "Opening, and the two
+ * checks behind every open"): a fresh AES-256 key for each of the two GMACs, drawn from the
+ * pairwise streams. h_copy's key comes from our first component's stream, which only prev
+ * shares: prev MACs what it received with the same key. h_recv's key comes from our second
+ * component's stream, shared with next only: next MACs its copy of what prev sent us with it.
+ * The sender of the component compared (prev for h_recv) never knows the key, so it cannot
+ * choose words whose GMAC collides. A key MACs one batch (one message): the IV is fixed. */
+static int copy_rekey(mimir_spdz *s, mimir_err *err)
 {
-    return EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 &&
-                   EVP_DigestUpdate(h, COPY_TAG, sizeof COPY_TAG - 1) == 1
-               ? 0
-               : -1;
+    mimir_r128 k[4];
+    uint8_t kb[4 * W];
+    static const unsigned char iv[12] = {0};
+    int rc = mimir_coin_rand_r128(s->coin, k, k + 2, 2, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    enc128(kb, k, 4);
+    OSSL_PARAM prm[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-256-GCM", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, (void *)iv, sizeof iv),
+        OSSL_PARAM_construct_end()};
+    int ok = EVP_MAC_init(s->h_copy, kb, COPY_KEYB, prm) == 1 &&
+             EVP_MAC_init(s->h_recv, kb + COPY_KEYB, COPY_KEYB, prm) == 1 &&
+             EVP_MAC_update(s->h_copy, (const unsigned char *)COPY_TAG,
+                            sizeof COPY_TAG - 1) == 1 &&
+             EVP_MAC_update(s->h_recv, (const unsigned char *)COPY_TAG,
+                            sizeof COPY_TAG - 1) == 1;
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(kb, sizeof kb);
+    return ok ? MIMIR_OK
+              : mimir_err_set(err, MIMIR_ERUNTIME, NULL, "spdz", "GMAC (AES-256-GCM) failed");
 }
 
 static int oom(mimir_err *err, const char *field)
@@ -374,8 +405,9 @@ void mimir_spdz_free(mimir_spdz *s)
     mimir_secret_free(s->rbuf);
     mimir_secret_free(s->pub);
     mimir_secret_free(s->chi);
-    EVP_MD_CTX_free(s->h_copy);
-    EVP_MD_CTX_free(s->h_recv);
+    EVP_MAC_CTX_free(s->h_copy);
+    EVP_MAC_CTX_free(s->h_recv);
+    EVP_MAC_free(s->gmac);
     mimir_wipe(s, sizeof *s);
     mimir_secret_free(s);
 }
@@ -408,15 +440,21 @@ int mimir_spdz_new(mimir_net *net, mimir_coin *coin, mimir_prep *prep, const mim
     s->next = mimir_net_next(s->self);
     s->alpha = mimir_key_alloc(2 * W);
     s->chi = mimir_secret_alloc(CHI_CHUNK * sizeof(uint64_t));
-    s->h_copy = EVP_MD_CTX_new();
-    s->h_recv = EVP_MD_CTX_new();
+    s->gmac = EVP_MAC_fetch(NULL, "GMAC", NULL);
+    if (s->gmac == NULL) {
+        mimir_spdz_free(s);
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "spdz", "GMAC is unavailable");
+    }
+    s->h_copy = EVP_MAC_CTX_new(s->gmac);
+    s->h_recv = EVP_MAC_CTX_new(s->gmac);
     if (s->alpha == NULL || s->chi == NULL || s->h_copy == NULL || s->h_recv == NULL) {
         mimir_spdz_free(s);
         return oom(err, "spdz");
     }
-    if (hash_reset(s->h_copy) != 0 || hash_reset(s->h_recv) != 0) {
+    int rc = copy_rekey(s, err);
+    if (rc != MIMIR_OK) {
         mimir_spdz_free(s);
-        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "spdz", "SHA-256 is unavailable");
+        return rc;
     }
     if (s->macs)
         memcpy(s->alpha, alpha, 2 * W);
@@ -863,12 +901,12 @@ typedef struct check_state {
     mimir_r128 pw[4];            /* pairwise draws: r_i (2 words), r_{i+1} (2 words) */
     uint8_t seed[SEEDB], nonce[NONCEB], tnonce[NONCEB];
     uint8_t c_own[HB];
-    uint8_t r1_prev_send[HB + HB]; /* commitment || copy digest, to prev */
-    uint8_t r1_from_next[HB + HB];
+    uint8_t r1_prev_send[HB + COPYB]; /* commitment || copy tag, to prev */
+    uint8_t r1_from_next[HB + COPYB];
     uint8_t r1_from_prev[HB];
     uint8_t r2_send[2][CHECK_OPEN_BYTES]; /* to prev [0], next [1] */
     uint8_t r2_recv[2][CHECK_OPEN_BYTES]; /* from prev [0], next [1] */
-    uint8_t joint[HB], chk[HB], copy_own[HB], recv_own[HB], chi_key[CHI_KEYB];
+    uint8_t joint[HB], chk[HB], copy_own[COPYB], recv_own[COPYB], chi_key[CHI_KEYB];
     mimir_r128 zeta, t;
     uint8_t tc_own[HB], tc_recv[2][HB];
     uint8_t r4_send[T_OPEN_BYTES], r4_recv[2][T_OPEN_BYTES];
@@ -925,11 +963,13 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
     int rc;
     uint64_t at = s->n_check++;
     const uint8_t *session = mimir_net_session(s->net);
-    unsigned hl = 0;
-    if (EVP_DigestFinal_ex(s->h_copy, c->copy_own, &hl) != 1 ||
-        EVP_DigestFinal_ex(s->h_recv, c->recv_own, &hl) != 1 || hash_reset(s->h_copy) != 0 ||
-        hash_reset(s->h_recv) != 0)
-        return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "check", "SHA-256 failed"));
+    size_t tl = 0, tl2 = 0;
+    if (EVP_MAC_final(s->h_copy, c->copy_own, &tl, COPYB) != 1 ||
+        EVP_MAC_final(s->h_recv, c->recv_own, &tl2, COPYB) != 1 || tl != COPYB || tl2 != COPYB)
+        return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "check", "GMAC failed"));
+    /* the next batch of opens gets new keys (the same draws at every party) */
+    if ((rc = fatal(s, copy_rekey(s, err))) != MIMIR_OK)
+        return rc;
 
     /* fresh seed and nonces: from both pairwise streams, so neither neighbour alone can
      * predict them, and a run with fixed coin seeds stays reproducible */
@@ -950,15 +990,15 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
      * the component we hold as our second) */
     size_t cb = s->macs ? HB : 0;
     memcpy(c->r1_prev_send, c->c_own, cb);
-    memcpy(c->r1_prev_send + cb, c->copy_own, HB);
+    memcpy(c->r1_prev_send + cb, c->copy_own, COPYB);
     mimir_net_io io[MIMIR_NET_PARTIES];
     memset(io, 0, sizeof io);
-    io[s->prev] = (mimir_net_io){1, c->r1_prev_send, cb + HB, 1, c->r1_from_prev, cb};
-    io[s->next] = (mimir_net_io){1, c->c_own, cb, 1, c->r1_from_next, cb + HB};
+    io[s->prev] = (mimir_net_io){1, c->r1_prev_send, cb + COPYB, 1, c->r1_from_prev, cb};
+    io[s->next] = (mimir_net_io){1, c->c_own, cb, 1, c->r1_from_next, cb + COPYB};
     if ((rc = fatal(s, mimir_net_exchange(s->net, io, err))) != MIMIR_OK)
         return rc;
     /* what we received from prev was x~_prev; our next holds it as its second component */
-    int copy_ok = sodium_memcmp(c->r1_from_next + cb, c->recv_own, HB) == 0;
+    int copy_ok = sodium_memcmp(c->r1_from_next + cb, c->recv_own, COPYB) == 0;
     if (!skip_copy(s)) {
         tr_check(s, "replicated-copy", s->pending, copy_ok);
         if (!copy_ok)
@@ -1270,14 +1310,14 @@ static int open_impl(mimir_spdz *s, const char *label, size_t nv, const mimir_sv
         size_t n = v[j]->n;
         mimir_r128 *y = out[j];
         dec128(y, (uint8_t *)recv + off * W, n); /* a no-op when received in place */
-        hok &= hash128(s->h_recv, y, n) == 0;
+        hok &= mac128(s->h_recv, y, n) == 0;
         if (copy && n > 0) {
             copy = 0;
             mimir_r128 w0 = v[j]->x[1][0] + 1; /* TEST FAULT: an inconsistent copy */
-            hok &= hash128(s->h_copy, &w0, 1) == 0;
-            hok &= hash128(s->h_copy, v[j]->x[1] + 1, n - 1) == 0;
+            hok &= mac128(s->h_copy, &w0, 1) == 0;
+            hok &= mac128(s->h_copy, v[j]->x[1] + 1, n - 1) == 0;
         } else {
-            hok &= hash128(s->h_copy, v[j]->x[1], n) == 0;
+            hok &= mac128(s->h_copy, v[j]->x[1], n) == 0;
         }
         const mimir_r128 *x0 = (pre & PRE_X0) ? (const mimir_r128 *)s->sbuf + off : v[j]->x[0];
         add3(y, x0, v[j]->x[1], n);
