@@ -171,7 +171,7 @@ static int write_model(const char *dir)
             "\"n_positions\": %d}\n", TL, TC, TV, TCTX);
     fclose(fp);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    mimir_err err;
+    mimir_err err = {0};
     int rc = mimir_st_write_f32(path, t, nt, &err);
     for (size_t i = 0; i < nt; i++)
         free(data[i]);
@@ -182,7 +182,7 @@ static int write_model(const char *dir)
 static void test_models(void)
 {
     const char *dir = "tests/tmp/test_gpt2_model";
-    mimir_err err;
+    mimir_err err = {0};
     mimir_gpt2 *m = NULL;
     if (!CHECK(write_model(dir) == 0, "wrote a random model to %s", dir) ||
         !CHECK(mimir_gpt2_load(dir, &m, &err) == 0, "loaded it: %s", err.msg))
