@@ -72,7 +72,7 @@ static int make_attested(const char *name, int unbound, uint8_t *der, size_t *le
     EVP_PKEY *key = EVP_EC_gen("P-256"), *other = unbound ? EVP_EC_gen("P-256") : NULL;
     uint8_t rd[MIMIR_ATTEST_REPORT_DATA_BYTES], sim[MIMIR_SIM_BYTES];
     X509 *x = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     int rc = key != NULL && (!unbound || other != NULL) ? MIMIR_OK : MIMIR_ERUNTIME;
     if (rc == MIMIR_OK)
         rc = mimir_attest_binding(unbound ? other : key, NULL, 0, rd, &err);
@@ -160,7 +160,7 @@ static int make_tdx(void)
         return -1;
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (key != NULL && mimir_attest_cert_new(key, "tdx", 2, at, quote, n, &x, &err) == MIMIR_OK)
         len_tdx = der_of(x, der_tdx);
     X509_free(x);
@@ -212,7 +212,7 @@ static void test_cluster(void)
 {
     char addr[3][200] = {"tcp:127.0.0.1:7000", "tcp:127.0.0.1:7001", "unix:/tmp/x.sock"};
     char json[JSON_MAX], want[400];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_cluster *c = NULL;
 
     cluster_json(json, sizeof json, addr, PLAIN, NULL);
@@ -288,7 +288,7 @@ static mimir_admit *admit_for(const char *att, int *rc, mimir_err *err)
 static void judge(mimir_admit *a, int peer, const uint8_t *der, size_t len, int want,
                   const char *const *parts, const char *what)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = a != NULL ? mimir_admit_hook(a, peer, der, len, &err) : -1;
     char file[16];
@@ -306,7 +306,7 @@ static void judge(mimir_admit *a, int peer, const uint8_t *der, size_t len, int 
 static void test_hook(void)
 {
     int rc;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_admit *allow = admit_for("{\"policy\": \"allow.json\"}", &rc, &err);
     CHECK(rc == MIMIR_OK && allow != NULL, "admit_new: a policy allowing simulation loads (%s)",
           err.msg);
@@ -489,7 +489,7 @@ static void verify_names(const mimir_attest_policy *pol, const uint8_t *der, siz
                          char *out, size_t cap)
 {
     mimir_attest_result res;
-    mimir_err err;
+    mimir_err err = {0};
     out[0] = '\0';
     if (mimir_attest_result_init(&res, &err) != MIMIR_OK)
         return;
@@ -520,7 +520,7 @@ static void same_names(const char *what, const char *pol_text, const char *want)
     snprintf(key, sizeof key, "%s/a1.key", dir);
     snprintf(addr, sizeof addr, "unix:%s/broker.sock", dir);
     mimir_attest_policy *pol = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = write_text("same.json", pol_text) == 0 ? MIMIR_OK : MIMIR_ERUNTIME;
     if (rc == MIMIR_OK)

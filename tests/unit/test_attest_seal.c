@@ -19,7 +19,7 @@ static uint8_t *seal_buf(const uint8_t *pt, size_t n, const uint8_t *key, size_t
     if (n == 0) { /* fmemopen refuses size 0: read past the single byte at once */
         fgetc(in);
     }
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_seal_stream(in, "pt", out, key, chunk, &err);
     fclose(in);
@@ -40,7 +40,7 @@ static uint8_t *seal_buf(const uint8_t *pt, size_t n, const uint8_t *key, size_t
 
 static int open_code(const uint8_t *buf, size_t len, const uint8_t *key)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     uint8_t *pt = NULL;
     size_t n = 0;
@@ -51,7 +51,7 @@ static int open_code(const uint8_t *buf, size_t len, const uint8_t *key)
 
 int main(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     uint8_t *key = mimir_key_alloc(MIMIR_SEAL_KEY_BYTES), *key2 = mimir_key_alloc(32);
     CHECK(mimir_seal_keygen(key, &err) == MIMIR_OK && mimir_seal_keygen(key2, &err) == 0,

@@ -16,7 +16,7 @@
 static uint8_t *load(const char *path, size_t *len)
 {
     uint8_t *buf = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (mimir_read_file(path, 1 << 20, &buf, len, &err) != MIMIR_OK) {
         printf("# cannot read %s: %s\n", path, err.msg);
         return NULL;
@@ -39,7 +39,7 @@ static void test_parse(void)
     size_t n;
     uint8_t *b = load(DATA "milan-v2-gsg-report.bin", &n);
     mimir_snp_report r;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(b && mimir_snp_parse(b, n, "gsg", &r, &err) == MIMIR_OK, "v2 report parses");
     CHECK(r.version == 2 && r.vmpl == 0 && r.guest_svn == 0, "v2: version 2, vmpl 0, guest_svn 0");
     CHECK(r.policy == 0xb0000 && (r.policy & MIMIR_SNP_POLICY_DEBUG), "v2: policy 0xb0000, DEBUG");
@@ -125,7 +125,7 @@ static int chain(const char *leaf, const char *bundle, time_t at, const char **p
     size_t n1, n2;
     uint8_t *b1 = load(leaf, &n1), *b2 = load(bundle, &n2);
     STACK_OF(X509) *certs = sk_X509_new_null();
-    mimir_err err;
+    mimir_err err = {0};
     int rc = -1, pin = -1;
     if (b1 && b2 && mimir_x509_load(b1, n1, leaf, certs, &err) == MIMIR_OK &&
         mimir_x509_load(b2, n2, bundle, certs, &err) == MIMIR_OK)

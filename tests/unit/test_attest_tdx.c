@@ -15,7 +15,7 @@
 static uint8_t *load(const char *path, size_t *len)
 {
     uint8_t *buf = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (mimir_read_file(path, 1 << 20, &buf, len, &err) != MIMIR_OK) {
         printf("# cannot read %s: %s\n", path, err.msg);
         return NULL;
@@ -37,7 +37,7 @@ static void test_parse(void)
 {
     size_t n;
     mimir_tdx_quote q;
-    mimir_err err;
+    mimir_err err = {0};
     uint8_t *b = load(DATA "v4-edgeless-quote.dat", &n);
     CHECK(b && mimir_tdx_parse(b, n, "edgeless", &q, &err) == MIMIR_OK, "edgeless v4 parses");
     CHECK(q.version == 4 && q.tee_type == 0x81 && q.att_key_type == 2 && q.body_type == 2,
@@ -89,7 +89,7 @@ static int verify(const char *file, const char *policy, mimir_attest_result *res
 {
     size_t n;
     uint8_t *b = load(file, &n);
-    mimir_err err;
+    mimir_err err = {0};
     mimir_attest_opts o = {AT, NULL, NULL};
     int rc = b ? mimir_attest_result_init(res, &err) : -1;
     if (rc == MIMIR_OK)

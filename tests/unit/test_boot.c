@@ -37,7 +37,7 @@ static int put(const char *name, const uint8_t *buf, size_t len)
 static int seal(const char *in, const char *out, const uint8_t *key)
 {
     char pi[512], po[512];
-    mimir_err err;
+    mimir_err err = {0};
     path(pi, in);
     path(po, out);
     FILE *fi = fopen(pi, "rb"), *fo = fopen(po, "wb");
@@ -54,7 +54,7 @@ int main(void)
     mimir_mem_init();
     if (mkdtemp(dir) == NULL)
         return 1;
-    mimir_err err;
+    mimir_err err = {0};
     /* a model-kind share of party 1 with one tensor */
     mimir_share *s[3];
     const char *names[3] = {"b.p0", "b.p1", "b.p2"};

@@ -305,7 +305,7 @@ static void test_parse(void)
 {
     char good[4096];
     mimir_cluster *c = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     cluster_json(good, sizeof good, "unix", "q.", SESSION, "client.pem");
     int rc = mimir_cluster_parse(good, strlen(good), "c.json", dir, MIMIR_CLUSTER_CLIENT, &c,
                                  &err);
@@ -378,7 +378,7 @@ int main(void)
 {
     if (mimir_mem_init() != 0 || cluster3_setup(dir, "test_client") != 0)
         return 1;
-    mimir_err err;
+    mimir_err err = {0};
     char cert[300], key[300];
     const char *names[2] = {"client", "other"};
     for (int i = 0; i < 2; i++) {

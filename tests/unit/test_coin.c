@@ -270,7 +270,7 @@ int main(void)
 
     mimir_coin_free(NULL);
     mimir_coin *c = (mimir_coin *)1;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_coin_toss(NULL, NULL, &c, &err) == MIMIR_EINPUT && c == NULL,
           "toss without a net is refused (EINPUT)");
 

@@ -398,7 +398,7 @@ static mimir_r64 *join(int r)
             return NULL;
     }
     mimir_r64 *x = calloc(n ? n : 1, sizeof *x);
-    mimir_err err;
+    mimir_err err = {0};
     if (mimir_rss_join(64, n, v, 3, x, &err) != MIMIR_OK) {
         free(x);
         return NULL;
@@ -843,7 +843,7 @@ static void make_inputs(void)
     mimir_rss_rng rng = mimir_rss_rng_drbg(&d);
     for (int k = 0; k < NIN; k++) {
         void *comp[3] = {in[k].comp[0], in[k].comp[1], in[k].comp[2]};
-        mimir_err err;
+        mimir_err err = {0};
         if (mimir_rss_split(64, in[k].plain, in_n[k], &rng, comp, &err) != MIMIR_OK)
             fprintf(stderr, "split failed: %s\n", err.msg);
     }
@@ -857,7 +857,7 @@ static void make_inputs(void)
 
 static void test_bad_input(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_sv a = {0}, b = {0};
     mimir_sv_alloc(&a, 3, 1, &err);
     mimir_sv_alloc(&b, 4, 1, &err);

@@ -80,7 +80,7 @@ static int looks_random(const mimir_sv *v)
 static void test_triples(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
 {
     mimir_sv a[3], b[3], c[3];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_dealer_triples3(d, n, a, b, c, &err);
     if (!CHECK(rc == MIMIR_OK, "triples3(%zu, macs %d) succeeds (%s)", n, macs, err.msg))
@@ -102,7 +102,7 @@ static void test_triples(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
 static void test_matrix(mimir_dealer *d, mimir_r128 alpha, size_t r, size_t k, size_t cl)
 {
     mimir_sv A[3], B[3], C[3];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_dealer_matrix3(d, r, k, cl, A, B, C, &err);
     if (!CHECK(rc == MIMIR_OK, "matrix3(%zux%zux%zu) succeeds (%s)", r, k, cl, err.msg))
@@ -128,7 +128,7 @@ static void test_matrix(mimir_dealer *d, mimir_r128 alpha, size_t r, size_t k, s
 static void test_trunc(mimir_dealer *d, mimir_r128 alpha, size_t n, unsigned f)
 {
     mimir_sv r[3], hi[3], b63[3];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_dealer_trunc3(d, n, f, r, hi, b63, &err);
     if (!CHECK(rc == MIMIR_OK, "trunc3(%zu, f %u) succeeds (%s)", n, f, err.msg))
@@ -156,7 +156,7 @@ static void test_trunc(mimir_dealer *d, mimir_r128 alpha, size_t n, unsigned f)
 static void test_edabits(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
 {
     mimir_sv r[3], bits[3];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_dealer_edabits3(d, n, r, bits, &err);
     if (!CHECK(rc == MIMIR_OK, "edabits3(%zu, macs %d) succeeds (%s)", n, macs, err.msg))
@@ -189,7 +189,7 @@ static void test_edabits_known(void)
     uint8_t seed[32];
     for (int i = 0; i < 32; i++)
         seed[i] = (uint8_t)i;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d = NULL;
     mimir_sv r[3], bits[3];
     if (!CHECK(mimir_dealer_new(seed, 2, 1, &d, &err) == MIMIR_OK, "dealer for edaBit answers"))
@@ -214,7 +214,7 @@ static void test_edabits_known(void)
 /* The same call sequence on a party dealer and on the *3 path gives party p's share. */
 static void test_party_matches(const uint8_t seed[32], int macs)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *all = NULL, *pd[3] = {NULL, NULL, NULL};
     int ok = mimir_dealer_new(seed, 0, macs, &all, &err) == MIMIR_OK;
     for (int p = 0; p < 3; p++)
@@ -303,7 +303,7 @@ static void test_party_matches(const uint8_t seed[32], int macs)
 /* Two dealers from seeds s and t: the first triples, alpha. Returns 1 if identical. */
 static int same_stream(const uint8_t s[32], const uint8_t t[32], int macs_s, int macs_t)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d1 = NULL, *d2 = NULL;
     mimir_sv a[2][3], b[2][3], c[2][3];
     if (mimir_dealer_new(s, 2, macs_s, &d1, &err) != MIMIR_OK ||
@@ -339,7 +339,7 @@ static void test_known_answers(void)
     uint8_t seed[32];
     for (int i = 0; i < 32; i++)
         seed[i] = (uint8_t)i;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d = NULL;
     mimir_sv a[3], b[3], c[3];
     if (!CHECK(mimir_dealer_new(seed, 1, 1, &d, &err) == MIMIR_OK, "dealer for known answers"))
@@ -387,7 +387,7 @@ static double now_s(void)
 static void test_speed(void)
 {
     uint8_t seed[32] = {9};
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d = NULL;
     mimir_sv A, B, C;
     if (mimir_dealer_new(seed, 1, 1, &d, &err) != MIMIR_OK)
@@ -450,7 +450,7 @@ static int open_mask(const mimir_wmask m[3], mimir_r128 alpha, mimir_r128 *B)
  * A B^T; a mask of another dealer is refused. */
 static void test_wmask(const uint8_t seed[32], const uint8_t other[32])
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d = NULL, *e = NULL, *f = NULL;
     if (mimir_dealer_new(seed, 0, 1, &d, &err) != MIMIR_OK ||
         mimir_dealer_new(seed, 1, 1, &e, &err) != MIMIR_OK ||
@@ -530,7 +530,7 @@ out:
 static void test_bad_input(void)
 {
     uint8_t seed[32] = {1};
-    mimir_err err;
+    mimir_err err = {0};
     mimir_dealer *d = (mimir_dealer *)1;
     CHECK(mimir_dealer_new(seed, 3, 1, &d, &err) == MIMIR_EINPUT && d == NULL &&
               strcmp(err.field, "party") == 0,
@@ -571,7 +571,7 @@ int main(void)
     other[31] ^= 1;
 
     for (int macs = 1; macs >= 0; macs--) {
-        mimir_err err;
+        mimir_err err = {0};
         mimir_dealer *d = NULL;
         if (!CHECK(mimir_dealer_new(seed, 0, macs, &d, &err) == MIMIR_OK, "dealer (macs %d)",
                    macs))

@@ -483,7 +483,7 @@ int main(void)
     snprintf(dir, sizeof dir, "tests/tmp/gen.XXXXXX");
     if (cluster3_setup(dir, "test_gen") != 0)
         return 1;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_gen *g = (mimir_gen *)1;
     CHECK(mimir_gen_new(NULL, NULL, NULL, NULL, &g, &err) == MIMIR_EINPUT && g == NULL,
           "mimir_gen_new without a net is MIMIR_EINPUT");

@@ -15,7 +15,7 @@ int main(void)
     mkdir("tests/tmp", 0755);
     if (mkdtemp(dir) == NULL)
         return 2;
-    mimir_err err;
+    mimir_err err = {0};
     struct stat st;
 
     snprintf(path, sizeof path, "%s/out.bin", dir);

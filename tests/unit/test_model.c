@@ -19,7 +19,7 @@ static const char *cfg_json = "{\"model_type\":\"gpt2\",\"n_layer\":2,\"n_head\"
 static int write_model(const char *d, int bad_tensor, const char *extra_name)
 {
     mimir_gpt2_config cfg;
-    mimir_err err;
+    mimir_err err = {0};
     char path[512];
     if (mimir_gpt2_config_parse("cfg", cfg_json, strlen(cfg_json), &cfg, &err) != 0)
         return -1;
@@ -70,7 +70,7 @@ static void test_roundtrip(void)
     snprintf(d, sizeof d, "%s/good", dir);
     CHECK(write_model(d, -1, NULL) == 0, "write a 2-layer test model");
     mimir_gpt2 *m = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     int rc = mimir_gpt2_load(d, &m, &err);
     CHECK(rc == 0, "load the test model (rc %d: %s)", rc, err.msg);
     if (rc != 0)
@@ -92,7 +92,7 @@ static void test_roundtrip(void)
 static void test_bad_models(void)
 {
     char d[300];
-    mimir_err err;
+    mimir_err err = {0};
     snprintf(d, sizeof d, "%s/badshape", dir);
     write_model(d, 4, NULL);
     int rc = load_err(d, &err);
@@ -134,7 +134,7 @@ static void test_bad_config(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mimir_gpt2_config cfg;
-        mimir_err err;
+        mimir_err err = {0};
         int rc = mimir_gpt2_config_parse("config.json", cases[i].json, strlen(cases[i].json), &cfg,
                                          &err);
         CHECK(rc == MIMIR_EINPUT && strcmp(err.field, cases[i].field) == 0,
@@ -197,7 +197,7 @@ static void test_bad_safetensors(void)
     uint8_t small[5] = {1, 2, 3, 4, 5};
     write_raw(p, small, sizeof small);
     mimir_st *st = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_st_open(p, 1 << 20, &st, &err) == MIMIR_EINPUT &&
               strcmp(err.field, "header length") == 0,
           "a 5-byte file is truncated");

@@ -66,7 +66,7 @@ static void test_cluster(void)
     char addr[3][200] = {"tcp:127.0.0.1:7000", "tcp:[::1]:7001", "unix:/tmp/x.sock"};
     char json[4096];
     cluster3_json(json, sizeof json, SESSION, addr);
-    mimir_err err;
+    mimir_err err = {0};
     mimir_cluster *c = NULL;
     int rc = mimir_cluster_parse(json, strlen(json), "good.json", dir, 1, &c, &err);
     CHECK(rc == MIMIR_OK, "cluster: a good file parses (%s: %s)", err.field, err.msg);
@@ -176,7 +176,7 @@ static void test_gencert(void)
     struct stat st;
     CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600, "gencert: key file mode 0600");
     CHECK(stat(cert, &st) == 0 && st.st_size > 100, "gencert: certificate written");
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_cluster_gencert(cert, key, "x", 0, &err) == MIMIR_EINPUT,
           "gencert: 0 days refused");
     uint8_t fpr[MIMIR_FPR_BYTES];
@@ -397,7 +397,7 @@ static void test_bad_io(void)
     char *j = replace_once(json, "\"version\": 1", "\"version\": 2");
     mimir_cluster *c = NULL;
     mimir_net *net = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     int rc = mimir_cluster_parse(j, strlen(j), "v2.json", dir, 0, &c, &err);
     if (rc == MIMIR_OK)
         rc = mimir_net_open(c, NULL, &net, &err);

@@ -12,7 +12,7 @@
 /* Known answers: files written by numpy.save (see tests/data/npy/README). */
 static void test_fixtures(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_npy *a;
     int rc = mimir_npy_read(DATA "f4_2x3.npy", 1 << 20, &a, &err);
     if (CHECK(rc == 0, "f4_2x3.npy reads (%s)", rc ? err.msg : "ok")) {
@@ -136,7 +136,7 @@ static void test_corrupt(void)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t n = build(buf, t[i].dict, t[i].datalen);
         mimir_npy *a = NULL;
-        mimir_err err;
+        mimir_err err = {0};
         mimir_err_clear(&err);
         int rc = mimir_npy_parse("mem.npy", buf, n, &a, &err);
         if (t[i].field == NULL) {
@@ -153,7 +153,7 @@ static void test_corrupt(void)
     /* Preamble corruptions. */
     size_t n = build(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", 4);
     mimir_npy *a = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     buf[1] = 'X';
     CHECK(mimir_npy_parse("m", buf, n, &a, &err) == 2 && strcmp(err.field, "magic") == 0,
           "bad magic refused");
@@ -192,7 +192,7 @@ static void test_corrupt(void)
 
 static void test_roundtrip(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     const char *path = "tests/tmp/test_npy_rt.npy";
     int64_t v[6] = {1, -2, 3, INT64_MIN, INT64_MAX, 0};
     uint64_t shape[2] = {3, 2};

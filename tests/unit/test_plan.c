@@ -106,7 +106,7 @@ static void test_valid(const char *dir)
     char path[256];
     snprintf(path, sizeof path, "%s/valid.json", dir);
     mimir_plan_items *it = calloc(1, sizeof *it);
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     if (it == NULL || write_text(path, valid) != 0) {
         CHECK(0, "set up the valid plan");
@@ -151,7 +151,7 @@ static void test_bad(const char *dir)
         const bad_case *c = &bad[i];
         snprintf(path, sizeof path, "%s/bad%zu.json", dir, i);
         memset(it, 0, sizeof *it);
-        mimir_err err;
+        mimir_err err = {0};
         mimir_err_clear(&err);
         if (write_text(path, c->json) != 0) {
             CHECK(0, "%s: write the plan", c->name);
@@ -170,7 +170,7 @@ static void test_bad(const char *dir)
     snprintf(path, sizeof path, "%s/edabits.json", dir);
     memset(it, 0, sizeof *it);
     it->edabits = EDABITS_LIMIT;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = write_text(path,
                         "{\"version\": 1, \"items\": [{\"kind\": \"edabit\", \"count\": 1}]}");

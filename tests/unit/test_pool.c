@@ -62,7 +62,7 @@ static int add_triples(mimir_pool *p, unsigned tag, size_t n, uint64_t first, in
 {
     mimir_sv v[3];
     memset(v, 0, sizeof v);
-    mimir_err err;
+    mimir_err err = {0};
     int rc = 0;
     for (int k = 0; k < 3; k++) {
         rc |= mimir_sv_alloc(&v[k], n, macs, &err);
@@ -81,7 +81,7 @@ static int add_matrix(mimir_pool *p, unsigned tag, size_t r, size_t i, size_t c)
     mimir_sv v[3];
     memset(v, 0, sizeof v);
     size_t len[3] = {r * i, i * c, r * c};
-    mimir_err err;
+    mimir_err err = {0};
     int rc = 0;
     for (int k = 0; k < 3; k++) {
         rc |= mimir_sv_alloc(&v[k], len[k], 1, &err);
@@ -99,7 +99,7 @@ static int add_trunc(mimir_pool *p, unsigned tag, unsigned f, size_t n)
 {
     mimir_sv v[3];
     memset(v, 0, sizeof v);
-    mimir_err err;
+    mimir_err err = {0};
     int rc = 0;
     for (int k = 0; k < 3; k++) {
         rc |= mimir_sv_alloc(&v[k], n, 1, &err);
@@ -117,7 +117,7 @@ static int add_edabits(mimir_pool *p, unsigned tag, size_t n)
 {
     mimir_sv v[2];
     memset(v, 0, sizeof v);
-    mimir_err err;
+    mimir_err err = {0};
     int rc = mimir_sv_alloc(&v[0], n, 1, &err) | mimir_sv_alloc(&v[1], 64 * n, 1, &err);
     if (rc == 0) {
         fill(&v[0], tag, 0, 0);
@@ -147,7 +147,7 @@ static void pdir(char *buf, const char *name)
 static int mkpool(const char *dir, int party, const uint8_t *session, int macs)
 {
     mimir_r128 alpha[2] = {((mimir_r128)7 << 100) | 5, 11};
-    mimir_err err;
+    mimir_err err = {0};
     int rc = mimir_pool_create(dir, party, session, alpha, macs, "dealer", &err);
     if (rc != 0)
         mimir_err_print(stdout, "# create", &err);
@@ -181,7 +181,7 @@ static void flip_byte(const char *path, long off)
 static uint64_t remaining(const char *dir, int kind)
 {
     mimir_pool_status st;
-    mimir_err err;
+    mimir_err err = {0};
     if (mimir_pool_peek_status(dir, &st, &err) != 0) {
         printf("# peek_status: %s: %s: %s\n", err.file, err.field, err.msg);
         return UINT64_MAX;
@@ -193,7 +193,7 @@ static void test_round_trip(void)
 {
     char dir[512];
     pdir(dir, "main.p0");
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mkpool(dir, 0, S1, 1) == 0, "create an empty pool");
     mimir_r128 alpha[2] = {0, 0};
     CHECK(mimir_pool_create(dir, 0, S1, alpha, 1, "dealer", &err) == MIMIR_EINPUT,
@@ -344,7 +344,7 @@ static void test_semi_honest(void)
 {
     char dir[512];
     pdir(dir, "semi.p2");
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mkpool(dir, 2, S1, 0) == 0, "create a semi-honest pool (no MACs)");
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 2, S1, &p, &err) != 0)
@@ -368,7 +368,7 @@ static void test_killed_consumer(void)
 {
     char dir[512];
     pdir(dir, "kill.p1");
-    mimir_err err;
+    mimir_err err = {0};
     mkpool(dir, 1, S1, 1);
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
@@ -416,7 +416,7 @@ static void test_reserve(void)
 {
     char dir[512];
     pdir(dir, "reserve.p1");
-    mimir_err err;
+    mimir_err err = {0};
     mkpool(dir, 1, S1, 1);
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
@@ -462,7 +462,7 @@ static void test_reserve(void)
 /* A pool of two triple batches, for the corruption tests. */
 static int two_batches(const char *dir, int party, const uint8_t *session)
 {
-    mimir_err err;
+    mimir_err err = {0};
     if (mkpool(dir, party, session, 1) != 0)
         return -1;
     mimir_pool *p = NULL;
@@ -489,7 +489,7 @@ static void test_reserve_across(void)
 {
     char dir[512];
     pdir(dir, "across.p1");
-    mimir_err err;
+    mimir_err err = {0};
     mkpool(dir, 1, S1, 1);
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 1, S1, &p, &err) != 0)
@@ -564,7 +564,7 @@ static void test_reserve_across(void)
 static void test_verify_open(void)
 {
     char dir[512], f[700];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_pool *p = NULL;
     pdir(dir, "vopen.p0");
     two_batches(dir, 0, S1);
@@ -608,7 +608,7 @@ static void test_skip_to(void)
 {
     char dir[512];
     pdir(dir, "skip.p0");
-    mimir_err err;
+    mimir_err err = {0};
     mkpool(dir, 0, S1, 1);
     mimir_pool *p = NULL;
     if (mimir_pool_open(dir, 0, S1, &p, &err) != 0)
@@ -664,7 +664,7 @@ static void test_skip_to(void)
 static void test_bad_files(void)
 {
     char dir[512], f[700], g[700];
-    mimir_err err;
+    mimir_err err = {0};
     mimir_pool *p = NULL;
     mimir_sv v[3];
     memset(v, 0, sizeof v);
@@ -772,7 +772,7 @@ static void test_dealer_pools(void)
     uint8_t seed[MIMIR_DEALER_SEED_BYTES];
     memset(seed, 0x5a, sizeof seed);
     mimir_dealer *d = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (!CHECK(mimir_dealer_new(seed, 0, 1, &d, &err) == 0, "a dealer"))
         return;
     mimir_r128 alpha3[3][2];
@@ -894,7 +894,7 @@ static int add_wpairs(mimir_pool *p[3], mimir_dealer *d, const mimir_wmask *mask
     size_t nc = rows * (transposed ? mask->inner : mask->cols);
     mimir_sv A[3], C[3], a[3], c[3];
     memset(A, 0, sizeof A), memset(C, 0, sizeof C);
-    mimir_err err;
+    mimir_err err = {0};
     int rc = 0;
     for (int i = 0; i < 3; i++)
         rc |= mimir_sv_alloc(&A[i], count * na, 1, &err) |
@@ -943,7 +943,7 @@ static void test_wmask_pools(void)
     memset(seed1, 0x21, sizeof seed1);
     memset(seed2, 0x42, sizeof seed2);
     mimir_dealer *d1 = NULL, *d2 = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (!CHECK(mimir_dealer_new(seed1, 0, 1, &d1, &err) == 0 &&
                    mimir_dealer_new(seed2, 0, 1, &d2, &err) == 0,
                "two dealers (two deal runs)"))

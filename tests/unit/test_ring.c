@@ -83,7 +83,7 @@ static void test_encode(void)
 {
     for (size_t i = 0; i < sizeof enc_cases / sizeof enc_cases[0]; i++) {
         const struct enc_case *c = &enc_cases[i];
-        mimir_err err;
+        mimir_err err = {0};
         mimir_err_clear(&err);
         mimir_r64 v = 12345;
         int rc = mimir_fixed_encode(c->x, c->f, &v, &err);
@@ -93,7 +93,7 @@ static void test_encode(void)
     }
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         const struct bad_case *c = &bad_cases[i];
-        mimir_err err;
+        mimir_err err = {0};
         mimir_err_clear(&err);
         mimir_r64 v = 777;
         int rc = mimir_fixed_encode(c->x, c->f, &v, &err);
@@ -108,7 +108,7 @@ static void test_encode(void)
     }
     const double nonfinite[] = {NAN, -NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 4; i++) {
-        mimir_err err;
+        mimir_err err = {0};
         mimir_err_clear(&err);
         mimir_r64 v;
         int rc = mimir_fixed_encode(nonfinite[i], 16, &v, &err);

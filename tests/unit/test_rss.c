@@ -28,7 +28,7 @@ static void test_ring(unsigned ring)
     for (int j = 0; j < 3; j++)
         comp[j] = mimir_secret_alloc(bytes);
     randombytes_buf(x, bytes);
-    mimir_err err;
+    mimir_err err = {0};
     mimir_rss_rng rng = mimir_rss_rng_system();
     int rc = mimir_rss_split(ring, x, N, &rng, comp, &err);
     CHECK(rc == 0, "ring %u: split", ring);
@@ -108,7 +108,7 @@ static void test_errors(void)
 {
     mimir_r64 a[1] = {1}, out[1];
     mimir_rss_view v[3] = {{0, {a, a}, "a"}, {0, {a, a}, "b"}, {5, {a, a}, "c"}};
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_rss_join(64, 1, v, 2, out, &err) == MIMIR_EINPUT &&
               strcmp(err.field, "party") == 0 && strstr(err.msg, "two shares of party 0"),
           "repeated party refused");
@@ -128,7 +128,7 @@ static void test_seeded(void)
     for (int i = 0; i < 64; i++)
         x[i] = (mimir_r64)i * 0x9e3779b97f4a7c15ull;
     mimir_r64 c[2][3][64];
-    mimir_err err;
+    mimir_err err = {0};
     for (int r = 0; r < 2; r++) {
         mimir_drbg d;
         mimir_drbg_from_seed(&d, seed, sizeof seed, "share-split");

@@ -242,7 +242,7 @@ static int join(mimir_r64 *const c[3][2], size_t n, mimir_r64 *x)
     mimir_rss_view v[3];
     for (int i = 0; i < 3; i++)
         v[i] = (mimir_rss_view){i, {c[i][0], c[i][1]}, NULL};
-    mimir_err err;
+    mimir_err err = {0};
     return mimir_rss_join(64, n, v, 3, x, &err) == MIMIR_OK ? 0 : -1;
 }
 
@@ -251,7 +251,7 @@ static int join(mimir_r64 *const c[3][2], size_t n, mimir_r64 *x)
 static void check_generation(const mimir_gpt2 *m)
 {
     size_t V = (size_t)cfg.vocab_size;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_gpt2_fixed *fx = NULL;
     mimir_gpt2_ref *fl = NULL;
     int ok = mimir_gpt2_fixed_new(m, &fx, &err) == MIMIR_OK &&
@@ -364,7 +364,7 @@ static void check_plan(void)
 {
     uint64_t counts[MIMIR_PREP_KINDS];
     char *json = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     double t0 = now_ms();
     int rc = mimir_sgpt2_plan(&cfg, P, NEW, counts, &json, &err);
     double ms = now_ms() - t0;
@@ -419,7 +419,7 @@ static void check_plan(void)
 
 int main(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     mimir_gpt2 *m = NULL;
     if (mimir_gpt2_load(MODEL_DIR, &m, &err) != MIMIR_OK) {
         mimir_err_print(stderr, "test_sgpt2", &err);

@@ -14,7 +14,7 @@ static const uint8_t SESSION[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7,
 static mimir_share *make(int party, unsigned ring, const uint8_t *session)
 {
     mimir_share *s;
-    mimir_err err;
+    mimir_err err = {0};
     if (mimir_share_new("mem.p0", MIMIR_SHARE_TENSOR, party, ring, 16, session,
                         "{\"format\": \"npy\"}", &s, &err) != 0)
         return NULL;
@@ -37,7 +37,7 @@ static void rehash(uint8_t *b, size_t len)
 
 static void test_roundtrip(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     for (unsigned ring = 64; ring <= 128; ring += 64) {
         mimir_share *s = make(2, ring, SESSION), *r = NULL;
         uint8_t *buf;
@@ -136,7 +136,7 @@ static void test_corrupt(void)
         {"control byte in name", m_name_ctrl, 1, "tensor name", "printable ASCII"},
         {"empty name", m_name_len0, 1, "tensor name", "name of 0 bytes"},
     };
-    mimir_err err;
+    mimir_err err = {0};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         mimir_share *s = make(0, 64, SESSION), *r = NULL;
         uint8_t *enc;
@@ -192,7 +192,7 @@ static void test_corrupt(void)
 
 static void test_join(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     uint8_t other[16] = {1};
     mimir_share *a = make(0, 64, SESSION), *b = make(1, 64, SESSION), *c = make(2, 64, other);
     CHECK(mimir_share_compatible(a, b, &err) == 0, "two parties of one split are compatible");
@@ -237,7 +237,7 @@ static void test_join(void)
 static void test_new_errors(void)
 {
     mimir_share *s;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_share_new("n", 1, 0, 64, 16, SESSION, "[1]", &s, &err) == MIMIR_EINPUT &&
               strcmp(err.field, "metadata") == 0, "metadata must be an object");
     CHECK(mimir_share_new("n", 1, 0, 64, 16, SESSION, "{\"a\":1,\"a\":2}", &s, &err) ==
@@ -253,7 +253,7 @@ static void test_new_errors(void)
 /* split_new/split_add, streamed write and read back, open: values come back bit-exact. */
 static void test_split_write(void)
 {
-    mimir_err err;
+    mimir_err err = {0};
     const char *names[3] = {"tests/tmp/tsf.p0", "tests/tmp/tsf.p1", "tests/tmp/tsf.p2"};
     for (unsigned ring = 64; ring <= 128; ring += 64) {
         mimir_rss_rng rng = mimir_rss_rng_system();

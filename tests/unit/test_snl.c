@@ -322,7 +322,7 @@ static void make_inputs(void)
             if (v->plain == NULL)
                 continue;
             void *comp[3] = {v->comp[0], v->comp[1], v->comp[2]};
-            mimir_err err;
+            mimir_err err = {0};
             if (mimir_rss_split(64, v->plain, v->n, &rng, comp, &err) != MIMIR_OK)
                 fprintf(stderr, "split failed: %s\n", err.msg);
         }
@@ -475,7 +475,7 @@ static int join(int c, mimir_r64 *x)
         if (v[i].c[0] == NULL)
             return -1;
     }
-    mimir_err err;
+    mimir_err err = {0};
     return mimir_rss_join(64, cases[c].n, v, 3, x, &err) == MIMIR_OK ? 0 : -1;
 }
 
@@ -642,7 +642,7 @@ int main(void)
           mimir_compare_ltz_triples(MIMIR_SNL_GELU_CMP_BITS(16)));
 
     /* bad arguments: refused before any round (no engine needed to reach the checks) */
-    mimir_err err;
+    mimir_err err = {0};
     mimir_sv a = {0}, b = {0};
     mimir_sv_alloc(&a, 4, 1, &err);
     mimir_sv_alloc(&b, 3, 1, &err);

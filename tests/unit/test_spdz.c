@@ -405,7 +405,7 @@ static int join(int r, mimir_r64 *x)
         if (v[i].c[0] == NULL || parties[i].res_n[r] != parties[0].res_n[r])
             return -1;
     }
-    mimir_err err;
+    mimir_err err = {0};
     return mimir_rss_join(64, parties[0].res_n[r], v, 3, x, &err) == MIMIR_OK ? 0 : -1;
 }
 
@@ -575,7 +575,7 @@ static void make_inputs(void)
     mimir_rss_rng rng = mimir_rss_rng_drbg(&d);
     for (int k = 0; k < NIN; k++) {
         void *comp[3] = {in[k].comp[0], in[k].comp[1], in[k].comp[2]};
-        mimir_err err;
+        mimir_err err = {0};
         if (mimir_rss_split(64, in[k].plain, in_n[k], &rng, comp, &err) != MIMIR_OK)
             fprintf(stderr, "split failed: %s\n", err.msg);
     }
@@ -626,7 +626,7 @@ int main(void)
     run("unix", SC_ARITH, 0, -1, none, 0, tq);
     check_arith("unix, malicious, again", 0);
     mimir_transcript_report rp, rq;
-    mimir_err err;
+    mimir_err err = {0};
     const char *const pp[3] = {tp[0], tp[1], tp[2]}, *const pq[3] = {tq[0], tq[1], tq[2]};
     int v1 = mimir_transcript_verify3(pp, &rp, &err);
     CHECK(v1 == MIMIR_OK && rp.opens > 0 && rp.checks > 0,

@@ -71,7 +71,7 @@ static const char *make_dir(const char *name, const char *file1, const char *tex
 {
     static char dir[512];
     char path[640];
-    mimir_err err;
+    mimir_err err = {0};
     snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
     mkdir(dir, 0700);
     if (file1 != NULL) {
@@ -96,7 +96,7 @@ static void load_fails(const char *what, const char *dir, int code, const char *
                        const char *field, const char *msg)
 {
     mimir_tokenizer *tok = (mimir_tokenizer *)1;
-    mimir_err err;
+    mimir_err err = {0};
     mimir_err_clear(&err);
     int rc = mimir_tokenizer_load(dir, &tok, &err);
     CHECK(rc == code && err.code == code && tok == NULL, "%s: load fails with %d (got %d: %s)",
@@ -113,7 +113,7 @@ static int encodes_to(const mimir_tokenizer *tok, const char *text, size_t len,
 {
     int32_t *ids = NULL;
     size_t n = 0;
-    mimir_err err;
+    mimir_err err = {0};
     int ok = mimir_tokenizer_encode(tok, text, len, &ids, &n, &err) == MIMIR_OK && n == nwant &&
              (n == 0 || memcmp(ids, want, n * sizeof *ids) == 0);
     free(ids);
@@ -125,7 +125,7 @@ static int decodes_to(const mimir_tokenizer *tok, const int32_t *ids, size_t n, 
 {
     char *out = NULL;
     size_t outlen = 0;
-    mimir_err err;
+    mimir_err err = {0};
     int ok = mimir_tokenizer_decode(tok, ids, n, &out, &outlen, &err) == MIMIR_OK &&
              outlen == len && memcmp(out, text, len) == 0 && out[len] == '\0';
     free(out);
@@ -138,7 +138,7 @@ static void test_gpt2_cases(const mimir_tokenizer *tok)
 {
     uint8_t *data = NULL;
     size_t len = 0, ncases = 0, failed = 0;
-    mimir_err err;
+    mimir_err err = {0};
     if (!CHECK(mimir_read_file(GPT2_DIR "/cases.jsonl", 1 << 20, &data, &len, &err) == MIMIR_OK,
                "read cases.jsonl: %s", err.msg))
         return;
@@ -188,7 +188,7 @@ static void test_gpt2_extra(const mimir_tokenizer *tok)
     static const int32_t eot = 50256;
     const uint8_t *b;
     size_t n;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_tokenizer_token_bytes(tok, eot, &b, &n, &err) == MIMIR_OK && n == 13 &&
               memcmp(b, "<|endoftext|>", 13) == 0,
           "token 50256 has the bytes <|endoftext|> (it is only ever produced by a model)");
@@ -231,7 +231,7 @@ static void test_gpt2_bytes(const mimir_tokenizer *tok)
     const char *text = "hello \360\237\221\213 world \360\237\214\215";
     char buf[64];
     size_t at = 0, whole = 1;
-    mimir_err err;
+    mimir_err err = {0};
     for (size_t i = 0; i < 7; i++) {
         const uint8_t *b;
         size_t n;
@@ -277,7 +277,7 @@ static void test_gpt2_invalid_utf8(const mimir_tokenizer *tok)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int32_t *ids = (int32_t *)1;
         size_t n = 7;
-        mimir_err err;
+        mimir_err err = {0};
         char want[64];
         snprintf(want, sizeof want, "byte offset %zu: invalid UTF-8", bad[i].offset);
         int rc = mimir_tokenizer_encode(tok, bad[i].text, bad[i].len, &ids, &n, &err);
@@ -287,7 +287,7 @@ static void test_gpt2_invalid_utf8(const mimir_tokenizer *tok)
     }
     int32_t *ids = NULL;
     size_t n = 1;
-    mimir_err err;
+    mimir_err err = {0};
     CHECK(mimir_tokenizer_encode(tok, "", 0, &ids, &n, &err) == MIMIR_OK && n == 0 && ids != NULL,
           "the empty text encodes to no ids");
     free(ids);
@@ -312,7 +312,7 @@ static void test_gpt2_speed(const mimir_tokenizer *tok)
     }
     int32_t *ids = NULL;
     size_t n = 0;
-    mimir_err err;
+    mimir_err err = {0};
     double t0 = now();
     int rc = mimir_tokenizer_encode(tok, text, len, &ids, &n, &err);
     double dt = now() - t0;
@@ -342,7 +342,7 @@ static void test_gpt2_speed(const mimir_tokenizer *tok)
 static void test_gpt2(void)
 {
     mimir_tokenizer *tok = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     double t0 = now();
     int rc = mimir_tokenizer_load(GPT2_DIR, &tok, &err);
     double dt = now() - t0;
@@ -396,7 +396,7 @@ static void test_small_bpe(void)
     const char *dir = make_dir("bpe-ok", "vocab.json", vocab, "merges.txt",
                                "#version: 0.2\n\304\240 a\n\304\240a b\na b\nab c\n");
     mimir_tokenizer *tok = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (CHECK(mimir_tokenizer_load(dir, &tok, &err) == MIMIR_OK, "load a small BPE: %s",
               err.msg)) {
         static const int32_t want[] = {257, 259, 99}; /* abc, Ġab, c */
@@ -473,7 +473,7 @@ static void test_char(void)
     char dir[512];
     snprintf(dir, sizeof dir, "%s", make_dir("char-ok", "tokenizer.json", CHAR_OK, NULL, NULL));
     mimir_tokenizer *tok = NULL, *again = NULL;
-    mimir_err err;
+    mimir_err err = {0};
     if (!CHECK(mimir_tokenizer_load(dir, &tok, &err) == MIMIR_OK, "load a character tokenizer: %s",
                err.msg))
         return;

@@ -59,7 +59,7 @@ static size_t plen(int from, int to, int round)
 static int simulate(const char *dir, const mutation *m, uint8_t digests[3][32])
 {
     mimir_transcript *t[3] = {NULL, NULL, NULL};
-    mimir_err err;
+    mimir_err err = {0};
     mkdir(dir, 0755);
     for (int p = 0; p < 3; p++) {
         char path[1024];
@@ -202,7 +202,7 @@ static const char *errtext(const mimir_err *e)
 static void expect(const char *name, const char *dir, int code, const char *file,
                    const char *msg)
 {
-    mimir_err err;
+    mimir_err err = {0};
     int rc = verify_dir(dir, NULL, &err);
     CHECK(rc == code, "%s: verify3 returns %d (got %d: %s)", name, code, rc, errtext(&err));
     CHECK(strstr(err.file, file) != NULL, "%s: the error names %s (got '%s')", name, file,
@@ -415,7 +415,7 @@ int main(void)
     uint8_t dig[3][32];
     CHECK(simulate(good, &NONE, dig) == 0, "three transcripts written and closed");
     mimir_transcript_report rep;
-    mimir_err err;
+    mimir_err err = {0};
     int rc = verify_dir(good, &rep, &err);
     CHECK(rc == MIMIR_OK, "verify3 passes a consistent run (got %d: %s)", rc, errtext(&err));
     /* per party: begin, note, 12 rounds x 4 frames, 4 opens, 3 checks, end */
