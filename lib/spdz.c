@@ -1195,7 +1195,12 @@ static int open_room(mimir_spdz *s, size_t total, mimir_err *err)
                              MIMIR_SPDZ_MAX_PENDING);
     /* a check empties the batch once it holds MIMIR_SPDZ_CHECK_EVERY elements: the pending
      * buffers stay small (a GPT-2 prompt would otherwise pile up 2^26 of them, 2 GiB) */
-    if (s->pending > 0 && s->pending + total > MIMIR_SPDZ_CHECK_EVERY &&
+    size_t every = MIMIR_SPDZ_CHECK_EVERY;
+#ifdef MIMIR_TEST_HOOKS
+    if (s->fault.check_every > 0)
+        every = s->fault.check_every; /* TEST HOOK: a smaller bound */
+#endif
+    if (s->pending > 0 && s->pending + total > every &&
         (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
         return rc;
     return pending_room(s, total, err);

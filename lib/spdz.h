@@ -99,6 +99,8 @@ typedef struct mimir_spdz_fault {
     unsigned bit;        /* bit to flip, 0..127, where the kind flips one */
     int skip_copy_check; /* set on the HONEST parties: skip the replicated copy check, so a
                           * test can show that the MAC check alone catches a wrong open */
+    size_t check_every;  /* set on EVERY party: MIMIR_SPDZ_CHECK_EVERY for this engine (0: the
+                          * constant), so a test reaches the automatic check with small opens */
 } mimir_spdz_fault;
 #endif
 

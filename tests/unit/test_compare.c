@@ -925,7 +925,7 @@ int main(void)
         /* with skip, no party runs the copy check (the faulty one neither: otherwise it could
          * be first to see the honest parties' later opens diverge), so the MAC check alone
          * must catch the error */
-        mimir_spdz_fault f = {MIMIR_SPDZ_FAULT_OPEN_FLIP, fc[k].at, fc[k].bit, fc[k].skip};
+        mimir_spdz_fault f = {MIMIR_SPDZ_FAULT_OPEN_FLIP, fc[k].at, fc[k].bit, fc[k].skip, 0};
         run(SC_FAULT, 0, 2, f, fc[k].skip);
         check_fault(fc[k].what, 2, fc[k].want);
     }

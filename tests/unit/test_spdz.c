@@ -54,7 +54,8 @@ static mimir_r128 pub_pr[5 * 4];  /* P (5 x 4) for A2 (3 x 5) * P */
 static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
 static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
 
-enum { SC_ARITH, SC_FAULT, SC_BENCH };
+enum { SC_ARITH, SC_FAULT, SC_BENCH, SC_EVERY };
+#define EVERY_STEPS 5
 
 typedef struct party {
     int self;
@@ -73,9 +74,12 @@ typedef struct party {
     double bench_ms[3]; /* matmul, check, the dealer's part */
     mimir_net *net;     /* for the benchmark's round counts */
     int big_ok;         /* inputs of more than one chunk */
+    mimir_spdz_stats every_st[EVERY_STEPS]; /* SC_EVERY: the stats after each step */
+    int every_ok;       /* SC_EVERY: the opened values were the dealer's a's */
 } party;
 
 static party parties[3];
+static size_t every_bound; /* run(): the test hook check_every of every party (0: none) */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -207,6 +211,42 @@ out:
     return rc;
 }
 
+/* The automatic check (MIMIR_SPDZ_CHECK_EVERY, here set to 1000 on every party by the test
+ * hook): opens of 600, 600, 300 and 2000 random elements (the dealer's triples' a), then an
+ * explicit check; the stats after each step say when a check ran and what it covered. */
+static int every(party *me, mimir_spdz *s, mimir_err *err)
+{
+    static const size_t sizes[EVERY_STEPS - 1] = {600, 600, 300, 2000};
+    int rc = MIMIR_OK;
+    me->every_ok = 1;
+    for (int k = 0; k < EVERY_STEPS - 1 && rc == MIMIR_OK; k++) {
+        mimir_sv a = {0}, b = {0}, c = {0};
+        mimir_r128 *y = calloc(sizes[k], sizeof *y);
+        rc = y == NULL ? MIMIR_ERUNTIME
+                       : mimir_prep_triples(mimir_spdz_prep(s), sizes[k], &a, &b, &c, err);
+        if (rc == MIMIR_OK) {
+            const mimir_sv *const v[1] = {&a};
+            mimir_r128 *const out[1] = {y};
+            rc = mimir_spdz_open(s, 1, v, out, err);
+        }
+        /* an opened a is the sum of the three parties' first components: party i's own two
+         * cover x~_i and x~_(i+1); nonzero somewhere, and the same at every party */
+        int nz = 0;
+        for (size_t j = 0; rc == MIMIR_OK && j < sizes[k]; j++)
+            nz |= y[j] != 0;
+        me->every_ok &= nz;
+        mimir_spdz_get_stats(s, &me->every_st[k]);
+        free(y);
+        mimir_sv_free(&a);
+        mimir_sv_free(&b);
+        mimir_sv_free(&c);
+    }
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_check(s, err);
+    mimir_spdz_get_stats(s, &me->every_st[EVERY_STEPS - 1]);
+    return rc;
+}
+
 static double now_ms(void)
 {
     struct timespec t;
@@ -329,6 +369,7 @@ static void *party_main(void *arg)
     if (rc == MIMIR_OK)
         rc = me->scenario == SC_ARITH   ? arith(me, s, net, e)
              : me->scenario == SC_BENCH ? bench(me, s, e)
+             : me->scenario == SC_EVERY ? every(me, s, e)
                                         : faulty(me, s, e);
     if (s != NULL)
         mimir_spdz_get_stats(s, &me->st);
@@ -384,6 +425,7 @@ static void run(const char *kind, int scenario, int semi, int bad, mimir_spdz_fa
             me->fault = f;
         else
             me->fault.skip_copy_check = skip;
+        me->fault.check_every = every_bound;
     }
     for (int i = 0; i < 3; i++)
         pthread_create(&th[i], NULL, party_main, &parties[i]);
@@ -599,7 +641,7 @@ static void make_inputs(void)
 static void fault_case(const char *kind, int bad, int fkind, uint64_t at, unsigned bit, int skip,
                        const char *what, const char *want)
 {
-    mimir_spdz_fault f = {fkind, at, bit, 0};
+    mimir_spdz_fault f = {fkind, at, bit, 0, 0};
     run(kind, SC_FAULT, 0, bad, f, skip, NULL);
     check_fault(what, bad, want);
 }
@@ -669,6 +711,31 @@ int main(void)
     int fine = parties[0].rc == MIMIR_OK && parties[1].rc == MIMIR_OK &&
                parties[2].rc == MIMIR_OK;
     CHECK(fine, "the fault scenario without a fault succeeds (%s)", parties[0].err.msg);
+
+    /* the automatic check, with the bound set to 1000 elements on every party */
+    every_bound = 1000;
+    run("unix", SC_EVERY, 0, -1, none, 0, NULL);
+    every_bound = 0;
+    int eok = 1;
+    /* checks / checked elements after: 600 (none), 600 (one check of 600), 300 (none: 900 is
+     * within the bound), 2000 (one of 900 first; a bigger open than the bound is allowed
+     * alone), then the explicit check of the 2000 */
+    static const uint64_t want_checks[EVERY_STEPS] = {0, 1, 1, 2, 3};
+    static const uint64_t want_elems[EVERY_STEPS] = {0, 600, 600, 1500, 3500};
+    for (int i = 0; i < 3; i++) {
+        eok &= parties[i].rc == MIMIR_OK && parties[i].every_ok;
+        for (int k = 0; k < EVERY_STEPS; k++)
+            eok &= parties[i].every_st[k].checks == want_checks[k] &&
+                   parties[i].every_st[k].checked_elements == want_elems[k];
+    }
+    CHECK(eok, "with the bound at 1000 elements, opens of 600, 600, 300, 2000 run a check "
+          "before the second (600 elements) and before the fourth (900), none before the "
+          "third; every party alike (party 0: %s; checks %llu %llu %llu %llu %llu)",
+          parties[0].err.msg, (unsigned long long)parties[0].every_st[0].checks,
+          (unsigned long long)parties[0].every_st[1].checks,
+          (unsigned long long)parties[0].every_st[2].checks,
+          (unsigned long long)parties[0].every_st[3].checks,
+          (unsigned long long)parties[0].every_st[4].checks);
 
     /* the benchmark shape (MIMIR_SPDZ_BENCH=1: 1x768 by 768x3072, about 1.5 GB in all) */
     if (getenv("MIMIR_SPDZ_BENCH") != NULL) {
