@@ -1986,9 +1986,8 @@ int mimir_pool_verify(const char *dir, mimir_err *err)
         return mimir_err_set(err, MIMIR_ERUNTIME, dir, NULL, "cannot initialise libsodium");
     mimir_pool *p = NULL;
     int rc = load(dir, -1, NULL, 0, &p, err);
-    for (size_t i = 0; rc == MIMIR_OK && i < p->nb; i++)
-        if (p->b[i].consumed < p->b[i].count)
-            rc = verify_batch(p, &p->b[i], err);
+    if (rc == MIMIR_OK)
+        rc = mimir_pool_verify_open(p, NULL, err);
     pool_free(p);
     return rc;
 }
