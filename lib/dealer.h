@@ -71,6 +71,18 @@ int mimir_dealer_wmask3(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask 
  * split) of A and of C (5 draws). */
 int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
                         mimir_sv a[3], mimir_sv c[3], mimir_err *err);
+/* n words of boolean triples (lib/prep.h): a[p], b[p], c[p] (n words each), c = a AND b.
+ * Draws: a's and b's words, then the XOR splits of a, b and c (documented in docs/protocol.md,
+ * "The trusted dealer"). */
+int mimir_dealer_btriples3(mimir_dealer *d, size_t n, mimir_bv a[3], mimir_bv b[3],
+                           mimir_bv c[3], mimir_err *err);
+/* n comparison masks (lib/prep.h): r[p], d[p] (n elements each), rb[p], db[p] (n words
+ * each). */
+int mimir_dealer_cmasks3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_bv rb[3],
+                         mimir_sv dd[3], mimir_bv db[3], mimir_err *err);
+/* Whether the dealer's source (mimir_dealer_prep) asks comparisons for the binary domain
+ * (lib/prep.h, mimir_prep.binary): 0 at creation. */
+void mimir_dealer_set_binary(mimir_dealer *d, int binary);
 /* All three parties' MAC key components: alpha3[p] = (alpha_p, alpha_{p+1}). */
 void mimir_dealer_alpha3(const mimir_dealer *d, mimir_r128 alpha3[3][2]);
 

@@ -1300,8 +1300,8 @@ int mimir_gen_new(mimir_net *net, mimir_coin *coin, const mimir_r128 alpha[2],
         memcpy(g->keys + KEYB, &k[2], KEYB);
     }
     mimir_wipe(k, sizeof k);
-    g->stock_prep = (mimir_prep){&stock_ops, g};
-    g->pub_prep = (mimir_prep){&gen_ops, g};
+    g->stock_prep = (mimir_prep){&stock_ops, g, 0};
+    g->pub_prep = (mimir_prep){&gen_ops, g, 0};
     if (rc == MIMIR_OK)
         rc = mimir_spdz_new(net, coin, &g->stock_prep, g->alpha, NULL, &g->s, err);
     if (rc != MIMIR_OK) {

@@ -16,7 +16,7 @@
 #include "sha256.h"
 
 static const char *const kind_names[MIMIR_PREP_KINDS] = {"triple", "matrix", "trunc",
-                                                         "edabit", "wmask",  "wpair"};
+                                                         "edabit", "wmask",  "wpair", "btriple", "cmask"};
 
 static void dir_name(const char *dir, char *out, size_t cap)
 {

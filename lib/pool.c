@@ -91,7 +91,7 @@ struct mimir_pool {
 };
 
 static const char *const kind_names[] = {NULL,     "triple", "matrix", "trunc",
-                                          "edabit", "wmask",  "wpair"};
+                                          "edabit", "wmask",  "wpair", "btriple", "cmask"};
 
 const char *mimir_pool_kind_name(int kind)
 {

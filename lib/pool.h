@@ -81,6 +81,14 @@ int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const 
 int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *bits,
                               mimir_err *err);
 
+/* Appends n = a->n words of boolean triples (a, b, c: n words each). */
+int mimir_pool_append_btriples(mimir_pool *p, const mimir_bv *a, const mimir_bv *b,
+                               const mimir_bv *c, mimir_err *err);
+/* Appends n = r->n comparison masks: r and d (n elements), rb and db (n words), lib/prep.h.
+ * A pool that holds any comparison masks sets its source's binary flag (lib/prep.h). */
+int mimir_pool_append_cmasks(mimir_pool *p, const mimir_sv *r, const mimir_bv *rb,
+                             const mimir_sv *d, const mimir_bv *db, mimir_err *err);
+
 /* Appends one weight mask (one batch): its id, shape, the party's seeds of its seeded
  * components and its explicit components (lib/prep.h mimir_wmask). The mask must carry MAC
  * components iff the pool does, and its id must be new to the pool (MIMIR_EINPUT field "id"). */

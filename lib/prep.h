@@ -21,7 +21,15 @@
  *    E = W - B once (lib/spdz.h mimir_spdz_weight_load);
  *  - weight pairs bound to one mask B: A (rows x inner) uniform and C = A B (rows x cols), or,
  *    transposed, A (rows x cols) and C = A B^T (rows x inner), for one product with the weight
- *    (lib/spdz.h mimir_spdz_weight_matmul).
+ *    (lib/spdz.h mimir_spdz_weight_matmul);
+ *  - boolean triples (the binary-domain comparisons of lib/compare.c): n WORDS of boolean
+ *    replicated sharings (lib/spdz.h mimir_bv) a, b uniform and c = a AND b bitwise: 64 AND
+ *    gates per word. Counted in words;
+ *  - comparison masks (one per comparison in the binary domain): r uniform in Z_2^128, MAC'd
+ *    like an edaBit's r; rb, one boolean word holding the 64 bits of r mod 2^64 (bit j of the
+ *    word is bit j of r); and a daBit (Rotaru and Wood, INDOCRYPT 2019): a uniform bit d held
+ *    both as a MAC'd value (0 or 1) and as bit 0 of a boolean word db (bits 1..63 of db are 0
+ *    in every component).
  */
 #ifndef MIMIR_PREP_H
 #define MIMIR_PREP_H
@@ -39,8 +47,10 @@ enum mimir_prep_kind {
     MIMIR_PREP_EDABIT = 4,
     MIMIR_PREP_WMASK = 5,
     MIMIR_PREP_WPAIR = 6,
+    MIMIR_PREP_BTRIPLE = 7,
+    MIMIR_PREP_CMASK = 8,
 };
-#define MIMIR_PREP_KINDS 6
+#define MIMIR_PREP_KINDS 8
 #define MIMIR_PREP_EDABIT_BITS 64 /* bits per edaBit: those of r mod 2^64 */
 
 #define MIMIR_PREP_SEED_BYTES 32  /* a seed of a seeded mask component */
@@ -95,11 +105,24 @@ typedef struct mimir_prep_ops {
      * transposed 1: a (rows x cols), c = a B^T (rows x inner). */
     int (*wpair)(void *ctx, const mimir_wmask *mask, size_t rows, int transposed, mimir_sv *a,
                  mimir_sv *c, mimir_err *err);
+    /* n words of boolean triples into a, b, c (allocated by the call, n words each). */
+    int (*btriples)(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c, mimir_err *err);
+    /* n comparison masks: r and d (n elements each), rb and db (n words each; item i at index
+     * i of each). */
+    int (*cmasks)(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d, mimir_bv *db,
+                  mimir_err *err);
 } mimir_prep_ops;
 
+/* binary: 1 if comparisons (lib/compare.c) take comparison masks and boolean triples from this
+ * source (the carry tree in the binary domain), 0 if they take edaBits and scalar triples (the
+ * carry tree in the arithmetic domain). A source sets it: the dealer and the counting source on
+ * request (mimir_dealer_set_binary, mimir_prep_count_set_binary), a pool if it holds comparison
+ * masks (lib/pool.h). All three parties' sources must agree (they do when dealt or generated
+ * from one plan). */
 struct mimir_prep {
     const mimir_prep_ops *ops;
     void *ctx;
+    int binary;
 };
 
 static inline int mimir_prep_triples(mimir_prep *p, size_t n, mimir_sv *a, mimir_sv *b,
@@ -142,6 +165,24 @@ static inline int mimir_prep_wpair(mimir_prep *p, const mimir_wmask *mask, size_
     return p->ops->wpair(p->ctx, mask, rows, transposed, a, c, err);
 }
 
+static inline int mimir_prep_btriples(mimir_prep *p, size_t n, mimir_bv *a, mimir_bv *b,
+                                      mimir_bv *c, mimir_err *err)
+{
+    if (p->ops->btriples == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
+                             "this preprocessing source has no boolean triples");
+    return p->ops->btriples(p->ctx, n, a, b, c, err);
+}
+
+static inline int mimir_prep_cmasks(mimir_prep *p, size_t n, mimir_sv *r, mimir_bv *rb,
+                                    mimir_sv *d, mimir_bv *db, mimir_err *err)
+{
+    if (p->ops->cmasks == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "prep",
+                             "this preprocessing source has no comparison masks");
+    return p->ops->cmasks(p->ctx, n, r, rb, d, db, err);
+}
+
 /* --- The counting source (lib/prep_count.c) ------------------------------------------------ */
 
 /* A source that hands out items of the right sizes and records what was taken: counts per
@@ -160,6 +201,10 @@ void mimir_prep_count_free(mimir_prep_count *c); /* NULL is a no-op */
 /* The source (valid while c lives). */
 mimir_prep *mimir_prep_count_prep(mimir_prep_count *c);
 void mimir_prep_count_counts(const mimir_prep_count *c, uint64_t counts[MIMIR_PREP_KINDS]);
+/* Whether the counting source asks comparisons for the binary domain (mimir_prep.binary): 0 at
+ * creation. Boolean triples and comparison masks it hands out are real zeroed vectors (small:
+ * comparisons read their words). */
+void mimir_prep_count_set_binary(mimir_prep_count *c, int binary);
 /* What was taken as a `mimir-triples deal --plan` file (allocated, caller frees):
  * {"version":1,"items":[{"kind":"triple","count":N},
  *  {"kind":"matrix","rows":R,"inner":I,"cols":C,"count":K}, ..., {"kind":"trunc","f":F,

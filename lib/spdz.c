@@ -385,6 +385,32 @@ void mimir_sv_free(mimir_sv *v)
     memset(v, 0, sizeof *v);
 }
 
+int mimir_bv_alloc(mimir_bv *v, size_t n, mimir_err *err)
+{
+    if (v == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "bv", "no vector, expected one");
+    memset(v, 0, sizeof *v);
+    size_t bytes;
+    if (mimir_size_mul(n, 2 * sizeof(uint64_t), &bytes) != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "n", "too many words (%zu)", n);
+    uint64_t *p = mimir_secret_alloc(bytes ? bytes : 64);
+    if (p == NULL)
+        return oom(err, "bv");
+    v->n = n;
+    v->mem = p;
+    v->x[0] = p;
+    v->x[1] = p + n;
+    return MIMIR_OK;
+}
+
+void mimir_bv_free(mimir_bv *v)
+{
+    if (v == NULL)
+        return;
+    mimir_secret_free(v->mem);
+    memset(v, 0, sizeof *v);
+}
+
 /* ---- engine --------------------------------------------------------------------------------- */
 
 int mimir_spdz_keygen(mimir_coin *coin, mimir_r128 alpha[2], mimir_err *err)

@@ -65,6 +65,22 @@ typedef struct mimir_sv {
     void *mem; /* one mimir_secret_alloc block holding all four arrays */
 } mimir_sv;
 
+/* A boolean replicated sharing of n 64-bit words (bit-sliced: bit j of word w is one secret
+ * bit): x = x_0 XOR x_1 XOR x_2, party i holds x[0] = x_i and x[1] = x_{i+1}. No MAC words:
+ * every component has two holders, and every open of one is compared with its other holder's
+ * copy by the engine's keyed copy check (docs/protocol.md, "Comparisons in the binary
+ * domain"). Both arrays live in one mimir_secret_alloc block (mem), wiped when freed. */
+typedef struct mimir_bv {
+    size_t n;
+    uint64_t *x[2];
+    void *mem;
+} mimir_bv;
+
+/* Allocates n zeroed words per component. n = 0 is allowed. */
+int mimir_bv_alloc(mimir_bv *v, size_t n, mimir_err *err);
+/* Wipes and frees; the struct is zeroed. NULL or a zeroed struct is a no-op. */
+void mimir_bv_free(mimir_bv *v);
+
 /* Allocates n zeroed elements (with MAC words unless macs is 0). n = 0 is allowed. */
 int mimir_sv_alloc(mimir_sv *v, size_t n, int macs, mimir_err *err);
 /* The same, not zeroed: for a caller that writes every word of every array before reading any

@@ -37,7 +37,7 @@ static void help(void)
 static void table(const uint64_t c[MIMIR_PREP_KINDS])
 {
     static const char *const names[MIMIR_PREP_KINDS] = {"triple", "matrix", "trunc",
-                                                        "edabit", "wmask",  "wpair"};
+                                                        "edabit", "wmask",  "wpair", "btriple", "cmask"};
     fprintf(stderr, "%-8s %14s\n", "kind", "elements");
     for (int k = 0; k < MIMIR_PREP_KINDS; k++)
         fprintf(stderr, "%-8s %14llu\n", names[k], (unsigned long long)c[k]);
