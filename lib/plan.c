@@ -447,6 +447,10 @@ static int plan_item(json_t *o, size_t i, const char *path, uint64_t max_edabits
         return item_count(o, MIMIR_PLAN_MAX_COUNT, &it->triples, "triples", &c);
     if (strcmp(kind, "edabit") == 0)
         return item_count(o, max_edabits, &it->edabits, "edaBits", &c);
+    if (strcmp(kind, "btriple") == 0)
+        return item_count(o, MIMIR_PLAN_MAX_COUNT, &it->btriples, "boolean triples", &c);
+    if (strcmp(kind, "cmask") == 0)
+        return item_count(o, max_edabits, &it->cmasks, "comparison masks", &c);
     if (strcmp(kind, "matrix") == 0)
         return item_matrix(o, it, &c);
     if (strcmp(kind, "trunc") == 0)
@@ -456,8 +460,8 @@ static int plan_item(json_t *o, size_t i, const char *path, uint64_t max_edabits
     if (strcmp(kind, "wpair") == 0)
         return item_wpair(o, it, &c);
     return fail(err, path, c.field,
-                "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or "
-                "\"wpair\"");
+                "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\", "
+                "\"wpair\", \"btriple\" or \"cmask\"");
 }
 
 /* Every pair must name one of the plan's masks and fit its shape. */

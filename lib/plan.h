@@ -104,6 +104,7 @@ typedef struct mimir_plan_wpair {
 /* What to make: the plan's items, and whatever the caller adds from its own flags. */
 typedef struct mimir_plan_items {
     uint64_t triples, edabits;
+    uint64_t btriples, cmasks; /* boolean triples (words) and comparison masks (lib/prep.h) */
     mimir_plan_matrix mat[MIMIR_PLAN_MAX_ENTRIES];
     size_t nmat;
     mimir_plan_trunc tr[MIMIR_PLAN_MAX_ENTRIES];

@@ -142,7 +142,7 @@ EOF
     run "$MT" deal --plan "$T/p4.json" -o "$T/y"
     assert_failure 2
     assert_output --partial \
-        "items[0].kind: expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or \"wpair\""
+        "items[0].kind: expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\", \"wpair\", \"btriple\" or \"cmask\""
     echo '{"version": 1, "items": [{"kind": "edabit", "f": 3, "count": 5}]}' > "$T/p4.json"
     run "$MT" deal --plan "$T/p4.json" -o "$T/y"
     assert_failure 2

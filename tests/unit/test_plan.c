@@ -19,7 +19,7 @@ typedef struct bad_case {
 static const bad_case bad[] = {
     {"unknown kind", "{\"version\": 1, \"items\": [{\"kind\": \"dabit\", \"count\": 5}]}",
      MIMIR_EINPUT, "items[0].kind",
-     "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\" or \"wpair\""},
+     "expected \"triple\", \"matrix\", \"trunc\", \"edabit\", \"wmask\", \"wpair\", \"btriple\" or \"cmask\""},
     {"unknown item key",
      "{\"version\": 1, \"items\": [{\"kind\": \"triple\", \"count\": 5, \"colour\": 1}]}",
      MIMIR_EINPUT, "items[0].colour", "unknown key"},
