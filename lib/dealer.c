@@ -18,6 +18,11 @@
  *
  * EdaBits take EDA_CHUNK = CHUNK / 64 items per chunk, so a chunk of their bits is one chunk.
  *
+ * Boolean words (boolean triples, a comparison mask's rb and db) are XOR-split: word i of the
+ * split draw gives w0[i] (its low 64 bits) and w1[i] (its high 64 bits); w2 = w ^ w0 ^ w1. A
+ * split of single bits (db) keeps only bit 0 of w0[i] and w1[i], so every component's bits
+ * 1..63 are zero.
+ *
  * Constant time: no branch or index depends on a drawn or computed value; the party index and
  * the sizes are public.
  */
@@ -45,6 +50,9 @@
 #define DRAWS_WMASK 1  /* the mask's five seeds (value components 0..2, MAC components 1, 2)
                         * and its id (keystream bytes [160, 168) of the same draw) */
 #define DRAWS_WPAIR 5  /* A value; (split, MAC split) of A and of C */
+#define DRAWS_BTRIPLE 4 /* a and b words (one draw: low and high halves); XOR splits of a, b, c */
+#define DRAWS_CMASK 8   /* r value, d value; (split, MAC split) of r; rb's XOR split;
+                         * (split, MAC split) of d; db's XOR split */
 #define SEEDB MIMIR_PREP_SEED_BYTES
 #define MASK_SEEDS 5
 #define MASK_BLOCK 16384 /* mask words regenerated per block */
@@ -75,6 +83,11 @@ struct mimir_dealer {
 typedef struct sink {
     mimir_sv *sv[3];
 } sink;
+
+/* Where boolean components go: bv[q] receives party q's share, or nothing if NULL. */
+typedef struct bsink {
+    mimir_bv *bv[3];
+} bsink;
 
 /* Scratch for one chunk: pairs of split words, MACs, pairs of MAC split words. */
 typedef struct scratch {
@@ -429,6 +442,160 @@ static int deal_edabits(mimir_dealer *d, size_t n, sink sk[2], mimir_err *err)
     return MIMIR_OK;
 }
 
+/* --- Boolean items: boolean triples and comparison masks ---------------------------------- */
+
+/* XOR-splits words w[0, len) (words i0.. of the vector) with the split draw's 128-bit words
+ * `pairs` (w0 = low half, w1 = high half, both ANDed with keep: ~0 for whole words, 1 for a
+ * vector of single bits whose other bits must stay zero) into the wanted parties' bv's. */
+static void xsplit_into(const uint64_t *w, const mimir_r128 *pairs, size_t i0, size_t len,
+                        uint64_t keep, const bsink *out)
+{
+    uint64_t c[3];
+    for (size_t i = 0; i < len; i++) {
+        c[0] = (uint64_t)pairs[i] & keep;
+        c[1] = (uint64_t)(pairs[i] >> 64) & keep;
+        c[2] = w[i] ^ c[0] ^ c[1];
+        for (int q = 0; q < 3; q++)
+            if (out->bv[q] != NULL) {
+                out->bv[q]->x[0][i0 + i] = c[q];
+                out->bv[q]->x[1][i0 + i] = c[(q + 1) % 3];
+            }
+    }
+    mimir_wipe(c, sizeof c);
+}
+
+/* Shares words w[0, len) (words i0.. of the vector) into the bsink from split draw `dsplit`;
+ * split: len words of scratch. */
+static void xshare_chunk(const mimir_dealer *d, const uint64_t *w, size_t i0, size_t len,
+                         uint64_t dsplit, uint64_t keep, const bsink *out, mimir_r128 *split)
+{
+    stream_words(d, dsplit, i0, split, len);
+    xsplit_into(w, split, i0, len, keep, out);
+}
+
+/* Allocates the wanted parties' boolean vectors (k of them, n words each). On failure frees
+ * what it allocated. */
+static int alloc_bsinks(bsink *bk, size_t k, size_t n, mimir_err *err)
+{
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++)
+            if (bk[j].bv[q] != NULL)
+                memset(bk[j].bv[q], 0, sizeof *bk[j].bv[q]);
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++) {
+            if (bk[j].bv[q] == NULL)
+                continue;
+            int rc = mimir_bv_alloc(bk[j].bv[q], n, err);
+            if (rc != MIMIR_OK) {
+                for (size_t jj = 0; jj < k; jj++)
+                    for (int qq = 0; qq < 3; qq++)
+                        if (bk[jj].bv[qq] != NULL)
+                            mimir_bv_free(bk[jj].bv[qq]);
+                return rc;
+            }
+        }
+    return MIMIR_OK;
+}
+
+static void free_bsinks(bsink *bk, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        for (int q = 0; q < 3; q++)
+            if (bk[j].bv[q] != NULL)
+                mimir_bv_free(bk[j].bv[q]);
+}
+
+/* n words of boolean triples: word i of the value draw b holds a[i] (low 64 bits) and b[i]
+ * (high 64 bits); c = a AND b; XOR splits of a, b, c from draws b+1, b+2, b+3. */
+static int deal_btriples(mimir_dealer *d, size_t n, bsink bk[3], mimir_err *err)
+{
+    int rc = check_n(n, "btriples", err);
+    if (rc == MIMIR_OK)
+        rc = alloc_bsinks(bk, 3, n, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    /* CHUNK value words, CHUNK split words, then a, b, c (CHUNK u64 each) */
+    size_t bytes = (size_t)2 * CHUNK * WORD_BYTES + (size_t)3 * CHUNK * sizeof(uint64_t);
+    mimir_r128 *buf = mimir_secret_alloc(bytes);
+    if (buf == NULL) {
+        free_bsinks(bk, 3);
+        return mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_BTRIPLE;
+    mimir_r128 *v = buf, *split = buf + CHUNK;
+    uint64_t *a = (uint64_t *)(buf + 2 * CHUNK), *b = a + CHUNK, *c = b + CHUNK;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        stream_words(d, b0 + 0, i0, v, len);
+        for (size_t i = 0; i < len; i++) {
+            a[i] = (uint64_t)v[i];
+            b[i] = (uint64_t)(v[i] >> 64);
+            c[i] = a[i] & b[i];
+        }
+        xshare_chunk(d, a, i0, len, b0 + 1, UINT64_MAX, &bk[0], split);
+        xshare_chunk(d, b, i0, len, b0 + 2, UINT64_MAX, &bk[1], split);
+        xshare_chunk(d, c, i0, len, b0 + 3, UINT64_MAX, &bk[2], split);
+    }
+    mimir_secret_free(buf);
+    d->counts[MIMIR_PREP_BTRIPLE - 1] += n;
+    return MIMIR_OK;
+}
+
+/* n comparison masks: r uniform in Z_2^128 (value draw b), d = bit 0 of word i of draw b+1;
+ * r (b+2, b+3); rb = r mod 2^64 XOR-split (b+4); d (b+5, b+6); db = d XOR-split in bit 0
+ * only (b+7). sk: r, d; bk: rb, db. */
+static int deal_cmasks(mimir_dealer *d, size_t n, sink sk[2], bsink bk[2], mimir_err *err)
+{
+    int rc = check_n(n, "cmasks", err);
+    size_t sizes[2] = {n, n};
+    if (rc == MIMIR_OK)
+        rc = alloc_sinks(d, sk, 2, sizes, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    rc = alloc_bsinks(bk, 2, n, err);
+    if (rc != MIMIR_OK) {
+        free_sinks(sk, 2);
+        return rc;
+    }
+    scratch s;
+    /* r and d values (CHUNK words each), then r mod 2^64 and d as words (CHUNK u64 each) */
+    size_t bytes = (size_t)2 * CHUNK * WORD_BYTES + (size_t)2 * CHUNK * sizeof(uint64_t);
+    mimir_r128 *buf = mimir_secret_alloc(bytes);
+    rc = scratch_new(&s, err);
+    if (rc == MIMIR_OK && buf == NULL)
+        rc = mimir_err_set(err, MIMIR_ERUNTIME, NULL, "dealer", "out of memory");
+    if (rc != MIMIR_OK) {
+        mimir_secret_free(buf);
+        scratch_free(&s);
+        free_sinks(sk, 2);
+        free_bsinks(bk, 2);
+        return rc;
+    }
+    uint64_t b0 = d->draw;
+    d->draw += DRAWS_CMASK;
+    mimir_r128 *r = buf, *dv = buf + CHUNK;
+    uint64_t *r64 = (uint64_t *)(buf + 2 * CHUNK), *d64 = r64 + CHUNK;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        stream_words(d, b0 + 0, i0, r, len);
+        stream_words(d, b0 + 1, i0, dv, len);
+        for (size_t i = 0; i < len; i++) {
+            r64[i] = (uint64_t)r[i];
+            d64[i] = (uint64_t)dv[i] & 1;
+            dv[i] = (mimir_r128)d64[i];
+        }
+        share_chunk(d, r, i0, len, b0 + 2, b0 + 3, &sk[0], &s);
+        xshare_chunk(d, r64, i0, len, b0 + 4, UINT64_MAX, &bk[0], s.split);
+        share_chunk(d, dv, i0, len, b0 + 5, b0 + 6, &sk[1], &s);
+        xshare_chunk(d, d64, i0, len, b0 + 7, 1, &bk[1], s.split);
+    }
+    mimir_secret_free(buf);
+    scratch_free(&s);
+    d->counts[MIMIR_PREP_CMASK - 1] += n;
+    return MIMIR_OK;
+}
+
 /* --- Weight masks and their pairs ---------------------------------------------------------- */
 
 /* The five seeds of a mask (value components 0, 1, 2, then MAC components 1, 2: keystream
@@ -713,6 +880,31 @@ static int op_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int transpo
     return deal_wpair(d, mask, rows, transposed, sk, err);
 }
 
+static int op_btriples(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c,
+                       mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    bsink bk[3];
+    memset(bk, 0, sizeof bk);
+    bk[0].bv[d->party] = a;
+    bk[1].bv[d->party] = b;
+    bk[2].bv[d->party] = c;
+    return deal_btriples(d, n, bk, err);
+}
+
+static int op_cmasks(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *dd,
+                     mimir_bv *db, mimir_err *err)
+{
+    mimir_dealer *d = ctx;
+    sink sk[3];
+    bsink bk[2];
+    party_sinks(d, sk, r, dd, NULL);
+    memset(bk, 0, sizeof bk);
+    bk[0].bv[d->party] = rb;
+    bk[1].bv[d->party] = db;
+    return deal_cmasks(d, n, sk, bk, err);
+}
+
 static const mimir_prep_ops dealer_ops = {
     .triples = op_triples,
     .matrix = op_matrix,
@@ -720,6 +912,8 @@ static const mimir_prep_ops dealer_ops = {
     .edabits = op_edabits,
     .wmask = op_wmask,
     .wpair = op_wpair,
+    .btriples = op_btriples,
+    .cmasks = op_cmasks,
 };
 
 /* --- Public API ---------------------------------------------------------------------------- */
@@ -864,4 +1058,34 @@ int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, i
     sink sk[3];
     all_sinks(sk, a, c, a);
     return deal_wpair(d, mask, rows, transposed, sk, err);
+}
+
+int mimir_dealer_btriples3(mimir_dealer *d, size_t n, mimir_bv a[3], mimir_bv b[3],
+                           mimir_bv c[3], mimir_err *err)
+{
+    bsink bk[3];
+    for (int q = 0; q < 3; q++) {
+        bk[0].bv[q] = &a[q];
+        bk[1].bv[q] = &b[q];
+        bk[2].bv[q] = &c[q];
+    }
+    return deal_btriples(d, n, bk, err);
+}
+
+int mimir_dealer_cmasks3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_bv rb[3],
+                         mimir_sv dd[3], mimir_bv db[3], mimir_err *err)
+{
+    sink sk[3];
+    bsink bk[2];
+    all_sinks(sk, r, dd, r);
+    for (int q = 0; q < 3; q++) {
+        bk[0].bv[q] = &rb[q];
+        bk[1].bv[q] = &db[q];
+    }
+    return deal_cmasks(d, n, sk, bk, err);
+}
+
+void mimir_dealer_set_binary(mimir_dealer *d, int binary)
+{
+    d->prep.binary = binary != 0; /* 0 from mimir_dealer_new's memset */
 }

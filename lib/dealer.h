@@ -42,7 +42,8 @@ mimir_prep *mimir_dealer_prep(mimir_dealer *d);
 
 /* Counts of items handed out so far, per enum mimir_prep_kind (index kind - 1): elements for
  * triples, truncation pairs and edaBits (one per edaBit), rows*inner + inner*cols + rows*cols
- * for matrix triples, inner*cols per weight mask, the elements of A and C per weight pair. */
+ * for matrix triples, inner*cols per weight mask, the elements of A and C per weight pair,
+ * words for boolean triples, one per comparison mask. */
 void mimir_dealer_counts(const mimir_dealer *d, uint64_t counts[MIMIR_PREP_KINDS]);
 
 /* All three parties' components of one item kind, for `mimir-triples deal` and tests:
@@ -72,12 +73,13 @@ int mimir_dealer_wmask3(mimir_dealer *d, size_t inner, size_t cols, mimir_wmask 
 int mimir_dealer_wpair3(mimir_dealer *d, const mimir_wmask *mask, size_t rows, int transposed,
                         mimir_sv a[3], mimir_sv c[3], mimir_err *err);
 /* n words of boolean triples (lib/prep.h): a[p], b[p], c[p] (n words each), c = a AND b.
- * Draws: a's and b's words, then the XOR splits of a, b and c (documented in docs/protocol.md,
- * "The trusted dealer"). */
+ * Draws: a's and b's words (one draw: the low and high halves of each 128-bit word), then the
+ * XOR splits of a, b and c (4 draws; docs/protocol.md, "The trusted dealer"). */
 int mimir_dealer_btriples3(mimir_dealer *d, size_t n, mimir_bv a[3], mimir_bv b[3],
                            mimir_bv c[3], mimir_err *err);
 /* n comparison masks (lib/prep.h): r[p], d[p] (n elements each), rb[p], db[p] (n words
- * each). */
+ * each). Draws: r's values, d's bits, (split, MAC split) of r, rb's XOR split, (split, MAC
+ * split) of d, db's XOR split in bit 0 only (8 draws; docs/protocol.md). */
 int mimir_dealer_cmasks3(mimir_dealer *d, size_t n, mimir_sv r[3], mimir_bv rb[3],
                          mimir_sv dd[3], mimir_bv db[3], mimir_err *err);
 /* Whether the dealer's source (mimir_dealer_prep) asks comparisons for the binary domain

@@ -4,8 +4,10 @@
  * relations and replicated consistency; that party dealers and the *3 calls give the same
  * items; reproducibility from a seed; semi-honest items; counts; known answers from the
  * independent Python model in docs/protocol.md; weight masks (drawn 64-bit ids, B and its
- * MACs, pairs C = A B and A B^T, a foreign mask refused); bad input; speed of a 1x768x3072
- * triple.
+ * MACs, pairs C = A B and A B^T, a foreign mask refused); boolean triples (c = a AND b, XOR
+ * components replicated) and comparison masks (rb = r mod 2^64, d a bit equal to db's bit 0,
+ * db's bits 1..63 zero in every component, MACs), with known answers from the same model, the
+ * binary flag; bad input; speed of a 1x768x3072 triple.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,228 @@ static int looks_random(const mimir_sv *v)
         differ |= v->x[0][i] != v->x[1][i];
     }
     return hi && differ;
+}
+
+/* x = XOR of the parties' first components; checks sizes and replication (party q's second
+ * component equals party q+1's first). */
+static int open_bv3(const mimir_bv v[3], uint64_t *x)
+{
+    int ok = 1;
+    for (int q = 0; q < 3; q++)
+        ok &= v[q].n == v[0].n && v[q].x[0] != NULL && v[q].x[1] != NULL;
+    for (size_t i = 0; ok && i < v[0].n; i++) {
+        x[i] = v[0].x[0][i] ^ v[1].x[0][i] ^ v[2].x[0][i];
+        for (int q = 0; q < 3; q++)
+            ok &= v[q].x[1][i] == v[(q + 1) % 3].x[0][i];
+    }
+    return ok;
+}
+
+static void free_bv3(mimir_bv v[3])
+{
+    for (int q = 0; q < 3; q++)
+        mimir_bv_free(&v[q]);
+}
+
+static int same_bv(const mimir_bv *a, const mimir_bv *b)
+{
+    size_t bytes = a->n * sizeof(uint64_t);
+    return a->n == b->n && memcmp(a->x[0], b->x[0], bytes) == 0 &&
+           memcmp(a->x[1], b->x[1], bytes) == 0;
+}
+
+static size_t popcount_words(const uint64_t *w, size_t n)
+{
+    size_t ones = 0;
+    for (size_t i = 0; i < n; i++)
+        ones += (size_t)__builtin_popcountll(w[i]);
+    return ones;
+}
+
+/* n words of boolean triples: replicated XOR components, c = a AND b bitwise, a and b about
+ * half ones, components that differ from each other. */
+static void test_btriples(mimir_dealer *d, size_t n)
+{
+    mimir_bv a[3], b[3], c[3];
+    mimir_err err = {0};
+    int rc = mimir_dealer_btriples3(d, n, a, b, c, &err);
+    if (!CHECK(rc == MIMIR_OK, "btriples3(%zu) succeeds (%s)", n, err.msg))
+        return;
+    uint64_t *x = calloc(3 * n + 1, sizeof *x), *y = x + n, *z = y + n;
+    int ok = x != NULL && a[0].n == n && open_bv3(a, x) && open_bv3(b, y) && open_bv3(c, z);
+    CHECK(ok, "btriples(%zu): n words, party q's x[1] = party q+1's x[0] for a, b, c", n);
+    int rel = ok;
+    for (size_t i = 0; ok && i < n; i++)
+        rel &= z[i] == (x[i] & y[i]);
+    CHECK(rel, "btriples(%zu): c = a AND b in every word (XOR of the components)", n);
+    if (ok && n >= 64) {
+        size_t bits = 64 * n, oa = popcount_words(x, n), ob = popcount_words(y, n);
+        size_t oc = popcount_words(z, n), o0 = popcount_words(c[1].x[0], n);
+        CHECK(oa > bits * 45 / 100 && oa < bits * 55 / 100 && ob > bits * 45 / 100 &&
+                  ob < bits * 55 / 100 && oc > bits * 20 / 100 && oc < bits * 30 / 100 &&
+                  o0 > bits * 45 / 100 && o0 < bits * 55 / 100,
+              "btriples(%zu): a, b about half ones (%zu, %zu of %zu), c a quarter (%zu), "
+              "c's component 1 half (%zu)", n, oa, ob, bits, oc, o0);
+        int differ = memcmp(a[0].x[0], a[0].x[1], n * sizeof(uint64_t)) != 0 &&
+                     memcmp(a[0].x[0], x, n * sizeof(uint64_t)) != 0;
+        CHECK(differ, "btriples(%zu): components differ from each other and from a", n);
+    }
+    free(x);
+    free_bv3(a), free_bv3(b), free_bv3(c);
+}
+
+/* n comparison masks: r and d replicated with MACs (or none), rb's XOR = r mod 2^64, d in
+ * {0, 1} and equal to bit 0 of db's XOR, bits 1..63 of every db component zero, d balanced. */
+static void test_cmasks(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
+{
+    mimir_sv r[3], dd[3];
+    mimir_bv rb[3], db[3];
+    mimir_err err = {0};
+    int rc = mimir_dealer_cmasks3(d, n, r, rb, dd, db, &err);
+    if (!CHECK(rc == MIMIR_OK, "cmasks3(%zu, macs %d) succeeds (%s)", n, macs, err.msg))
+        return;
+    mimir_r128 *x = calloc(2 * n + 1, sizeof *x), *y = x + n;
+    uint64_t *u = calloc(2 * n + 1, sizeof *u), *v = u + n;
+    int ok = x != NULL && u != NULL && r[0].n == n && dd[0].n == n && rb[0].n == n &&
+             db[0].n == n;
+    ok = ok && open3(r, alpha, macs, x) && open3(dd, alpha, macs, y);
+    CHECK(ok, "cmasks(%zu, macs %d): r and d: n elements, replicated copies%s", n, macs,
+          macs ? ", MACs alpha * value" : ", no MAC words");
+    int bok = ok && open_bv3(rb, u) && open_bv3(db, v);
+    CHECK(bok, "cmasks(%zu): rb and db: n words, replicated copies", n);
+    int rel = bok, bit = bok, high = bok, wide = 0;
+    size_t ones = 0, c0ones = 0, rbones = 0;
+    for (size_t i = 0; bok && i < n; i++) {
+        rel &= u[i] == (uint64_t)x[i];
+        bit &= (y[i] == 0 || y[i] == 1) && v[i] == (uint64_t)y[i];
+        for (int q = 0; q < 3; q++)
+            high &= (db[q].x[0][i] >> 1) == 0 && (db[q].x[1][i] >> 1) == 0;
+        ones += (size_t)(y[i] & 1);
+        c0ones += (size_t)(db[0].x[0][i] & 1);
+        rbones += (size_t)__builtin_popcountll(rb[2].x[0][i]);
+        wide |= (uint64_t)(x[i] >> 64) != 0;
+    }
+    CHECK(rel, "cmasks(%zu): XOR of rb's components = r mod 2^64", n);
+    CHECK(bit, "cmasks(%zu): d is 0 or 1 and equals bit 0 of XOR of db's components", n);
+    CHECK(high, "cmasks(%zu): bits 1..63 of db are 0 in every component at every party", n);
+    CHECK(n < 256 || (wide && ones > n * 40 / 100 && ones < n * 60 / 100 &&
+                      c0ones > n * 40 / 100 && c0ones < n * 60 / 100 &&
+                      rbones > 64 * n * 45 / 100 && rbones < 64 * n * 55 / 100),
+          "cmasks(%zu): r spans Z_2^128, d about half ones (%zu), db component 0 (%zu) and "
+          "rb component 2 (%zu of %zu bits) look uniform", n, ones, c0ones, rbones, 64 * n);
+    free(x);
+    free(u);
+    free3(r), free3(dd), free_bv3(rb), free_bv3(db);
+}
+
+/* Known answers from the Python model in docs/protocol.md (seed 00 01 .. 1f): a fresh dealer
+ * whose first call is btriples(4100) (draws 2..5), then cmasks(70) (draws 6..13). */
+static void test_boolean_known(void)
+{
+    uint8_t seed[32];
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)i;
+    mimir_err err = {0};
+    mimir_dealer *d = NULL;
+    if (!CHECK(mimir_dealer_new(seed, 0, 1, &d, &err) == MIMIR_OK,
+               "dealer for boolean known answers"))
+        return;
+    mimir_bv a[3], b[3], c[3], rb[3], db[3];
+    mimir_sv r[3], dd[3];
+    if (CHECK(mimir_dealer_btriples3(d, 4100, a, b, c, &err) == MIMIR_OK, "btriples3(4100)")) {
+        size_t i = 4097;
+        uint64_t av = a[0].x[0][i] ^ a[1].x[0][i] ^ a[2].x[0][i];
+        uint64_t bv = b[0].x[0][i] ^ b[1].x[0][i] ^ b[2].x[0][i];
+        CHECK(av == 0x7956fbe6cceb5d81ull && bv == 0xaa120a45adcbcd44ull,
+              "known answer: boolean triple word 4097 (second chunk): a and b match the model");
+        CHECK(c[0].x[0][i] == 0xd1b67e2b2a6b84d1ull && c[1].x[0][i] == 0x97fc255a389b9009ull &&
+                  c[2].x[0][i] == 0x6e5851359e3b59d8ull && a[2].x[0][i] == 0xa8e95df5ea0f8a5bull,
+              "known answer: word 4097: c's three components and a's component 2");
+        free_bv3(a), free_bv3(b), free_bv3(c);
+    }
+    if (CHECK(mimir_dealer_cmasks3(d, 70, r, rb, dd, db, &err) == MIMIR_OK, "cmasks3(70)")) {
+        size_t i = 65;
+        mimir_r128 rv = r[0].x[0][i] + r[1].x[0][i] + r[2].x[0][i];
+        CHECK(rv == R128(0x720f90d76c35ae7bull, 0x1d5c816b0ad068cbull),
+              "known answer: comparison mask r[65] matches the model");
+        CHECK(rb[0].x[0][i] == 0xbec3618ecbd666a5ull && rb[1].x[0][i] == 0xe55b990c81c161f9ull &&
+                  rb[2].x[0][i] == 0x46c479e940c76f97ull,
+              "known answer: rb[65]'s three components");
+        CHECK(db[0].x[0][i] == 1 && db[1].x[0][i] == 0 && db[2].x[0][i] == 0 &&
+                  dd[2].x[0][i] == R128(0xff194e0e0f58c4f0ull, 0x521446bf1ed6b54eull) &&
+                  dd[2].m[0][i] == R128(0x6ac6e205cc937233ull, 0x529283dd90a21601ull),
+              "known answer: d[65] = 1: db's components, d's component 2 and MAC component 2");
+        free3(r), free3(dd), free_bv3(rb), free_bv3(db);
+    }
+    uint64_t counts[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(d, counts);
+    CHECK(counts[MIMIR_PREP_BTRIPLE - 1] == 4100 && counts[MIMIR_PREP_CMASK - 1] == 70,
+          "counts: 4100 boolean triple words, 70 comparison masks (got %llu, %llu)",
+          (unsigned long long)counts[MIMIR_PREP_BTRIPLE - 1],
+          (unsigned long long)counts[MIMIR_PREP_CMASK - 1]);
+    mimir_dealer_free(d);
+}
+
+/* Boolean items from two dealers: seed s (MACs macs_s) and t (macs_t), the same calls. 1 if
+ * every value component is identical (and, with MACs at both, every MAC word). */
+static int same_boolean(const uint8_t s[32], const uint8_t t[32], int macs_s, int macs_t)
+{
+    mimir_err err = {0};
+    mimir_dealer *d[2] = {NULL, NULL};
+    const uint8_t *seeds[2] = {s, t};
+    int macs[2] = {macs_s, macs_t};
+    mimir_bv a[2][3], b[2][3], c[2][3], rb[2][3], db[2][3];
+    mimir_sv r[2][3], dd[2][3];
+    int ok = 1;
+    for (int k = 0; k < 2; k++)
+        ok &= mimir_dealer_new(seeds[k], 1, macs[k], &d[k], &err) == MIMIR_OK &&
+              mimir_dealer_btriples3(d[k], 300, a[k], b[k], c[k], &err) == MIMIR_OK &&
+              mimir_dealer_cmasks3(d[k], 300, r[k], rb[k], dd[k], db[k], &err) == MIMIR_OK;
+    int same = -1;
+    if (ok) {
+        same = 1;
+        for (int q = 0; q < 3; q++) {
+            same &= same_bv(&a[0][q], &a[1][q]) && same_bv(&b[0][q], &b[1][q]) &&
+                    same_bv(&c[0][q], &c[1][q]) && same_bv(&rb[0][q], &rb[1][q]) &&
+                    same_bv(&db[0][q], &db[1][q]);
+            size_t bytes = 300 * sizeof(mimir_r128);
+            for (int w = 0; w < 2; w++)
+                same &= memcmp(r[0][q].x[w], r[1][q].x[w], bytes) == 0 &&
+                        memcmp(dd[0][q].x[w], dd[1][q].x[w], bytes) == 0;
+            if (macs_s && macs_t)
+                same &= same_sv(&r[0][q], &r[1][q]) && same_sv(&dd[0][q], &dd[1][q]);
+        }
+        for (int k = 0; k < 2; k++) {
+            free_bv3(a[k]), free_bv3(b[k]), free_bv3(c[k]), free_bv3(rb[k]), free_bv3(db[k]);
+            free3(r[k]), free3(dd[k]);
+        }
+    }
+    mimir_dealer_free(d[0]);
+    mimir_dealer_free(d[1]);
+    return same;
+}
+
+/* The dealer's source: binary 0 at creation, as set by mimir_dealer_set_binary after. */
+static void test_binary_flag(const uint8_t seed[32])
+{
+    mimir_err err = {0};
+    mimir_dealer *d = NULL;
+    if (!CHECK(mimir_dealer_new(seed, 2, 1, &d, &err) == MIMIR_OK, "dealer for the flag"))
+        return;
+    mimir_prep *src = mimir_dealer_prep(d);
+    int f0 = src->binary;
+    mimir_dealer_set_binary(d, 1);
+    int f1 = mimir_dealer_prep(d)->binary;
+    mimir_dealer_set_binary(d, 0);
+    int f2 = src->binary;
+    mimir_dealer_set_binary(d, 7);
+    int f3 = src->binary;
+    CHECK(f0 == 0 && f1 == 1 && f2 == 0 && f3 == 1,
+          "binary flag: 0 at creation, then 1, 0, and 1 for any non-zero (%d %d %d %d)", f0,
+          f1, f2, f3);
+    CHECK(src->ops->btriples != NULL && src->ops->cmasks != NULL,
+          "the dealer's source has boolean triples and comparison masks");
+    mimir_dealer_free(d);
 }
 
 static void test_triples(mimir_dealer *d, mimir_r128 alpha, size_t n, int macs)
@@ -287,9 +511,41 @@ static void test_party_matches(const uint8_t seed[32], int macs)
         free3(x3[j]);
     CHECK(ok && items, "macs %d: prep edaBits of party p = edabits3's share p", macs);
 
+    mimir_bv b3[3][3], bp[3][3];
+    ok = mimir_dealer_btriples3(all, 4100, b3[0], b3[1], b3[2], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++)
+        ok &= mimir_prep_btriples(mimir_dealer_prep(pd[p]), 4100, &bp[p][0], &bp[p][1],
+                                  &bp[p][2], &err) == MIMIR_OK;
+    items = 1;
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 3; j++)
+            items &= same_bv(&b3[j][p], &bp[p][j]);
+    for (int j = 0; j < 3 && ok; j++)
+        free_bv3(b3[j]), free_bv3(bp[j]);
+    CHECK(ok && items, "macs %d: prep btriples of party p = btriples3's share p", macs);
+
+    ok = mimir_dealer_cmasks3(all, 4200, x3[0], b3[0], x3[1], b3[1], &err) == MIMIR_OK;
+    for (int p = 0; p < 3 && ok; p++)
+        ok &= mimir_prep_cmasks(mimir_dealer_prep(pd[p]), 4200, &xp[p][0], &bp[p][0],
+                                &xp[p][1], &bp[p][1], &err) == MIMIR_OK;
+    items = 1;
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 2; j++)
+            items &= same_sv(&x3[j][p], &xp[p][j]) && same_bv(&b3[j][p], &bp[p][j]);
+    for (int p = 0; p < 3 && ok; p++)
+        for (int j = 0; j < 2; j++)
+            mimir_sv_free(&xp[p][j]), mimir_bv_free(&bp[p][j]);
+    for (int j = 0; j < 2 && ok; j++)
+        free3(x3[j]), free_bv3(b3[j]);
+    CHECK(ok && items, "macs %d: prep cmasks of party p = cmasks3's share p", macs);
+
     uint64_t ca[MIMIR_PREP_KINDS], cp[MIMIR_PREP_KINDS];
     mimir_dealer_counts(all, ca);
     mimir_dealer_counts(pd[1], cp);
+    CHECK(ca[MIMIR_PREP_BTRIPLE - 1] == 4100 && ca[MIMIR_PREP_CMASK - 1] == 4200,
+          "counts: 4100 boolean triple words, 4200 comparison masks (got %llu, %llu)",
+          (unsigned long long)ca[MIMIR_PREP_BTRIPLE - 1],
+          (unsigned long long)ca[MIMIR_PREP_CMASK - 1]);
     CHECK(ca[0] == 4100 && ca[1] == 3 * 50 + 50 * 90 + 3 * 90 && ca[2] == 77 && ca[3] == 130 &&
               memcmp(ca, cp, sizeof ca) == 0,
           "counts: triples 4100, matrix elements %d, trunc pairs 77 (got %llu %llu %llu), "
@@ -552,7 +808,22 @@ static void test_bad_input(void)
               MIMIR_EINPUT,
           "a matrix of 2^80 elements is refused (EINPUT)");
     mimir_dealer_counts(d, after);
+    mimir_bv x[3], y[3], z[3];
+    CHECK(mimir_dealer_btriples3(d, ((size_t)1 << 32) + 1, x, y, z, &err) == MIMIR_EINPUT,
+          "2^32 + 1 boolean triple words in one call are refused (EINPUT)");
+    CHECK(mimir_dealer_cmasks3(d, ((size_t)1 << 32) + 1, r, x, h, y, &err) == MIMIR_EINPUT,
+          "2^32 + 1 comparison masks in one call are refused (EINPUT)");
+    mimir_dealer_counts(d, after);
     CHECK(memcmp(before, after, sizeof before) == 0, "refused calls count nothing");
+    memset(x, 0, sizeof x), memset(y, 0, sizeof y), memset(z, 0, sizeof z);
+    CHECK(mimir_dealer_btriples3(d, 0, x, y, z, &err) == MIMIR_OK && x[0].n == 0,
+          "zero boolean triple words are allowed");
+    free_bv3(x), free_bv3(y), free_bv3(z);
+    memset(r, 0, sizeof r), memset(h, 0, sizeof h);
+    CHECK(mimir_dealer_cmasks3(d, 0, r, x, h, y, &err) == MIMIR_OK && r[0].n == 0 &&
+              y[2].n == 0,
+          "zero comparison masks are allowed");
+    free3(r), free3(h), free_bv3(x), free_bv3(y);
     CHECK(mimir_dealer_triples3(d, 0, r, h, b, &err) == MIMIR_OK && r[0].n == 0,
           "zero triples are allowed");
     free3(r), free3(h), free3(b);
@@ -598,6 +869,10 @@ int main(void)
         test_edabits(d, alpha, 1, macs);
         test_edabits(d, alpha, 64, macs);
         test_edabits(d, alpha, 200, macs);
+        test_btriples(d, 1);
+        test_btriples(d, 3 * 4096 + 5);
+        test_cmasks(d, alpha, 1, macs);
+        test_cmasks(d, alpha, 4096 + 300, macs);
         mimir_dealer_free(d);
     }
     test_party_matches(seed, 1);
@@ -606,8 +881,16 @@ int main(void)
     CHECK(same_stream(seed, other, 1, 1) == 0, "seeds differing in one bit give other items");
     CHECK(same_stream(seed, seed, 1, 0) == 1,
           "the same seed with and without MACs gives the same values and alpha");
+    CHECK(same_boolean(seed, seed, 1, 1) == 1,
+          "one seed: two dealers give the same boolean triples and comparison masks");
+    CHECK(same_boolean(seed, other, 1, 1) == 0,
+          "seeds differing in one bit give other boolean triples and comparison masks");
+    CHECK(same_boolean(seed, seed, 1, 0) == 1,
+          "the same seed with and without MACs gives the same boolean items and values");
     test_known_answers();
     test_edabits_known();
+    test_boolean_known();
+    test_binary_flag(seed);
     test_wmask(seed, other);
     test_bad_input();
     test_speed();
