@@ -195,6 +195,15 @@ unsigned mimir_compare_ltz_triples(unsigned bits)
     return pl.triples;
 }
 
+unsigned mimir_compare_ltz_gates(unsigned bits)
+{
+    if (bits < MIMIR_COMPARE_BITS_MIN || bits > MIMIR_COMPARE_BITS_MAX)
+        return 0;
+    cplan pl;
+    plan(&pl, bits - 1);
+    return pl.triples;
+}
+
 static int check_bits(unsigned bits, const char *field, mimir_err *err)
 {
     if (bits < MIMIR_COMPARE_BITS_MIN || bits > MIMIR_COMPARE_BITS_MAX)
@@ -275,6 +284,213 @@ static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, 
     return rc;
 }
 
+/* --- less than zero in the binary domain ------------------------------------------------- */
+
+/* a[i] bit j -> a[j] bit i (a 64 x 64 bit matrix transposed in place; the recursive block swap
+ * of Warren, "Hacker's Delight", 7-3, on 64-bit rows). Data-independent: no branch or index
+ * depends on the words. */
+static void transpose64(uint64_t a[64])
+{
+    uint64_t m = 0x00000000FFFFFFFFULL;
+    for (int j = 32; j != 0; j >>= 1, m ^= m << j)
+        for (int k = 0; k < 64; k = (k + j + 1) & ~j) {
+            uint64_t t = ((a[k] >> j) ^ a[k + j]) & m;
+            a[k + j] ^= t;
+            a[k] ^= t << j;
+        }
+}
+
+/* Bit-slices n item words (word i: 64 bits of item i) into rows: row j (0..63), word w holds
+ * bit j of items 64 w .. 64 w + 63 (bit i % 64 of the word); items past n are 0. rows holds
+ * 64 * nw words (row j at j * nw). */
+static void slice(uint64_t *rows, const uint64_t *items, size_t n, size_t nw)
+{
+    uint64_t blk[64];
+    for (size_t w = 0; w < nw; w++) {
+        size_t have = n - 64 * w < 64 ? n - 64 * w : 64;
+        memcpy(blk, items + 64 * w, have * sizeof blk[0]);
+        memset(blk + have, 0, (64 - have) * sizeof blk[0]);
+        transpose64(blk);
+        for (int j = 0; j < 64; j++)
+            rows[(size_t)j * nw + w] = blk[j];
+    }
+    mimir_wipe(blk, sizeof blk);
+}
+
+/* The carry tree of lib/compare.c's plan on boolean rows: G and P hold pl->k rows of nw words
+ * per component (slot t at t * nw); a node's G = G_H ^ (P_H & G_L) (the two terms are never
+ * both 1: XOR is OR) and P = P_H & P_L, every level ONE mimir_spdz_and over all its gates. */
+static int carry_tree_bits(mimir_spdz *s, const cplan *pl, mimir_bv *G, mimir_bv *P, size_t nw,
+                           mimir_err *err)
+{
+    size_t mmax = 0;
+    for (unsigned lv = 1; lv <= pl->depth; lv++)
+        if (pl->per_level[lv] > mmax)
+            mmax = pl->per_level[lv];
+    mimir_bv Lb = {0}, Rb = {0};
+    int rc = mimir_bv_alloc(&Lb, mmax * nw, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_bv_alloc(&Rb, mmax * nw, err);
+    for (unsigned lv = 1; lv <= pl->depth && rc == MIMIR_OK; lv++) {
+        size_t m = pl->per_level[lv] * nw, j = 0;
+        mimir_bv L = {m, {Lb.x[0], Lb.x[1]}, NULL}, R = {m, {Rb.x[0], Rb.x[1]}, NULL};
+        for (unsigned t = 0; t < pl->nnodes; t++) {
+            const cnode *nd = &pl->node[t];
+            if (nd->level != lv)
+                continue;
+            for (int q = 0; q < 2; q++) {
+                memcpy(L.x[q] + j, G->x[q] + nd->lo * nw, nw * sizeof(uint64_t));
+                memcpy(R.x[q] + j, P->x[q] + nd->slot * nw, nw * sizeof(uint64_t));
+                if (nd->need_p) {
+                    memcpy(L.x[q] + j + nw, P->x[q] + nd->lo * nw, nw * sizeof(uint64_t));
+                    memcpy(R.x[q] + j + nw, P->x[q] + nd->slot * nw, nw * sizeof(uint64_t));
+                }
+            }
+            j += nw * (1 + (size_t)nd->need_p);
+        }
+        if ((rc = mimir_spdz_and(s, &L, &L, &R, err)) != MIMIR_OK)
+            break;
+        j = 0;
+        for (unsigned t = 0; t < pl->nnodes; t++) {
+            const cnode *nd = &pl->node[t];
+            if (nd->level != lv)
+                continue;
+            for (int q = 0; q < 2; q++) {
+                uint64_t *g = G->x[q] + nd->slot * nw, *p = P->x[q] + nd->slot * nw;
+                const uint64_t *l = L.x[q] + j;
+                for (size_t w = 0; w < nw; w++)
+                    g[w] ^= l[w];
+                if (nd->need_p)
+                    memcpy(p, l + nw, nw * sizeof(uint64_t));
+            }
+            j += nw * (1 + (size_t)nd->need_p);
+        }
+    }
+    mimir_bv_free(&Lb);
+    mimir_bv_free(&Rb);
+    return rc;
+}
+
+/* [x < 0] at width k = bits (leaves of bits skip-1 .. 0 left out) with a comparison mask
+ * (docs/protocol.md, "Comparisons in the binary domain"):
+ *  1. open c~ = x~ + 2^(k-1) + r~ (arithmetic, 1 round), as the arithmetic route does;
+ *  2. the leaves of bits j = k-2 .. skip as boolean rows, bit-sliced over the elements: g_j =
+ *     (NOT c_j) AND r_j, p_j = NOT (c_j XOR r_j), both local (c public);
+ *  3. the carry tree on the rows: u = G of the root (depth ceil(log2 (k - 1 - skip)) rounds);
+ *  4. b = [x < 0] = NOT (c_(k-1) XOR r_(k-1) XOR u), local;
+ *  5. to arithmetic by the daBit (d boolean and MAC'd): open e = b XOR d (boolean, 1 round),
+ *     [b] = e + [d] - 2 e [d], linear.
+ * Opened: c~ (uniform), the AND gates' differences (uniform), e (b masked by the fresh uniform
+ * d), and in the last word of every row the bits past n, which derive from zeros and public
+ * constants only. */
+static int ltz_binary(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
+                      unsigned skip, mimir_err *err)
+{
+    size_t n = x->n, k = bits, nl = bits - skip - 1, nw = (n + 63) / 64;
+    mimir_prep *prep = mimir_spdz_prep(s);
+    cplan pl;
+    plan(&pl, (unsigned)nl);
+    mimir_sv r = {0}, d = {0}, cs = {0};
+    mimir_bv rb = {0}, db = {0}, G = {0}, P = {0}, B = {0};
+    mimir_r128 *c = NULL, *cnst = NULL;
+    uint64_t *rows = NULL, *crow = NULL, *e = NULL;
+    int rc = mimir_prep_cmasks(prep, n, &r, &rb, &d, &db, err);
+    if (rc != MIMIR_OK)
+        goto done;
+    if (r.n != n || d.n != n || rb.n != n || db.n != n) {
+        rc = mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "comparison masks of the wrong size");
+        goto done;
+    }
+    if ((rc = alloc(s, &cs, n, err)) != MIMIR_OK ||
+        (rc = mimir_bv_alloc(&G, nl * nw, err)) != MIMIR_OK ||
+        (rc = mimir_bv_alloc(&P, nl * nw, err)) != MIMIR_OK ||
+        (rc = mimir_bv_alloc(&B, nw, err)) != MIMIR_OK)
+        goto done;
+    c = malloc(n * sizeof *c);
+    cnst = malloc(n * sizeof *cnst);
+    rows = mimir_secret_alloc_overwritten(64 * nw * sizeof *rows);
+    crow = malloc(64 * nw * sizeof *crow);
+    e = malloc(nw * sizeof *e);
+    if (c == NULL || cnst == NULL || rows == NULL || crow == NULL || e == NULL) {
+        rc = oom(err);
+        goto done;
+    }
+    /* round 1: c~ = x~ + 2^(k-1) + r~ */
+    for (size_t i = 0; i < n; i++)
+        cnst[i] = (mimir_r128)1 << (k - 1);
+    if ((rc = mimir_spdz_add(s, &cs, x, &r, err)) != MIMIR_OK ||
+        (rc = mimir_spdz_add_public(s, &cs, &cs, cnst, err)) != MIMIR_OK)
+        goto done;
+    const mimir_sv *ov[1] = {&cs};
+    mimir_r128 *oo[1] = {c};
+    if ((rc = mimir_spdz_open(s, 1, ov, oo, err)) != MIMIR_OK)
+        goto done;
+    /* the public c's bits as rows (c is public: plain words) */
+    uint64_t *cw = (uint64_t *)cnst; /* n words of room (cnst holds n 16-byte words) */
+    for (size_t i = 0; i < n; i++)
+        cw[i] = (uint64_t)c[i];
+    slice(crow, cw, n, nw);
+    /* the leaves and the top bit, per component: leaf l (slot l of the tree) is bit
+     * j = k-2-l; NOT is applied by component 0's holders only */
+    for (int q = 0; q < 2; q++) {
+        const uint64_t flip = (mimir_spdz_party(s) + q) % 3 == 0 ? ~(uint64_t)0 : 0;
+        slice(rows, rb.x[q], n, nw);
+        for (size_t l = 0; l < nl; l++) {
+            size_t j = k - 2 - l;
+            const uint64_t *rr = rows + j * nw, *cc = crow + j * nw;
+            uint64_t *g = G.x[q] + l * nw, *p = P.x[q] + l * nw;
+            for (size_t w = 0; w < nw; w++) {
+                g[w] = rr[w] & ~cc[w];
+                p[w] = rr[w] ^ cc[w] ^ flip;
+            }
+        }
+        /* B starts as r_(k-1) XOR NOT c_(k-1) */
+        const uint64_t *rt = rows + (k - 1) * nw, *ct = crow + (k - 1) * nw;
+        for (size_t w = 0; w < nw; w++)
+            B.x[q][w] = rt[w] ^ (flip & ~ct[w]);
+    }
+    mimir_wipe(rows, 64 * nw * sizeof *rows);
+    /* rounds 2 .. 1 + depth: u in slot 0 of G */
+    if ((rc = carry_tree_bits(s, &pl, &G, &P, nw, err)) != MIMIR_OK)
+        goto done;
+    /* b = u XOR r_(k-1) XOR NOT c_(k-1); E = b XOR d (d from bit 0 of db, bit-sliced) */
+    for (int q = 0; q < 2; q++) {
+        for (size_t w = 0; w < nw; w++) {
+            uint64_t dw = 0;
+            size_t have = n - 64 * w < 64 ? n - 64 * w : 64;
+            for (size_t t = 0; t < have; t++)
+                dw |= (db.x[q][64 * w + t] & 1) << t;
+            B.x[q][w] ^= G.x[q][w] ^ dw;
+        }
+    }
+    if ((rc = mimir_spdz_open_bits(s, &B, e, err)) != MIMIR_OK)
+        goto done;
+    /* [b] = e + (1 - 2 e) [d] */
+    for (size_t i = 0; i < n; i++) {
+        mimir_r128 ei = (mimir_r128)((e[i / 64] >> (i % 64)) & 1);
+        c[i] = 1 - 2 * ei;
+        cnst[i] = ei;
+    }
+    if ((rc = mimir_spdz_mul_public(s, out, &d, c, err)) != MIMIR_OK ||
+        (rc = mimir_spdz_add_public(s, out, out, cnst, err)) != MIMIR_OK)
+        goto done;
+done:
+    free(c);
+    free(cnst);
+    mimir_secret_free(rows);
+    free(crow);
+    free(e);
+    mimir_sv_free(&r);
+    mimir_sv_free(&d);
+    mimir_sv_free(&cs);
+    mimir_bv_free(&rb);
+    mimir_bv_free(&db);
+    mimir_bv_free(&G);
+    mimir_bv_free(&P);
+    mimir_bv_free(&B);
+    return rc;
+}
+
 /* [x < 0] at width bits, the leaves of bits skip-1 .. 0 left out (skip = 0: exact; the coarse
  * variant, lib/compare.h): kk = bits - skip leaves, slot t >= 1 is bit k-1-t. */
 static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bits,
@@ -293,6 +509,8 @@ static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bi
     if (n > SIZE_MAX / (EBITS * 4 * sizeof(mimir_r128)))
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz", "%zu elements is too many", n);
     mimir_prep *prep = mimir_spdz_prep(s);
+    if (prep != NULL && prep->binary)
+        return ltz_binary(s, out, x, bits, skip, err);
     if (prep == NULL || prep->ops->edabits == NULL)
         return mimir_err_set(err, MIMIR_EINPUT, NULL, "ltz",
                              "the preprocessing source gives no edaBits");

@@ -37,6 +37,9 @@
 #include "spdz.h"
 
 #define MIMIR_COMPARE_BITS_MIN 2  /* widths of the *_bits variants */
+/* The domain plans choose unless told (mimir-triples plan --compare, mimir-generate's embedded
+ * cluster): 1 binary, 0 arithmetic (lib/prep.h, mimir_prep.binary). */
+#define MIMIR_COMPARE_BINARY_DEFAULT 0
 #define MIMIR_COMPARE_BITS_MAX 64
 /* Rounds of one ltz of width b: 1 open + ceil(log2 b) product levels of the carry tree (b
  * leaves: the b - 1 bits of BitLT and the XOR with r_(b-1) folded in as the top leaf). */
@@ -54,6 +57,18 @@
 /* Beaver triples one comparison of width bits takes (2 -> 1, 16 -> 26, 32 -> 57, 64 -> 120;
  * the table in docs/protocol.md, "Comparisons"); 0 if bits is outside 2..64. */
 unsigned mimir_compare_ltz_triples(unsigned bits);
+
+/* The binary domain (the source's binary flag, lib/prep.h; docs/protocol.md, "Comparisons in
+ * the binary domain"): one ltz of width b (b leaves as above) takes one comparison mask per
+ * element and, per 64 elements (or part), mimir_compare_ltz_gates(b) words of boolean triples;
+ * its rounds are 1 open + ceil(log2 (b - 1)) AND levels (the tree over the b - 1 bits of
+ * BitLT; the XOR with r_(b-1) is free) + 1 open of the result masked by the daBit. */
+#define MIMIR_COMPARE_LTZ_BITS_ROUNDS_BINARY(b)                                                \
+    (2 + ((b) <= 2 ? 0 : (b) <= 3 ? 1 : (b) <= 5 ? 2 : (b) <= 9 ? 3 : (b) <= 17 ? 4 : (b) <= 33 ? 5 : 6))
+#define MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS_BINARY(b) (MIMIR_COMPARE_LTZ_BITS_ROUNDS_BINARY(b) + 1)
+/* AND gates per element of one binary-domain comparison of width bits (64 -> 118, the
+ * arithmetic tree's count over 63 leaves); 0 if bits is outside 2..64. */
+unsigned mimir_compare_ltz_gates(unsigned bits);
 
 /* out (allocated by the caller, x->n elements; may alias x) = [x < 0] as shared 0/1 values:
  * the sign bit of x mod 2^64, exactly (for every x, as mimir_approx_lt(x, 0)). Takes x->n

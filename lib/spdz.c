@@ -80,6 +80,7 @@ struct mimir_spdz {
     /* the pending batch: opened values y_j and this party's first MAC component m_ij */
     size_t pending, cap;
     mimir_r128 *py, *pm;
+    size_t copy_words;         /* boolean words opened since the last check (copy-checked only) */
     EVP_MAC *gmac;
     EVP_MAC_CTX *h_copy;       /* GMAC of our second components of every pending open, keyed
                                 * with prev (who compares it with what it received) */
@@ -997,9 +998,12 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
     if ((rc = fatal(s, copy_rekey(s, err))) != MIMIR_OK)
         return rc;
 
+    /* the MAC part runs only over a nonempty batch: a batch of boolean opens alone (copy-
+     * checked only) skips it, at every party alike (pending is the same at all three) */
+    const int mac_part = s->macs && s->pending > 0;
     /* fresh seed and nonces: from both pairwise streams, so neither neighbour alone can
      * predict them, and a run with fixed coin seeds stays reproducible */
-    if (s->macs) {
+    if (mac_part) {
         rc = fatal(s, mimir_coin_rand_r128(s->coin, c->pw, c->pw + 2, 2, err));
         if (rc != MIMIR_OK)
             return rc;
@@ -1014,7 +1018,7 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
 
     /* round 1: commitments; the copy digest to prev (the party that received, from our next,
      * the component we hold as our second) */
-    size_t cb = s->macs ? HB : 0;
+    size_t cb = mac_part ? HB : 0;
     memcpy(c->r1_prev_send, c->c_own, cb);
     memcpy(c->r1_prev_send + cb, c->copy_own, COPYB);
     mimir_net_io io[MIMIR_NET_PARTIES];
@@ -1033,7 +1037,7 @@ static int run_check(mimir_spdz *s, check_state *c, mimir_err *err)
                         "from party %d's copy",
                         s->prev, s->prev, s->next);
     }
-    if (!s->macs)
+    if (!mac_part)
         return MIMIR_OK;
 
     /* round 2: openings, and the echo of the third party's commitment */
@@ -1146,7 +1150,7 @@ int mimir_spdz_check(mimir_spdz *s, mimir_err *err)
     int rc = alive(s, err);
     if (rc != MIMIR_OK)
         return rc;
-    if (s->pending == 0 || s->plan)
+    if ((s->pending == 0 && s->copy_words == 0) || s->plan)
         return MIMIR_OK;
     check_state *c = mimir_key_alloc(sizeof *c);
     if (c == NULL)
@@ -1162,6 +1166,7 @@ int mimir_spdz_check(mimir_spdz *s, mimir_err *err)
     if (s->pm != NULL)
         mimir_wipe(s->pm, s->pending * W);
     s->pending = 0;
+    s->copy_words = 0;
     if (s->cap > MIMIR_SPDZ_CHECK_EVERY) { /* grown for one big open (a weight load): give back */
         mimir_secret_free(s->py);
         mimir_secret_free(s->pm);
@@ -1386,6 +1391,218 @@ int mimir_spdz_open(mimir_spdz *s, size_t nv, const mimir_sv *const *v, mimir_r1
                     mimir_err *err)
 {
     return open_impl(s, "open", nv, v, out, 0, err);
+}
+
+/* ---- boolean words: open and AND ----------------------------------------------------------- */
+
+#define BW 8 /* bytes of a boolean word */
+
+/* Little-endian bytes of n words (a copy on big-endian hosts only). */
+static void enc64(uint8_t *dst, const uint64_t *src, size_t n)
+{
+#if HOST_BE
+    for (size_t j = 0; j < n; j++)
+        for (int b = 0; b < 8; b++)
+            dst[j * 8 + b] = (uint8_t)(src[j] >> (8 * b));
+#else
+    memcpy(dst, src, n * BW);
+#endif
+}
+
+static int gmac64(EVP_MAC_CTX *h, const uint64_t *w, size_t n)
+{
+#if HOST_BE
+    uint8_t b[BW];
+    for (size_t j = 0; j < n; j++) {
+        enc64(b, w + j, 1);
+        if (EVP_MAC_update(h, b, BW) != 1)
+            return -1;
+    }
+    return 0;
+#else
+    return n == 0 || EVP_MAC_update(h, (const unsigned char *)w, n * BW) == 1 ? 0 : -1;
+#endif
+}
+
+/* One round: party i sends x_i (n words, from x0) to next and gets x_{i+2} from prev; out =
+ * x_i ^ x_{i+1} ^ x_{i+2}. The received words and our x_{i+1} (x1) join the copy check's GMACs
+ * exactly as an arithmetic open's do (they share one batch and one check); no MAC batch: the
+ * check after a batch of boolean opens alone is its copy round only. */
+static int open_bits_impl(mimir_spdz *s, const char *label, size_t n, const uint64_t *x0,
+                          const uint64_t *x1, uint64_t *out, mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (n > 2 * MIMIR_SPDZ_CHECK_EVERY)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "open",
+                             "too many words in one boolean open (%zu), expected at most %zu", n,
+                             2 * MIMIR_SPDZ_CHECK_EVERY);
+    if (s->plan) {
+        if (n > 0)
+            memset(out, 0, n * BW);
+        plan_open(s, 0);
+        s->st.opened_words += n;
+        return MIMIR_OK;
+    }
+    /* the copy batch's bound: boolean words count at half an element's bytes */
+    size_t every = 2 * MIMIR_SPDZ_CHECK_EVERY;
+#ifdef MIMIR_TEST_HOOKS
+    if (s->fault.check_every > 0)
+        every = 2 * s->fault.check_every; /* TEST HOOK: a smaller bound */
+#endif
+    if ((s->pending > 0 || s->copy_words > 0) && s->copy_words + n > every &&
+        (rc = mimir_spdz_check(s, err)) != MIMIR_OK)
+        return rc;
+    uint64_t at = s->n_open++;
+    int flip = FAULT(s, OPEN_FLIP, at) && n > 0;
+    int copy = FAULT(s, COPY, at) && n > 0;
+    size_t bytes = n * BW;
+    if ((rc = grow(&s->sbuf, &s->scap, bytes, err)) != MIMIR_OK ||
+        (rc = grow(&s->rbuf, &s->rcap, bytes, err)) != MIMIR_OK)
+        return rc;
+    enc64(s->sbuf, x0, n);
+    if (flip) {
+#ifdef MIMIR_TEST_HOOKS
+        unsigned bit = s->fault.bit & 63;
+        s->sbuf[bit / 8] ^= (uint8_t)(1u << (bit % 8)); /* TEST FAULT */
+#endif
+    }
+    mimir_net_io io[MIMIR_NET_PARTIES];
+    memset(io, 0, sizeof io);
+    io[s->next] = (mimir_net_io){1, s->sbuf, bytes, 0, NULL, 0};
+    io[s->prev] = (mimir_net_io){0, NULL, 0, 1, s->rbuf, bytes};
+    rc = fatal(s, mimir_net_exchange(s->net, io, err));
+    mimir_wipe(s->sbuf, bytes);
+    if (rc != MIMIR_OK) {
+        mimir_wipe(s->rbuf, bytes);
+        return rc;
+    }
+    int hok = 1;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w = 0;
+        for (int b = 7; b >= 0; b--)
+            w = (w << 8) | s->rbuf[j * 8 + (size_t)b];
+        out[j] = w;
+    }
+    hok &= gmac64(s->h_recv, out, n) == 0;
+    if (copy) {
+        uint64_t w0 = x1[0] ^ 1; /* TEST FAULT: an inconsistent copy */
+        hok &= gmac64(s->h_copy, &w0, 1) == 0;
+        hok &= gmac64(s->h_copy, x1 + 1, n - 1) == 0;
+    } else {
+        hok &= gmac64(s->h_copy, x1, n) == 0;
+    }
+    for (size_t j = 0; j < n; j++)
+        out[j] ^= x0[j] ^ x1[j];
+    mimir_wipe(s->rbuf, bytes);
+    if (!hok)
+        return fatal(s, mimir_err_set(err, MIMIR_ERUNTIME, NULL, "open", "GMAC failed"));
+    if (s->tr != NULL) {
+        uint8_t *le = mimir_secret_alloc(bytes ? bytes : 1);
+        if (le != NULL) {
+            enc64(le, out, n);
+            mimir_transcript_open(s->tr, label, n, le, bytes);
+        }
+        mimir_secret_free(le);
+    }
+    s->copy_words += n;
+    s->st.opens++;
+    s->st.opened_words += n;
+    return MIMIR_OK;
+}
+
+static int want_bv(const mimir_spdz *s, const mimir_bv *v, size_t n, const char *name,
+                   mimir_err *err)
+{
+    if (v == NULL || (!s->plan && n > 0 && (v->x[0] == NULL || v->x[1] == NULL)))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, name, "no boolean vector, expected one");
+    if (v->n != n)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, name, "%zu words, expected %zu", v->n, n);
+    return MIMIR_OK;
+}
+
+int mimir_spdz_open_bits(mimir_spdz *s, const mimir_bv *v, uint64_t *out, mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (v == NULL || (v->n > 0 && out == NULL))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "open", "no vector or no output");
+    if ((rc = want_bv(s, v, v->n, "open", err)) != MIMIR_OK)
+        return rc;
+    return open_bits_impl(s, "open-bits", v->n, v->x[0], v->x[1], out, err);
+}
+
+int mimir_spdz_and(mimir_spdz *s, mimir_bv *out, const mimir_bv *a, const mimir_bv *b,
+                   mimir_err *err)
+{
+    int rc = alive(s, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (a == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "and", "no operand");
+    size_t n = a->n;
+    if ((rc = want_bv(s, a, n, "a", err)) || (rc = want_bv(s, b, n, "b", err)) ||
+        (rc = want_bv(s, out, n, "out", err)))
+        return rc;
+    if (s->prep == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "and", "no preprocessing source");
+    if (n > MIMIR_SPDZ_CHECK_EVERY)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "and",
+                             "too many words in one AND (%zu), expected at most %zu", n,
+                             MIMIR_SPDZ_CHECK_EVERY);
+    mimir_bv ta = {0}, tb = {0}, tc = {0};
+    uint64_t *x0 = NULL, *pub = NULL;
+    if ((rc = mimir_prep_btriples(s->prep, n, &ta, &tb, &tc, err)) != MIMIR_OK)
+        return rc;
+    if ((rc = want_bv(s, &ta, n, "boolean triple", err)) ||
+        (rc = want_bv(s, &tb, n, "boolean triple", err)) ||
+        (rc = want_bv(s, &tc, n, "boolean triple", err)))
+        goto out;
+    if (s->plan) {
+        plan_open(s, 0);
+        s->st.opened_words += 2 * n;
+        s->st.ands++;
+        s->st.and_words += n;
+        goto out;
+    }
+    /* d = a ^ t.a, e = b ^ t.b, both components (secret): x0 = [d_i, e_i] the message,
+     * x1 = [d_(i+1), e_(i+1)] for the copy check; one block of 4n words */
+    x0 = mimir_secret_alloc_overwritten(n ? 4 * n * BW : BW);
+    pub = malloc(n ? 2 * n * BW : BW);
+    if (x0 == NULL || pub == NULL) {
+        rc = oom(err, "and");
+        goto out;
+    }
+    uint64_t *x1 = x0 + 2 * n;
+    for (size_t j = 0; j < n; j++) {
+        x0[j] = a->x[0][j] ^ ta.x[0][j];
+        x0[n + j] = b->x[0][j] ^ tb.x[0][j];
+        x1[j] = a->x[1][j] ^ ta.x[1][j];
+        x1[n + j] = b->x[1][j] ^ tb.x[1][j];
+    }
+    rc = open_bits_impl(s, "and", 2 * n, x0, x1, pub, err);
+    if (rc != MIMIR_OK)
+        goto out;
+    /* z = c ^ (d & t.b) ^ (e & t.a) ^ (d & e), the public d & e in component 0 only;
+     * elementwise, so out may alias a or b (read before written) */
+    const uint64_t m0 = holds0(s, 0) ? ~(uint64_t)0 : 0, m1 = holds0(s, 1) ? ~(uint64_t)0 : 0;
+    const uint64_t *d = pub, *e = pub + n;
+    for (size_t j = 0; j < n; j++) {
+        const uint64_t dj = d[j], ej = e[j], de = dj & ej;
+        out->x[0][j] = tc.x[0][j] ^ (dj & tb.x[0][j]) ^ (ej & ta.x[0][j]) ^ (m0 & de);
+        out->x[1][j] = tc.x[1][j] ^ (dj & tb.x[1][j]) ^ (ej & ta.x[1][j]) ^ (m1 & de);
+    }
+    s->st.ands++;
+    s->st.and_words += n;
+out:
+    mimir_secret_free(x0);
+    free(pub);
+    mimir_bv_free(&ta);
+    mimir_bv_free(&tb);
+    mimir_bv_free(&tc);
+    return rc;
 }
 
 /* ---- output --------------------------------------------------------------------------------- */

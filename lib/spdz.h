@@ -134,6 +134,8 @@ typedef struct mimir_spdz_stats {
     uint64_t checks, checked_elements;
     uint64_t inputs, input_elements;
     uint64_t muls, mul_elements, matmuls, truncs, trunc_elements;
+    uint64_t opened_words, ands, and_words; /* boolean words opened (counted in opens too);
+                                             * mimir_spdz_and calls and words */
 } mimir_spdz_stats;
 
 /* A random replicated sharing of a MAC key: alpha[0] = alpha_i, alpha[1] = alpha_{i+1}, drawn
@@ -221,6 +223,17 @@ int mimir_spdz_matmul_public_right(mimir_spdz *s, mimir_sv *out, const mimir_sv 
  * mimir_spdz_check. 1 round. */
 int mimir_spdz_open(mimir_spdz *s, size_t nv, const mimir_sv *const *v, mimir_r128 *const *out,
                     mimir_err *err);
+
+/* Boolean words (mimir_bv, docs/protocol.md "Comparisons in the binary domain"): opens v's n
+ * words in one round, as mimir_spdz_open does (party i sends x_i to next), out = x_0 ^ x_1 ^ x_2.
+ * The words join the copy check of the next mimir_spdz_check (they have no MACs: every
+ * component has two holders, and the check compares what was sent with the other holder's
+ * copy); a check over boolean opens alone is its copy round only (1 round). */
+int mimir_spdz_open_bits(mimir_spdz *s, const mimir_bv *v, uint64_t *out, mimir_err *err);
+/* out = a AND b bitwise (n words each; out may alias a or b) by n boolean triples of the
+ * source (Beaver over GF(2): d = a ^ t.a and e = b ^ t.b opened together, 1 round). */
+int mimir_spdz_and(mimir_spdz *s, mimir_bv *out, const mimir_bv *a, const mimir_bv *b,
+                   mimir_err *err);
 
 /* Checks every open since the last check (MIMIR_SPDZ_CHECK_ROUNDS rounds, or none if nothing
  * is pending):

@@ -91,6 +91,7 @@ static struct {
 } in[NIN];
 static mimir_r128 thresholds[NLT];
 static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
+static int g_binary; /* comparisons in the binary domain (the dealer's binary flag) */
 static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
 
 enum { SC_ALL, SC_FAULT, SC_BENCH, SC_BITS };
@@ -103,8 +104,9 @@ typedef struct party {
     int rc;
     mimir_err err;
     uint64_t rounds[NRD];
-    uint64_t triples, edabits;
+    uint64_t triples, edabits, cmasks, btriples;
     uint64_t call_triples[NRD]; /* SC_BITS: triples taken by the call */
+    uint64_t call_btriples[NRD]; /* SC_BITS: boolean triple words taken by the call */
     mimir_dealer *dl;
     double bench_ms[2];         /* SC_BENCH: argmax at 64 bits, at 32 bits */
     uint64_t bench_rounds[2], bench_triples[2];
@@ -202,6 +204,13 @@ static uint64_t dealt_triples(party *me)
     return counts[MIMIR_PREP_TRIPLE - 1];
 }
 
+static uint64_t dealt_btriples(party *me)
+{
+    uint64_t counts[MIMIR_PREP_KINDS];
+    mimir_dealer_counts(me->dl, counts);
+    return counts[MIMIR_PREP_BTRIPLE - 1];
+}
+
 /* The bounded-width calls; rounds and triples of each. */
 static int bits_all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
 {
@@ -214,9 +223,11 @@ static int bits_all(party *me, mimir_spdz *s, mimir_net *net, mimir_err *err)
 #define MEASURE(rd, call)                                                                      \
     do {                                                                                       \
         uint64_t r0_ = mimir_net_rounds(net), t0_ = dealt_triples(me);                         \
+        uint64_t b0_ = dealt_btriples(me);                                                     \
         TRY(call);                                                                             \
         me->rounds[rd] = mimir_net_rounds(net) - r0_;                                          \
         me->call_triples[rd] = dealt_triples(me) - t0_;                                        \
+        me->call_btriples[rd] = dealt_btriples(me) - b0_;                                      \
     } while (0)
     for (size_t w = 0; w < NW; w++) {
         TRY(alloc(s, &r[R_W0 + w], NWV, err));
@@ -314,6 +325,8 @@ static void *party_main(void *arg)
     }
     if (rc == MIMIR_OK)
         rc = mimir_dealer_new(dealer_seed, me->self, !me->semi, &dl, e);
+    if (rc == MIMIR_OK)
+        mimir_dealer_set_binary(dl, g_binary);
     if (rc == MIMIR_OK) {
         mimir_r128 alpha[2];
         mimir_dealer_alpha(dl, alpha);
@@ -337,6 +350,8 @@ static void *party_main(void *arg)
         mimir_dealer_counts(dl, counts);
         me->triples = counts[MIMIR_PREP_TRIPLE - 1];
         me->edabits = counts[MIMIR_PREP_EDABIT - 1];
+        me->cmasks = counts[MIMIR_PREP_CMASK - 1];
+        me->btriples = counts[MIMIR_PREP_BTRIPLE - 1];
     }
     me->rc = rc;
     me->dl = NULL;
@@ -456,12 +471,27 @@ static int64_t sext(uint64_t v, unsigned b)
 
 /* Triples of a max (oh 0) or argmax (oh 1) tree over rows of len at width b: per level the
  * comparisons, the selects and (argmax) the one-hot products. */
+/* rounds of one ltz / one max-tree level of width b in the domain under test */
+#define LTZ_ROUNDS(b)                                                                          \
+    (g_binary ? MIMIR_COMPARE_LTZ_BITS_ROUNDS_BINARY(b) : MIMIR_COMPARE_LTZ_BITS_ROUNDS(b))
+#define LEVEL_ROUNDS(b) (LTZ_ROUNDS(b) + 1)
+
+/* scalar triples of n comparisons of width b in the domain under test; boolean triple words */
+static uint64_t ltz_triples(size_t n, unsigned b)
+{
+    return g_binary ? 0 : (uint64_t)n * mimir_compare_ltz_triples(b);
+}
+static uint64_t ltz_bwords(size_t n, unsigned b)
+{
+    return g_binary ? (uint64_t)((n + 63) / 64) * mimir_compare_ltz_gates(b) : 0;
+}
+
 static uint64_t tree_triples(size_t len, unsigned b, int oh)
 {
     uint64_t t = 0;
     for (size_t m = len, span = 1; m > 1; m = (m + 1) / 2, span *= 2) {
         size_t h = m / 2, covered = 2 * h * span < len ? 2 * h * span : len;
-        t += ROWS * (h * (mimir_compare_ltz_triples(b) + 1) + (oh ? covered : 0));
+        t += ROWS * (h * ((g_binary ? 0 : mimir_compare_ltz_triples(b)) + 1) + (oh ? covered : 0));
     }
     return t;
 }
@@ -504,11 +534,14 @@ static void check_bits_all(const char *what)
                   "(|x| >= 2^%u) gives the sign bit of x mod 2^%u: the wrong bit on all %zu (%zu "
                   "differ from that rule)", what, b, b - 1, b, nout, bad_out);
         free(got);
-        CHECK(p->rounds[RD_W0 + w] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(b) &&
-                  p->call_triples[RD_W0 + w] == (uint64_t)NWV * want_t[w] &&
-                  mimir_compare_ltz_triples(b) == want_t[w],
+        CHECK(p->rounds[RD_W0 + w] == (uint64_t)LTZ_ROUNDS(b) &&
+                  p->call_triples[RD_W0 + w] == ltz_triples(NWV, b) &&
+                  p->call_btriples[RD_W0 + w] == ltz_bwords(NWV, b) &&
+                  mimir_compare_ltz_triples(b) == want_t[w] &&
+                  (b == 2 ? mimir_compare_ltz_gates(b) == 0
+                          : mimir_compare_ltz_gates(b) == mimir_compare_ltz_triples(b - 1)),
               "%s: ltz_bits(%u): %d rounds and %u triples per element (got %llu rounds, %llu "
-              "triples for %d elements)", what, b, MIMIR_COMPARE_LTZ_BITS_ROUNDS(b), want_t[w],
+              "triples for %d elements)", what, b, LTZ_ROUNDS(b), want_t[w],
               (unsigned long long)p->rounds[RD_W0 + w],
               (unsigned long long)p->call_triples[RD_W0 + w], NWV);
     }
@@ -517,19 +550,20 @@ static void check_bits_all(const char *what)
     snprintf(msg, sizeof msg, "%s: lt_bits(%d) = mimir_approx_lt on %d pairs of any magnitude "
              "with |a - b| < 2^%d", what, LT_BITS, NLT, LT_BITS - 1);
     expect(msg, R_BLT, want, NLT);
-    CHECK(p->rounds[RD_BLT] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(LT_BITS) &&
-              p->call_triples[RD_BLT] == (uint64_t)NLT * mimir_compare_ltz_triples(LT_BITS),
+    CHECK(p->rounds[RD_BLT] == (uint64_t)LTZ_ROUNDS(LT_BITS) &&
+              p->call_triples[RD_BLT] == ltz_triples(NLT, LT_BITS) &&
+              p->call_btriples[RD_BLT] == ltz_bwords(NLT, LT_BITS),
           "%s: lt_bits(%d): %d rounds, %u triples per pair (got %llu, %llu)", what, LT_BITS,
-          MIMIR_COMPARE_LTZ_BITS_ROUNDS(LT_BITS), mimir_compare_ltz_triples(LT_BITS),
+          LTZ_ROUNDS(LT_BITS), mimir_compare_ltz_triples(LT_BITS),
           (unsigned long long)p->rounds[RD_BLT], (unsigned long long)p->call_triples[RD_BLT]);
     for (size_t j = 0; j < NLT; j++)
         want[j] = mimir_approx_lt(in[IN_BP].plain[j], (mimir_r64)thresholds[j]);
     snprintf(msg, sizeof msg, "%s: lt_public_bits(%d) = mimir_approx_lt against public "
              "thresholds, |x - c| < 2^%d", what, LTP_BITS, LTP_BITS - 1);
     expect(msg, R_BLTP, want, NLT);
-    CHECK(p->rounds[RD_BLTP] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(LTP_BITS),
+    CHECK(p->rounds[RD_BLTP] == (uint64_t)LTZ_ROUNDS(LTP_BITS),
           "%s: lt_public_bits(%d): %d rounds (got %llu)", what, LTP_BITS,
-          MIMIR_COMPARE_LTZ_BITS_ROUNDS(LTP_BITS), (unsigned long long)p->rounds[RD_BLTP]);
+          LTZ_ROUNDS(LTP_BITS), (unsigned long long)p->rounds[RD_BLTP]);
     for (size_t b = 0; b < NBM; b++) {
         mimir_r64 mx[ROWS];
         plain_rows_of(in[IN_BM0 + b].plain, bm[b].len, mx, oh);
@@ -542,7 +576,7 @@ static void check_bits_all(const char *what)
         uint64_t levels = 0;
         while (((size_t)1 << levels) < bm[b].len)
             levels++;
-        uint64_t want_r = levels * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(bm[b].bits);
+        uint64_t want_r = levels * LEVEL_ROUNDS(bm[b].bits);
         CHECK(p->rounds[RD_BM0 + b] == want_r && p->rounds[RD_BA0 + b] == want_r &&
                   p->call_triples[RD_BM0 + b] == tree_triples(bm[b].len, bm[b].bits, 0) &&
                   p->call_triples[RD_BA0 + b] == tree_triples(bm[b].len, bm[b].bits, 1),
@@ -573,11 +607,12 @@ static void check_bits_all(const char *what)
               NCV - NCVNEAR - 8, sk, NCVNEAR, sk, wrong, notbit);
         free(got);
         CHECK(lv == (b < 64 ? b + 1 - sk : b - sk) &&
-                  p->rounds[RD_C0 + c] == (uint64_t)MIMIR_COMPARE_LTZ_BITS_ROUNDS(lv) &&
-                  p->call_triples[RD_C0 + c] == (uint64_t)NCV * mimir_compare_ltz_triples(lv),
+                  p->rounds[RD_C0 + c] == (uint64_t)LTZ_ROUNDS(lv) &&
+                  p->call_triples[RD_C0 + c] == ltz_triples(NCV, lv) &&
+                  p->call_btriples[RD_C0 + c] == ltz_bwords(NCV, lv),
               "%s: ltz_coarse(%u, skip %u): a tree of %u leaves, %d rounds, %u triples per element "
               "(got %llu rounds, %llu triples for %d)", what, b, sk, lv,
-              MIMIR_COMPARE_LTZ_BITS_ROUNDS(lv), mimir_compare_ltz_triples(lv),
+              LTZ_ROUNDS(lv), mimir_compare_ltz_triples(lv),
               (unsigned long long)p->rounds[RD_C0 + c],
               (unsigned long long)p->call_triples[RD_C0 + c], NCV);
     }
@@ -602,7 +637,7 @@ static void check_bits_all(const char *what)
           "within %llu 2^%d of the max", what, CM_BITS, CM_SKIP, ROWS, CM_LEN,
           (unsigned long long)levels, CM_SKIP);
     unsigned cl = MIMIR_COMPARE_COARSE_LEAVES(CM_BITS, CM_SKIP);
-    CHECK(p->rounds[RD_CM] == levels * MIMIR_COMPARE_TREE_LEVEL_BITS_ROUNDS(cl) &&
+    CHECK(p->rounds[RD_CM] == levels * LEVEL_ROUNDS(cl) &&
               p->call_triples[RD_CM] == tree_triples(CM_LEN, cl, 0),
           "%s: max_coarse: the rounds and triples of max_bits(%u) (got %llu, %llu)", what, cl,
           (unsigned long long)p->rounds[RD_CM], (unsigned long long)p->call_triples[RD_CM]);
@@ -656,10 +691,9 @@ static void check_all(const char *what, int semi)
     for (int i = 0; i < 3; i++)
         same &= memcmp(parties[i].rounds, p->rounds, sizeof p->rounds) == 0;
     CHECK(same, "%s: every party spends the same rounds", what);
-    CHECK(p->rounds[RD_LTZ] == MIMIR_COMPARE_LTZ_ROUNDS &&
-              p->rounds[RD_LT] == MIMIR_COMPARE_LTZ_ROUNDS,
+    CHECK(p->rounds[RD_LTZ] == LTZ_ROUNDS(64) && p->rounds[RD_LT] == LTZ_ROUNDS(64),
           "%s: ltz and lt take %d rounds whatever n (got %llu, %llu)", what,
-          MIMIR_COMPARE_LTZ_ROUNDS, (unsigned long long)p->rounds[RD_LTZ],
+          LTZ_ROUNDS(64), (unsigned long long)p->rounds[RD_LTZ],
           (unsigned long long)p->rounds[RD_LT]);
     CHECK(p->rounds[RD_SEL] == MIMIR_COMPARE_SELECT_ROUNDS, "%s: select takes 1 round (got %llu)",
           what, (unsigned long long)p->rounds[RD_SEL]);
@@ -668,7 +702,7 @@ static void check_all(const char *what, int semi)
         uint64_t levels = 0;
         while (((size_t)1 << levels) < lens[l])
             levels++;
-        uint64_t want_r = levels * MIMIR_COMPARE_TREE_LEVEL_ROUNDS;
+        uint64_t want_r = levels * LEVEL_ROUNDS(64);
         tree_ok &= p->rounds[RD_MAX0 + l] == want_r && p->rounds[RD_ARG0 + l] == want_r;
         if (p->rounds[RD_MAX0 + l] != want_r || p->rounds[RD_ARG0 + l] != want_r)
             printf("#   len %zu: max %llu, argmax %llu rounds, want %llu\n", lens[l],
@@ -676,7 +710,7 @@ static void check_all(const char *what, int semi)
                    (unsigned long long)p->rounds[RD_ARG0 + l], (unsigned long long)want_r);
     }
     CHECK(tree_ok, "%s: max and argmax take ceil(log2 len) * %d rounds (len 1: none)", what,
-          MIMIR_COMPARE_TREE_LEVEL_ROUNDS);
+          LEVEL_ROUNDS(64));
     /* edaBits: one per compared element */
     uint64_t cmp = NZ + 2 * NLT;
     for (size_t l = 0; l < NLEN; l++) {
@@ -685,8 +719,14 @@ static void check_all(const char *what, int semi)
             perrow += m / 2;
         cmp += 2 * ROWS * perrow;
     }
-    CHECK(p->edabits == cmp, "%s: one edaBit per comparison (%llu, want %llu)", what,
-          (unsigned long long)p->edabits, (unsigned long long)cmp);
+    if (g_binary)
+        CHECK(p->cmasks == cmp && p->edabits == 0, "%s: one comparison mask per comparison and "
+              "no edaBit (%llu, %llu; want %llu)", what, (unsigned long long)p->cmasks,
+              (unsigned long long)p->edabits, (unsigned long long)cmp);
+    else
+        CHECK(p->edabits == cmp && p->cmasks == 0, "%s: one edaBit per comparison and no "
+              "comparison mask (%llu, %llu; want %llu)", what, (unsigned long long)p->edabits,
+              (unsigned long long)p->cmasks, (unsigned long long)cmp);
     (void)semi;
 }
 
@@ -907,6 +947,37 @@ int main(void)
     check_bits_all("bounded widths, malicious");
     run(SC_BITS, 1, -1, none, 0);
     check_bits_all("bounded widths, semi-honest");
+
+    /* the same in the binary domain (comparison masks and boolean triples) */
+    g_binary = 1;
+    run(SC_ALL, 0, -1, none, 0);
+    check_all("binary, malicious", 0);
+    run(SC_ALL, 1, -1, none, 0);
+    check_all("binary, semi-honest", 1);
+    run(SC_BITS, 0, -1, none, 0);
+    check_bits_all("binary, bounded widths, malicious");
+    run(SC_BITS, 1, -1, none, 0);
+    check_bits_all("binary, bounded widths, semi-honest");
+    /* a cheating party in the binary domain: open #0 is c, #1 .. #6 the AND levels of the
+     * 63-leaf tree, #7 the result masked by the daBit; boolean words have no MACs, so the
+     * copy check is what catches them */
+    static const struct {
+        int kind;
+        uint64_t at;
+        unsigned bit;
+        const char *what;
+    } bf[] = {
+        {MIMIR_SPDZ_FAULT_OPEN_FLIP, 1, 5, "binary: the first AND level's open flipped (bit 5)"},
+        {MIMIR_SPDZ_FAULT_OPEN_FLIP, 6, 63, "binary: the last AND level's open flipped (bit 63)"},
+        {MIMIR_SPDZ_FAULT_OPEN_FLIP, 7, 0, "binary: the daBit-masked result's open flipped"},
+        {MIMIR_SPDZ_FAULT_COPY, 3, 0, "binary: an inconsistent copy in an AND level's open"},
+    };
+    for (size_t k = 0; k < sizeof bf / sizeof bf[0]; k++) {
+        mimir_spdz_fault f = {bf[k].kind, bf[k].at, bf[k].bit, 0, 0};
+        run(SC_FAULT, 0, 2, f, 0);
+        check_fault(bf[k].what, 2, "replicated copy check");
+    }
+    g_binary = 0;
 
     /* a flipped word in the open of c (open #0 of the faulty party's engine after inputs, which
      * open nothing) and in a Beaver open of the prefix product (open #3) */
