@@ -236,7 +236,7 @@ int mimir_spdz_and(mimir_spdz *s, mimir_bv *out, const mimir_bv *a, const mimir_
                    mimir_err *err);
 
 /* Checks every open since the last check (MIMIR_SPDZ_CHECK_ROUNDS rounds, or none if nothing
- * is pending):
+ * is pending; only round 1's copy comparison if only boolean words were opened):
  *  round 1: commitments to fresh coin seeds (as lib/coin.h), plus the SHA-256 of the second
  *           components this party held of every pending open, sent to the party that
  *           received those components from the other holder;
