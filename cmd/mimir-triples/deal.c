@@ -31,6 +31,10 @@
 #define MAX_BATCH ((uint64_t)1 << 24)
 #define MAX_EDABITS ((uint64_t)1 << 36)      /* 64 bits each: 2^42 bit elements */
 #define EDABIT_BATCH_MAX ((uint64_t)1 << 18)  /* edaBits per batch file (65 elements each) */
+#define MAX_BTRIPLES MIMIR_PLAN_MAX_COUNT      /* boolean triple words (as the plan allows) */
+#define MAX_CMASKS MAX_EDABITS                 /* comparison masks (as the plan allows) */
+#define BTRIPLE_BATCH_MAX ((uint64_t)1 << 22)  /* words per batch file: 192 MiB per party */
+#define CMASK_BATCH_MAX ((uint64_t)1 << 20)    /* masks per batch file: 160 MiB per party */
 #define CLUSTER_MAX_BYTES (1 << 20)
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
@@ -54,11 +58,18 @@ static void help(void)
         "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
         "      --edabits N         N edaBits for comparisons (r and its 64 bits as shared\n"
         "                          0/1 values; repeatable, added up)\n"
+        "      --btriples N        N words of boolean triples (64 AND gates each) for\n"
+        "                          comparisons in the binary domain (repeatable, added up)\n"
+        "      --cmasks N          N comparison masks for comparisons in the binary domain\n"
+        "                          (r, its 64 bits as one boolean word, a daBit; repeatable,\n"
+        "                          added up)\n"
         "      --plan FILE         add the items of a JSON plan file (see mimir-triples(1)):\n"
         "                          {\"version\":1,\"items\":[{\"kind\":\"triple\",\"count\":N},\n"
         "                          {\"kind\":\"matrix\",\"rows\":R,\"inner\":I,\"cols\":C,\n"
         "                          \"count\":K}, {\"kind\":\"trunc\",\"f\":F,\"count\":N},\n"
         "                          {\"kind\":\"edabit\",\"count\":N},\n"
+        "                          {\"kind\":\"btriple\",\"count\":N} (words),\n"
+        "                          {\"kind\":\"cmask\",\"count\":N},\n"
         "                          {\"kind\":\"wmask\",\"inner\":I,\"cols\":C,\"count\":1},\n"
         "                          {\"kind\":\"wpair\",\"mask\":M,\"rows\":R,\n"
         "                          \"transposed\":0|1,\"count\":N}]} (masks numbered 0.. in\n"
@@ -69,8 +80,9 @@ static void help(void)
         "      --seed-file FILE    64 hex digits making the deal reproducible (default: 32\n"
         "                          random bytes from the OS, wiped after use)\n"
         "      --semi-honest       items without MAC words (speed comparison only)\n"
-        "      --batch N           triples / pairs / edaBits per batch file (default %llu;\n"
-        "                          edaBits at most 262144)\n"
+        "      --batch N           triples / pairs / edaBits / words per batch file\n"
+        "                          (default %llu; edaBits at most 262144, boolean triple\n"
+        "                          words at most 4194304, comparison masks at most 1048576)\n"
         "      --json              print a JSON summary to stdout\n"
         "      --progress          show a progress bar with rate and ETA on stderr\n"
         "      --no-progress       do not (default: shown when stderr is a terminal)\n"
@@ -86,6 +98,21 @@ static int add_triples(deal_req *r, uint64_t n, const char *what)
         return usage_fail(SUB, "%s: more than %llu triples in total", what,
                           (unsigned long long)MAX_TRIPLES);
     r->triples += n;
+    return 0;
+}
+
+/* One --btriples / --cmasks option: a count from 0 to max, added to *total (at most max). */
+static int add_count(const char *arg, const char *opt, const char *what, uint64_t max,
+                     uint64_t *total)
+{
+    uint64_t v;
+    if (parse_u64(arg, 0, max, &v) != 0)
+        return usage_fail(SUB, "%s %s: expected a count from 0 to %llu", opt, arg,
+                          (unsigned long long)max);
+    if (v > max - *total)
+        return usage_fail(SUB, "%s: more than %llu %s in total", opt, (unsigned long long)max,
+                          what);
+    *total += v;
     return 0;
 }
 
@@ -220,6 +247,54 @@ static void free3(mimir_sv v[3])
 {
     for (int p = 0; p < 3; p++)
         mimir_sv_free(&v[p]);
+}
+
+static void free_bv3(mimir_bv v[3])
+{
+    for (int p = 0; p < 3; p++)
+        mimir_bv_free(&v[p]);
+}
+
+/* `total` words of boolean triples, dealt and appended to the three pools in batches. */
+static int deal_btriples(mimir_dealer *d, uint64_t total, uint64_t batch, outputs *o,
+                         progress *pg, mimir_err *err)
+{
+    uint64_t per = batch < BTRIPLE_BATCH_MAX ? batch : BTRIPLE_BATCH_MAX;
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < total && rc == MIMIR_OK;) {
+        uint64_t n = total - done < per ? total - done : per;
+        mimir_bv a[3], b[3], c[3];
+        memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c);
+        rc = mimir_dealer_btriples3(d, (size_t)n, a, b, c, err);
+        for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+            rc = mimir_pool_append_btriples(o->pool[p], &a[p], &b[p], &c[p], err);
+        free_bv3(a), free_bv3(b), free_bv3(c);
+        done += n;
+        progress_show(pg, n, 0);
+    }
+    return rc;
+}
+
+/* `total` comparison masks, dealt and appended to the three pools in batches. */
+static int deal_cmasks(mimir_dealer *d, uint64_t total, uint64_t batch, outputs *o,
+                       progress *pg, mimir_err *err)
+{
+    uint64_t per = batch < CMASK_BATCH_MAX ? batch : CMASK_BATCH_MAX;
+    int rc = MIMIR_OK;
+    for (uint64_t done = 0; done < total && rc == MIMIR_OK;) {
+        uint64_t n = total - done < per ? total - done : per;
+        mimir_sv r[3], dd[3];
+        mimir_bv rb[3], db[3];
+        memset(r, 0, sizeof r), memset(dd, 0, sizeof dd);
+        memset(rb, 0, sizeof rb), memset(db, 0, sizeof db);
+        rc = mimir_dealer_cmasks3(d, (size_t)n, r, rb, dd, db, err);
+        for (int p = 0; p < 3 && rc == MIMIR_OK; p++)
+            rc = mimir_pool_append_cmasks(o->pool[p], &r[p], &rb[p], &dd[p], &db[p], err);
+        free3(r), free3(dd), free_bv3(rb), free_bv3(db);
+        done += n;
+        progress_show(pg, n, 0);
+    }
+    return rc;
 }
 
 /* Appends party p's share of one dealt item kind to its pool; frees the shares. */
@@ -367,6 +442,11 @@ static int deal_all(mimir_dealer *d, const deal_req *r, uint64_t batch, outputs 
     }
     for (size_t i = 0; i < r->nwm && rc == MIMIR_OK; i++)
         rc = deal_mask(d, r, i, batch, o, pg, err);
+    /* last, so that adding them to a request leaves the other items' draws as they were */
+    if (rc == MIMIR_OK)
+        rc = deal_btriples(d, r->btriples, batch, o, pg, err);
+    if (rc == MIMIR_OK)
+        rc = deal_cmasks(d, r->cmasks, batch, o, pg, err);
     return rc;
 }
 
@@ -449,15 +529,17 @@ static void print_json(const deal_req *r, const outputs *o, const char *session_
         telems += r->tr[i].count;
     }
     json_t *root = json_pack(
-        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o, s:I, s:o, s:o},"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:f}",
+        "{s:[s,s,s], s:s, s:s, s:s, s:b, s:s, s:{s:I, s:o, s:o, s:I, s:o, s:o, s:I, s:I},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:f}",
         "pools", o->final[0], o->final[1], o->final[2], "session", session_hex,
         "session_source", session_src, "created_by", "dealer", "macs", macs, "seed", seed_src,
         "items", "triple", (json_int_t)r->triples, "matrix", mats, "trunc", trs, "edabit",
-        (json_int_t)r->edabits, "wmask", wms, "wpair", wps, "elements", "triple",
+        (json_int_t)r->edabits, "wmask", wms, "wpair", wps, "btriple",
+        (json_int_t)r->btriples, "cmask", (json_int_t)r->cmasks, "elements", "triple",
         (json_int_t)r->triples, "matrix", (json_int_t)melems, "trunc", (json_int_t)telems,
         "edabit", (json_int_t)r->edabits, "wmask", (json_int_t)wmelems, "wpair",
-        (json_int_t)wpelems, "seconds", secs);
+        (json_int_t)wpelems, "btriple", (json_int_t)r->btriples, "cmask",
+        (json_int_t)r->cmasks, "seconds", secs);
     if (root != NULL) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -476,13 +558,15 @@ static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
 {
     enum { OPT_TRIPLES = 256, OPT_MATRIX, OPT_TRUNC, OPT_PLAN, OPT_SESSION, OPT_CLUSTER,
            OPT_SEED_FILE, OPT_SEMI, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS,
-           OPT_EDABITS };
+           OPT_EDABITS, OPT_BTRIPLES, OPT_CMASKS };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'},
         {"triples", required_argument, 0, OPT_TRIPLES},
         {"matrix", required_argument, 0, OPT_MATRIX},
         {"trunc", required_argument, 0, OPT_TRUNC},
         {"edabits", required_argument, 0, OPT_EDABITS},
+        {"btriples", required_argument, 0, OPT_BTRIPLES},
+        {"cmasks", required_argument, 0, OPT_CMASKS},
         {"plan", required_argument, 0, OPT_PLAN},
         {"session", required_argument, 0, OPT_SESSION},
         {"cluster", required_argument, 0, OPT_CLUSTER},
@@ -518,6 +602,13 @@ static int parse_args(int argc, char **argv, deal_opts *o, deal_req *r)
                 return usage_fail(SUB, "--edabits: more than %llu edaBits in total",
                                   (unsigned long long)MAX_EDABITS);
             r->edabits += v;
+            break;
+        case OPT_BTRIPLES:
+            rc = add_count(optarg, "--btriples", "boolean triple words", MAX_BTRIPLES,
+                           &r->btriples);
+            break;
+        case OPT_CMASKS:
+            rc = add_count(optarg, "--cmasks", "comparison masks", MAX_CMASKS, &r->cmasks);
             break;
         case OPT_PLAN: o->plan = optarg; break;
         case OPT_SESSION: o->session = optarg; break;
@@ -573,10 +664,11 @@ int deal_main(int argc, char **argv)
         free(r);
         return report(&err);
     }
-    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0) {
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0 &&
+        r->btriples == 0 && r->cmasks == 0) {
         free(r);
         return usage_fail(SUB, "nothing to deal: give --triples, --matrix, --trunc, --edabits "
-                               "or --plan");
+                               "or --plan (or --btriples, --cmasks)");
     }
 
     uint8_t session[SESSION_BYTES];
@@ -638,7 +730,7 @@ int deal_main(int argc, char **argv)
                                        r->mat[i].rows * r->mat[i].cols);
     for (size_t i = 0; i < r->ntr; i++)
         pg.total += r->tr[i].count;
-    pg.total += r->triples + r->edabits;
+    pg.total += r->triples + r->edabits + r->btriples + r->cmasks;
     for (size_t i = 0; i < r->nwm; i++)
         pg.total += r->wm[i].inner * r->wm[i].cols;
     for (size_t j = 0; j < r->nwp; j++) {
@@ -671,17 +763,33 @@ int deal_main(int argc, char **argv)
         nt += r->tr[i].count;
     for (size_t i = 0; i < r->nwp; i++)
         np += r->wp[i].count;
-    char wtext[96] = "";
-    if (r->nwm > 0)
-        snprintf(wtext, sizeof wtext, ", %zu weight masks and %llu weight pairs", r->nwm,
-                 (unsigned long long)np);
+    /* "A, B, C and D": the four scalar kinds always, the others when dealt */
+    char part[8][64], text[512] = "";
+    int np_ = 0;
+    snprintf(part[np_++], sizeof part[0], "%llu triples", (unsigned long long)r->triples);
+    snprintf(part[np_++], sizeof part[0], "%llu matrix triples", (unsigned long long)nm);
+    snprintf(part[np_++], sizeof part[0], "%llu truncation pairs", (unsigned long long)nt);
+    snprintf(part[np_++], sizeof part[0], "%llu edaBits", (unsigned long long)r->edabits);
+    if (r->nwm > 0) {
+        snprintf(part[np_++], sizeof part[0], "%zu weight masks", r->nwm);
+        snprintf(part[np_++], sizeof part[0], "%llu weight pairs", (unsigned long long)np);
+    }
+    if (r->btriples > 0)
+        snprintf(part[np_++], sizeof part[0], "%llu boolean triple words",
+                 (unsigned long long)r->btriples);
+    if (r->cmasks > 0)
+        snprintf(part[np_++], sizeof part[0], "%llu comparison masks",
+                 (unsigned long long)r->cmasks);
+    for (int i = 0; i < np_; i++) {
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, "%s%s",
+                 i == 0 ? "" : i == np_ - 1 ? " and " : ", ", part[i]);
+    }
     fprintf(stderr,
-            "%s: dealt %llu triples, %llu matrix triples, %llu truncation pairs%s %llu "
-            "edaBits%s%s into %s, %s, %s (session %s; made by a trusted dealer, which knew "
+            "%s: dealt %s%s into %s, %s, %s (session %s; made by a trusted dealer, which knew "
             "every item)\n",
-            PROG, (unsigned long long)r->triples, (unsigned long long)nm,
-            (unsigned long long)nt, r->nwm > 0 ? "," : " and", (unsigned long long)r->edabits,
-            wtext, macs ? "" : " without MACs", out.final[0], out.final[1], out.final[2], hex);
+            PROG, text, macs ? "" : " without MACs", out.final[0], out.final[1], out.final[2],
+            hex);
     if (o.json)
         print_json(r, &out, hex, macs, o.seed_file ? "file" : "random", session_src, secs);
     free(r);

@@ -415,3 +415,119 @@ EOF
     assert_failure 2
     assert_output --partial "$T/nonexistent: not a directory"
 }
+
+@test "deal --btriples / --cmasks: boolean triples and comparison masks; status counts them" {
+    run "$MT" deal --session $SESSION --btriples 1000 --btriples 24 --cmasks 300 --cmasks 30 \
+        --triples 5 --batch 256 --json -o "$T/x"
+    assert_success
+    assert_output --partial "dealt 5 triples, 0 matrix triples, 0 truncation pairs, 0 edaBits, \
+1024 boolean triple words and 330 comparison masks into"
+    printf '%s\n' "$output" | sed -n '/^{/,/^}/p' > "$T/deal.json"
+    [ "$(jget "$T/deal.json" 'j["items"]["btriple"]')" = 1024 ]
+    [ "$(jget "$T/deal.json" 'j["items"]["cmask"]')" = 330 ]
+    [ "$(jget "$T/deal.json" 'j["elements"]["btriple"]')" = 1024 ]
+    [ "$(jget "$T/deal.json" 'j["elements"]["cmask"]')" = 330 ]
+    for p in 0 1 2; do
+        "$MT" status --json "$T/x.p$p" > "$T/s.json"
+        [ "$(jget "$T/s.json" 'j["verified"]')" = True ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["btriple"]["remaining"]')" = 1024 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["btriple"]["generated"]')" = 1024 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["cmask"]["remaining"]')" = 330 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["cmask"]["consumed"]')" = 0 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["triple"]["remaining"]')" = 5 ]
+        # 1 triple batch, 4 boolean triple batches of <= 256 words, 2 mask batches
+        [ "$(jget "$T/s.json" 'j["batches"]')" = 7 ]
+    done
+    run "$MT" status "$T/x.p2"
+    assert_success
+    assert_line --regexp '^btriple +1024 +0 +1024 +0 +0$'
+    assert_line --regexp '^cmask +330 +0 +330 +0 +0$'
+
+    # Without MACs; only the new kinds are enough to deal.
+    run "$MT" deal --semi-honest --session $SESSION --btriples 3 -o "$T/s"
+    assert_success
+    assert_output --partial "dealt 0 triples, 0 matrix triples, 0 truncation pairs, 0 edaBits \
+and 3 boolean triple words without MACs"
+    run "$MT" deal --semi-honest --session $SESSION --cmasks 4 -o "$T/t"
+    assert_success
+    assert_output --partial "0 edaBits and 4 comparison masks without MACs"
+    run "$MT" status "$T/t.p1"
+    assert_output --partial "semi-honest (no MACs)"
+    assert_line --regexp '^cmask +4 +0 +4 +0 +0$'
+}
+
+@test "deal --plan: btriple and cmask items" {
+    cat > "$T/plan.json" <<'EOF2'
+{"version": 1, "items": [
+  {"kind": "triple", "count": 10},
+  {"kind": "btriple", "count": 70},
+  {"kind": "edabit", "count": 3},
+  {"kind": "cmask", "count": 9},
+  {"kind": "btriple", "count": 30}]}
+EOF2
+    run "$MT" deal --session $SESSION --plan "$T/plan.json" --cmasks 1 --json -o "$T/x"
+    assert_success
+    assert_output --partial "3 edaBits, 100 boolean triple words and 10 comparison masks"
+    printf '%s\n' "$output" | sed -n '/^{/,/^}/p' > "$T/deal.json"
+    [ "$(jget "$T/deal.json" 'j["items"]["btriple"]')" = 100 ]
+    [ "$(jget "$T/deal.json" 'j["items"]["cmask"]')" = 10 ]
+    for p in 0 1 2; do
+        "$MT" status --json "$T/x.p$p" > "$T/s.json"
+        [ "$(jget "$T/s.json" 'j["kinds"]["btriple"]["remaining"]')" = 100 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["cmask"]["remaining"]')" = 10 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["edabit"]["remaining"]')" = 3 ]
+        [ "$(jget "$T/s.json" 'j["kinds"]["triple"]["remaining"]')" = 10 ]
+    done
+    echo '{"version": 1, "items": [{"kind": "cmask", "count": 68719476737}]}' > "$T/p1.json"
+    run "$MT" deal --plan "$T/p1.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p1.json: items[0].count: expected an integer from 0 to 68719476736"
+    echo '{"version": 1, "items": [{"kind": "btriple", "count": 5, "f": 3}]}' > "$T/p2.json"
+    run "$MT" deal --plan "$T/p2.json" -o "$T/y"
+    assert_failure 2
+    assert_output --partial "$T/p2.json: items[0].f: unknown key"
+    [ ! -e "$T/y.p0" ]
+}
+
+@test "deal --btriples / --cmasks: reproducible, other items' draws unchanged, bad counts" {
+    printf '%064x\n' 7 > "$T/seed"
+    "$MT" deal --seed-file "$T/seed" --triples 50 --btriples 300 --cmasks 20 --batch 128 \
+        -o "$T/a" 2>/dev/null
+    "$MT" deal --seed-file "$T/seed" --triples 50 --btriples 300 --cmasks 20 --batch 128 \
+        -o "$T/b" 2>/dev/null
+    for p in 0 1 2; do
+        for f in "$T/a.p$p"/batch-*.mtp; do
+            cmp "$f" "$T/b.p$p/$(basename "$f")"
+        done
+    done
+    # 1 triple batch, 3 boolean triple batches (128 + 128 + 44), 1 mask batch
+    [ "$(ls "$T/a.p0" | grep -c '^batch-')" = 5 ]
+    run cmp -s "$T/a.p0/batch-000004.mtp" "$T/a.p1/batch-000004.mtp"
+    assert_failure 1
+    # boolean items are dealt last: the triples are those of a deal without them
+    "$MT" deal --seed-file "$T/seed" --triples 50 -o "$T/c" 2>/dev/null
+    cmp "$T/a.p1/batch-000000.mtp" "$T/c.p1/batch-000000.mtp"
+    printf '%064x\n' 8 > "$T/seed2"
+    "$MT" deal --seed-file "$T/seed2" --session $SESSION --cmasks 20 -o "$T/d" 2>/dev/null
+    "$MT" deal --seed-file "$T/seed" --session $SESSION --cmasks 20 -o "$T/e" 2>/dev/null
+    run cmp -s "$T/d.p0/batch-000000.mtp" "$T/e.p0/batch-000000.mtp"
+    assert_failure 1
+
+    run "$MT" deal --btriples many -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--btriples many: expected a count from 0 to"
+    run "$MT" deal --cmasks -1 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--cmasks -1: expected a count from 0 to 68719476736"
+    run "$MT" deal --cmasks 68719476736 --cmasks 1 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "--cmasks: more than 68719476736 comparison masks in total"
+    run "$MT" deal --btriples 0 --cmasks 0 -o "$T/x"
+    assert_failure 2
+    assert_output --partial "nothing to deal"
+    run "$MT" deal --help
+    assert_output --partial "--btriples N"
+    assert_output --partial "--cmasks N"
+    assert_output --partial '{"kind":"cmask","count":N}'
+    [ ! -e "$T/x.p0" ]
+}
