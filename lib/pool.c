@@ -34,6 +34,8 @@
 #define HDR_BYTES 128           /* batch header */
 #define DIGEST_BYTES 32         /* SHA-256 */
 #define WORD_BYTES 16           /* one Z_2^128 word */
+#define BWORD_BYTES 8           /* one component word of a boolean sharing (lib/spdz.h mimir_bv) */
+#define NVEC 4                  /* vectors per item, at most (a comparison mask's four) */
 #define BATCH_MAGIC MIMIR_POOL_MAGIC
 #define CURSOR_MAGIC "MIMIRCUR"
 #define ALPHA_MAGIC "MIMIRALK"
@@ -64,7 +66,8 @@ struct batch {
     uint64_t mask_id;         /* wmask: the mask's id; wpair: the id of the mask it is bound to */
     uint32_t flags;           /* wmask: bit q set = component q explicit, WMASK_FLAG_AES;
                                * wpair: transposed */
-    uint64_t len[3];          /* elements per item of each of the three vectors (not wmask) */
+    uint64_t len[NVEC];       /* elements (or boolean words) per item of each vector (not
+                               * wmask); unused vectors have 0, after the used ones */
     uint64_t consumed;        /* items handed out (in this process: from the cursor at open) */
     uint64_t reserved;        /* items the cursor on disk counts as consumed: >= consumed */
     int verified;             /* digest checked since open */
@@ -153,10 +156,28 @@ static int words_of(int macs)
     return macs ? 4 : 2;
 }
 
-/* Elements per item of vector v in a batch of this kind / shape. A weight mask has no
- * vectors (its components are laid out by wmask_bytes). */
+/* Whether vector k of a batch of this kind holds boolean words (mimir_bv: two word arrays of
+ * 8 bytes) rather than MAC'd elements (mimir_sv: words_of(macs) arrays of 16 bytes). */
+static int vec_bool(int kind, int k)
+{
+    return kind == MIMIR_PREP_BTRIPLE || (kind == MIMIR_PREP_CMASK && (k == 1 || k == 3));
+}
+
+/* Word arrays of vector k and the bytes of one word of each. */
+static int vec_arrays(const struct batch *b, int k, int macs)
+{
+    return vec_bool(b->kind, k) ? 2 : words_of(macs);
+}
+static uint64_t vec_word(const struct batch *b, int k)
+{
+    return vec_bool(b->kind, k) ? BWORD_BYTES : WORD_BYTES;
+}
+
+/* Elements (boolean words for a boolean vector) per item of vector v in a batch of this kind /
+ * shape. A weight mask has no vectors (its components are laid out by wmask_bytes). */
 static void item_lens(struct batch *b)
 {
+    b->len[3] = 0; /* only a comparison mask has a fourth vector */
     if (b->kind == MIMIR_PREP_WMASK) {
         b->len[0] = b->len[1] = b->len[2] = 0;
     } else if (b->kind == MIMIR_PREP_WPAIR) {
@@ -172,7 +193,9 @@ static void item_lens(struct batch *b)
         b->len[0] = 1; /* r */
         b->len[1] = MIMIR_PREP_EDABIT_BITS; /* its bits */
         b->len[2] = 0; /* no third vector */
-    } else {
+    } else if (b->kind == MIMIR_PREP_CMASK) {
+        b->len[0] = b->len[1] = b->len[2] = b->len[3] = 1; /* r, rb, d, db */
+    } else { /* triples, truncation pairs, boolean triples (a, b, c words) */
         b->len[0] = b->len[1] = b->len[2] = 1;
     }
 }
@@ -530,14 +553,14 @@ static int write_stats(mimir_pool *p, mimir_err *err)
 }
 
 /* stats.json: only "sacrificed" and "failed" are authoritative (the rest is a snapshot; status
- * recomputes generated / consumed from the batches and the cursor). "wmask" and "wpair" may be
- * missing (0): pools written before those kinds existed. */
+ * recomputes generated / consumed from the batches and the cursor). "wmask", "wpair",
+ * "btriple" and "cmask" may be missing (0): pools written before those kinds existed. */
 static int read_stats(mimir_pool *p, mimir_err *err)
 {
     static const char *const keys[] = {"version", "generated", "consumed", "sacrificed",
                                        "failed", NULL};
-    static const char *const kkeys[] = {"triple", "matrix", "trunc", "edabit", "wmask", "wpair",
-                                        NULL};
+    static const char *const kkeys[MIMIR_PREP_KINDS + 1] = {
+        "triple", "matrix", "trunc", "edabit", "wmask", "wpair", "btriple", "cmask", NULL};
     char path[PATH_BYTES];
     path_of(path, p->dir, "stats.json");
     json_t *root;
@@ -557,7 +580,8 @@ static int read_stats(mimir_pool *p, mimir_err *err)
         if (!json_is_object(o)) {
             rc = mimir_err_set(err, MIMIR_EINPUT, path, name,
                                "expected an object {\"triple\": N, \"matrix\": N, \"trunc\": N, "
-                               "\"edabit\": N, \"wmask\": N, \"wpair\": N}");
+                               "\"edabit\": N, \"wmask\": N, \"wpair\": N, \"btriple\": N, "
+                               "\"cmask\": N}");
             break;
         }
         rc = check_keys(o, kkeys, path, err);
@@ -642,10 +666,14 @@ static uint64_t wmask_bytes(const struct batch *b, int macs)
     return n;
 }
 
-/* Bytes of one item of a batch that is not a weight mask. */
+/* Bytes of one item of a batch that is not a weight mask (at most 3 * 2^32 elements of 64
+ * bytes: no overflow). */
 static uint64_t item_bytes(const struct batch *b, int macs)
 {
-    return item_elems(b) * (uint64_t)words_of(macs) * WORD_BYTES;
+    uint64_t n = 0;
+    for (int k = 0; k < NVEC; k++)
+        n += b->len[k] * (uint64_t)vec_arrays(b, k, macs) * vec_word(b, k);
+    return n;
 }
 
 static uint64_t payload_bytes(const struct batch *b, int macs)
@@ -680,7 +708,7 @@ static void encode_header(uint8_t h[HDR_BYTES], const mimir_pool *p, const struc
 static int check_shape(struct batch *b, int macs, const char **field)
 {
     uint64_t e, t;
-    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_WPAIR)
+    if (b->kind < MIMIR_PREP_TRIPLE || b->kind > MIMIR_PREP_CMASK)
         return *field = "kind", -1;
     if (b->count == 0)
         return *field = "count", -1;
@@ -724,8 +752,7 @@ static int check_shape(struct batch *b, int macs, const char **field)
             return *field = "f", -1;
     }
     item_lens(b);
-    if (!mul_ok(b->count, item_elems(b), &e) ||
-        !mul_ok(e, (uint64_t)words_of(macs) * WORD_BYTES, &t) ||
+    if (!mul_ok(b->count, item_bytes(b, macs), &t) ||
         t > (uint64_t)INT64_MAX - HDR_BYTES - DIGEST_BYTES)
         return *field = "count", -1;
     return 0;
@@ -1179,6 +1206,9 @@ static int load(const char *dir, int party, const uint8_t *session, int lock, mi
     }
     p->prep.ops = &pool_ops;
     p->prep.ctx = p;
+    /* comparisons in the binary domain iff the pool holds comparison masks (lib/prep.h) */
+    for (size_t i = 0; i < p->nb; i++)
+        p->prep.binary |= p->b[i].kind == MIMIR_PREP_CMASK;
     *out = p;
     return MIMIR_OK;
 }
@@ -1363,17 +1393,41 @@ static int batch_end(mimir_pool *p, struct batch *b, awriter *w, int rc, mimir_e
     return write_stats(p, err);
 }
 
-static int append(mimir_pool *p, struct batch *b, const mimir_sv *const v[3], mimir_err *err)
+/* A batch's vectors: vector k is sv[k] (MAC'd elements) or, where vec_bool says so, bv[k]
+ * (boolean words). */
+struct cvecs {
+    const mimir_sv *sv[NVEC];
+    const mimir_bv *bv[NVEC];
+};
+struct vecs {
+    mimir_sv *sv[NVEC];
+    mimir_bv *bv[NVEC];
+};
+
+/* Word array wd of vector k: x[0], x[1] (then m[0], m[1] of an element vector). */
+static const void *carray(const struct cvecs *v, int kind, int k, int wd)
+{
+    if (vec_bool(kind, k))
+        return v->bv[k]->x[wd];
+    return wd < 2 ? (const void *)v->sv[k]->x[wd] : (const void *)v->sv[k]->m[wd - 2];
+}
+static void *array(const struct vecs *v, int kind, int k, int wd)
+{
+    if (vec_bool(kind, k))
+        return v->bv[k]->x[wd];
+    return wd < 2 ? (void *)v->sv[k]->x[wd] : (void *)v->sv[k]->m[wd - 2];
+}
+
+static int append(mimir_pool *p, struct batch *b, const struct cvecs *v, mimir_err *err)
 {
     awriter w;
     int rc = batch_begin(p, b, &w, err);
     if (rc != MIMIR_OK)
         return rc;
-    for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
-        for (int wd = 0; wd < words_of(p->macs) && rc == MIMIR_OK && b->len[k] > 0; wd++) {
-            const mimir_r128 *src = wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2];
-            rc = aw_write(&w, src, (size_t)(b->count * b->len[k]) * WORD_BYTES, err);
-        }
+    for (int k = 0; k < NVEC && rc == MIMIR_OK && b->len[k] > 0; k++)
+        for (int wd = 0; wd < vec_arrays(b, k, p->macs) && rc == MIMIR_OK; wd++)
+            rc = aw_write(&w, carray(v, b->kind, k, wd),
+                          (size_t)(b->count * b->len[k] * vec_word(b, k)), err);
     return batch_end(p, b, &w, rc, err);
 }
 
@@ -1444,8 +1498,8 @@ int mimir_pool_append_wpairs(mimir_pool *p, uint64_t mask_id, size_t inner, size
         rc = check_sv(p, c, bt.count * bt.len[1], "c", err);
     if (rc != MIMIR_OK)
         return rc;
-    const mimir_sv *const v[3] = {a, c, NULL};
-    return append(p, &bt, v, err);
+    const struct cvecs v = {.sv = {a, c}};
+    return append(p, &bt, &v, err);
 }
 
 int mimir_pool_append_triples(mimir_pool *p, const mimir_sv *a, const mimir_sv *b,
@@ -1462,8 +1516,8 @@ int mimir_pool_append_triples(mimir_pool *p, const mimir_sv *a, const mimir_sv *
     if (rc != MIMIR_OK)
         return rc;
     struct batch bt = {.kind = MIMIR_PREP_TRIPLE, .count = n};
-    const mimir_sv *const v[3] = {a, b, c};
-    return append(p, &bt, v, err);
+    const struct cvecs v = {.sv = {a, b, c}};
+    return append(p, &bt, &v, err);
 }
 
 int mimir_pool_append_matrix(mimir_pool *p, size_t rows, size_t inner, size_t cols,
@@ -1484,8 +1538,8 @@ int mimir_pool_append_matrix(mimir_pool *p, size_t rows, size_t inner, size_t co
         rc = check_sv(p, c, bt.len[2], "c", err);
     if (rc != MIMIR_OK)
         return rc;
-    const mimir_sv *const v[3] = {a, b, c};
-    return append(p, &bt, v, err);
+    const struct cvecs v = {.sv = {a, b, c}};
+    return append(p, &bt, &v, err);
 }
 
 int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const mimir_sv *r_hi,
@@ -1504,8 +1558,8 @@ int mimir_pool_append_trunc(mimir_pool *p, unsigned f, const mimir_sv *r, const 
     if (rc != MIMIR_OK)
         return rc;
     struct batch bt = {.kind = MIMIR_PREP_TRUNC, .count = n, .f = f};
-    const mimir_sv *const v[3] = {r, r_hi, r_63};
-    return append(p, &bt, v, err);
+    const struct cvecs v = {.sv = {r, r_hi, r_63}};
+    return append(p, &bt, &v, err);
 }
 
 int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *bits,
@@ -1522,8 +1576,67 @@ int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *
     if (rc != MIMIR_OK)
         return rc;
     struct batch bt = {.kind = MIMIR_PREP_EDABIT, .count = n};
-    const mimir_sv *const v[3] = {r, bits, NULL};
-    return append(p, &bt, v, err);
+    const struct cvecs v = {.sv = {r, bits}};
+    return append(p, &bt, &v, err);
+}
+
+static int check_bv(const mimir_pool *p, const mimir_bv *v, uint64_t n, const char *what,
+                    mimir_err *err)
+{
+    if (v == NULL || v->n != n || (n > 0 && (v->x[0] == NULL || v->x[1] == NULL)))
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, what,
+                             "expected a boolean shared vector of %llu words",
+                             (unsigned long long)n);
+    return MIMIR_OK;
+}
+
+int mimir_pool_append_btriples(mimir_pool *p, const mimir_bv *a, const mimir_bv *b,
+                               const mimir_bv *c, mimir_err *err)
+{
+    uint64_t n = a != NULL ? a->n : 0;
+    if (n == 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "count", "an empty batch");
+    int rc = check_bv(p, a, n, "a", err);
+    if (rc == MIMIR_OK)
+        rc = check_bv(p, b, n, "b", err);
+    if (rc == MIMIR_OK)
+        rc = check_bv(p, c, n, "c", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    struct batch bt = {.kind = MIMIR_PREP_BTRIPLE, .count = n};
+    const struct cvecs v = {.bv = {a, b, c}};
+    return append(p, &bt, &v, err);
+}
+
+int mimir_pool_append_cmasks(mimir_pool *p, const mimir_sv *r, const mimir_bv *rb,
+                             const mimir_sv *d, const mimir_bv *db, mimir_err *err)
+{
+    uint64_t n = r != NULL ? r->n : 0;
+    if (n == 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "count", "an empty batch");
+    int rc = check_sv(p, r, n, "r", err);
+    if (rc == MIMIR_OK)
+        rc = check_bv(p, rb, n, "rb", err);
+    if (rc == MIMIR_OK)
+        rc = check_sv(p, d, n, "d", err);
+    if (rc == MIMIR_OK)
+        rc = check_bv(p, db, n, "db", err);
+    if (rc != MIMIR_OK)
+        return rc;
+    /* db holds its bit in bit 0 only (lib/prep.h): bits 1..63 are public zeros, so checking
+     * them tells nothing about the bit; one branch on the OR of all of them */
+    uint64_t high = 0;
+    for (uint64_t i = 0; i < n; i++)
+        high |= (db->x[0][i] | db->x[1][i]) & ~(uint64_t)1;
+    if (high != 0)
+        return mimir_err_set(err, MIMIR_EINPUT, p->dir, "db",
+                             "bits 1..63 of a daBit's boolean word must be 0");
+    struct batch bt = {.kind = MIMIR_PREP_CMASK, .count = n};
+    const struct cvecs v = {.sv = {r, NULL, d, NULL}, .bv = {NULL, rb, NULL, db}};
+    rc = append(p, &bt, &v, err);
+    if (rc == MIMIR_OK)
+        p->prep.binary = 1; /* a pool with comparison masks serves binary comparisons */
+    return rc;
 }
 
 int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, uint64_t failed,
@@ -1545,9 +1658,10 @@ struct span {
     uint64_t start, k; /* items */
 };
 
-/* Reads items [s->start, s->start + s->k) of a batch into the vectors at element offset off. */
-static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const v[3],
-                     const uint64_t off[3], mimir_err *err)
+/* Reads items [s->start, s->start + s->k) of a batch into the vectors at element (word)
+ * offset off. */
+static int read_span(const mimir_pool *p, const struct span *s, const struct vecs *v,
+                     const uint64_t off[NVEC], mimir_err *err)
 {
     struct batch *b = &p->b[s->batch];
     char name[64], path[PATH_BYTES];
@@ -1556,14 +1670,16 @@ static int read_span(const mimir_pool *p, const struct span *s, mimir_sv *const 
     if (b->fd < 0 && (b->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return mimir_err_errno(err, path, "cannot open");
     int fd = b->fd;
-    int rc = MIMIR_OK, W = words_of(p->macs);
+    int rc = MIMIR_OK;
     uint64_t base = HDR_BYTES;
-    for (int k = 0; k < 3 && rc == MIMIR_OK; k++) {
-        uint64_t arr = b->count * b->len[k] * WORD_BYTES; /* one word array of vector k */
-        for (int wd = 0; wd < W && rc == MIMIR_OK && b->len[k] > 0; wd++) {
-            mimir_r128 *dst = (wd < 2 ? v[k]->x[wd] : v[k]->m[wd - 2]) + off[k];
-            uint64_t at = base + (uint64_t)wd * arr + s->start * b->len[k] * WORD_BYTES;
-            int r = pread_all(fd, dst, (size_t)(s->k * b->len[k] * WORD_BYTES), at);
+    for (int k = 0; k < NVEC && rc == MIMIR_OK && b->len[k] > 0; k++) {
+        int W = vec_arrays(b, k, p->macs);
+        uint64_t wb = vec_word(b, k);
+        uint64_t arr = b->count * b->len[k] * wb; /* one word array of vector k */
+        for (int wd = 0; wd < W && rc == MIMIR_OK; wd++) {
+            uint8_t *dst = (uint8_t *)array(v, b->kind, k, wd) + off[k] * wb;
+            uint64_t at = base + (uint64_t)wd * arr + s->start * b->len[k] * wb;
+            int r = pread_all(fd, dst, (size_t)(s->k * b->len[k] * wb), at);
             if (r != 0)
                 rc = r == -2 ? mimir_err_set(err, MIMIR_EINPUT, path, "size", "truncated")
                              : mimir_err_errno(err, path, "read failed");
@@ -1756,9 +1872,29 @@ static int advance(mimir_pool *p, const struct batch *want, const struct span *s
     return MIMIR_OK;
 }
 
+/* Frees (wiping) the first k vectors of out. */
+static void free_vecs(const struct vecs *out, int kind, int k)
+{
+    for (int q = 0; q < k; q++) {
+        if (vec_bool(kind, q))
+            mimir_bv_free(out->bv[q]);
+        else
+            mimir_sv_free(out->sv[q]);
+    }
+}
+
+/* Vectors of the used kinds (len > 0). */
+static int nvecs(const struct batch *want)
+{
+    int k = 0;
+    while (k < NVEC && want->len[k] > 0)
+        k++;
+    return k;
+}
+
 /* The common path of the vector kinds: plan spans over the batches matching want, verify their
  * digests, advance and persist the cursor, then read. n counts items. */
-static int take(mimir_pool *p, const struct batch *want, uint64_t n, mimir_sv *const out[3],
+static int take(mimir_pool *p, const struct batch *want, uint64_t n, const struct vecs *out,
                 const char *what, mimir_err *err)
 {
     size_t ns = 0;
@@ -1769,39 +1905,39 @@ static int take(mimir_pool *p, const struct batch *want, uint64_t n, mimir_sv *c
     /* Allocate before the cursor moves: running out of memory should waste nothing. The
      * spans below fill every word of the vectors (or the take fails and frees them). */
     const uint64_t *len = want->len;
-    for (int k = 0; k < 3 && rc == MIMIR_OK && len[k] > 0; k++) {
-        rc = mimir_sv_alloc_overwritten(out[k], (size_t)(n * len[k]), p->macs, err);
+    int nv = nvecs(want);
+    for (int k = 0; k < nv && rc == MIMIR_OK; k++) {
+        rc = vec_bool(want->kind, k)
+                 ? mimir_bv_alloc(out->bv[k], (size_t)(n * len[k]), err)
+                 : mimir_sv_alloc_overwritten(out->sv[k], (size_t)(n * len[k]), p->macs, err);
         if (rc != MIMIR_OK)
-            for (int q = 0; q < k; q++)
-                mimir_sv_free(out[q]);
+            free_vecs(out, want->kind, k);
     }
     if (rc == MIMIR_OK && (rc = advance(p, want, sp, ns, err)) != MIMIR_OK)
-        for (int k = 0; k < 3 && len[k] > 0; k++)
-            mimir_sv_free(out[k]);
+        free_vecs(out, want->kind, nv);
     if (rc != MIMIR_OK) {
         free(sp);
         return rc;
     }
-    uint64_t off[3] = {0, 0, 0};
+    uint64_t off[NVEC] = {0, 0, 0, 0};
     for (size_t j = 0; j < ns && rc == MIMIR_OK; j++) {
         rc = read_span(p, &sp[j], out, off, err);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < NVEC; k++)
             off[k] += sp[j].k * len[k];
     }
     free(sp);
     if (rc != MIMIR_OK)
-        for (int k = 0; k < 3 && len[k] > 0; k++)
-            mimir_sv_free(out[k]);
+        free_vecs(out, want->kind, nv);
     return rc;
 }
 
 static int prep_triples(void *ctx, size_t n, mimir_sv *a, mimir_sv *b, mimir_sv *c,
                         mimir_err *err)
 {
-    mimir_sv *const out[3] = {a, b, c};
+    const struct vecs out = {.sv = {a, b, c}};
     struct batch want = {.kind = MIMIR_PREP_TRIPLE};
     item_lens(&want);
-    return take(ctx, &want, n, out, "triples", err);
+    return take(ctx, &want, n, &out, "triples", err);
 }
 
 static int prep_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_sv *a,
@@ -1814,25 +1950,43 @@ static int prep_matrix(void *ctx, size_t rows, size_t inner, size_t cols, mimir_
     if (check_shape(&want, p->macs, &field) != 0)
         return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
                              "%zux%zux%zu: no such matrix triple shape", rows, inner, cols);
-    mimir_sv *const out[3] = {a, b, c};
-    return take(p, &want, 1, out, "matrix triples", err);
+    const struct vecs out = {.sv = {a, b, c}};
+    return take(p, &want, 1, &out, "matrix triples", err);
 }
 
 static int prep_trunc(void *ctx, size_t n, unsigned f, mimir_sv *r, mimir_sv *r_hi,
                       mimir_sv *r_63, mimir_err *err)
 {
-    mimir_sv *const out[3] = {r, r_hi, r_63};
+    const struct vecs out = {.sv = {r, r_hi, r_63}};
     struct batch want = {.kind = MIMIR_PREP_TRUNC, .f = f};
     item_lens(&want);
-    return take(ctx, &want, n, out, "truncation pairs", err);
+    return take(ctx, &want, n, &out, "truncation pairs", err);
 }
 
 static int prep_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err)
 {
-    mimir_sv *const out[3] = {r, bits, NULL};
+    const struct vecs out = {.sv = {r, bits}};
     struct batch want = {.kind = MIMIR_PREP_EDABIT};
     item_lens(&want);
-    return take(ctx, &want, n, out, "edaBits", err);
+    return take(ctx, &want, n, &out, "edaBits", err);
+}
+
+static int prep_btriples(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c,
+                         mimir_err *err)
+{
+    const struct vecs out = {.bv = {a, b, c}};
+    struct batch want = {.kind = MIMIR_PREP_BTRIPLE};
+    item_lens(&want);
+    return take(ctx, &want, n, &out, "boolean triple words", err);
+}
+
+static int prep_cmasks(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d, mimir_bv *db,
+                       mimir_err *err)
+{
+    const struct vecs out = {.sv = {r, NULL, d, NULL}, .bv = {NULL, rb, NULL, db}};
+    struct batch want = {.kind = MIMIR_PREP_CMASK};
+    item_lens(&want);
+    return take(ctx, &want, n, &out, "comparison masks", err);
 }
 
 /* Reads a mask batch's components (seeds, explicit arrays) into m (allocated by the caller). */
@@ -1910,8 +2064,8 @@ static int prep_wpair(void *ctx, const mimir_wmask *mask, size_t rows, int trans
         return mimir_err_set(err, MIMIR_EINPUT, p->dir, "shape",
                              "%zu rows against a %zux%zu mask: no such weight pair shape", rows,
                              mask->inner, mask->cols);
-    mimir_sv *const out[3] = {a, c, NULL};
-    return take(p, &want, 1, out, "weight pairs", err);
+    const struct vecs out = {.sv = {a, c}};
+    return take(p, &want, 1, &out, "weight pairs", err);
 }
 
 static const mimir_prep_ops pool_ops = {
@@ -1921,6 +2075,8 @@ static const mimir_prep_ops pool_ops = {
     .edabits = prep_edabits,
     .wmask = prep_wmask,
     .wpair = prep_wpair,
+    .btriples = prep_btriples,
+    .cmasks = prep_cmasks,
 };
 
 mimir_prep *mimir_pool_prep(mimir_pool *p)

@@ -37,7 +37,8 @@ typedef struct mimir_pool mimir_pool;
 
 /* Per-kind counters (index = enum mimir_prep_kind - 1), in elements: n for triples,
  * truncation pairs and edaBits, rows*inner + inner*cols + rows*cols for a matrix triple,
- * inner*cols per weight mask, rows*ain + rows*cout per weight pair (lib/prep.h). */
+ * inner*cols per weight mask, rows*ain + rows*cout per weight pair (lib/prep.h); in words for
+ * boolean triples and in items for comparison masks. */
 typedef struct mimir_pool_status {
     int party;
     uint8_t session[16];
@@ -84,8 +85,10 @@ int mimir_pool_append_edabits(mimir_pool *p, const mimir_sv *r, const mimir_sv *
 /* Appends n = a->n words of boolean triples (a, b, c: n words each). */
 int mimir_pool_append_btriples(mimir_pool *p, const mimir_bv *a, const mimir_bv *b,
                                const mimir_bv *c, mimir_err *err);
-/* Appends n = r->n comparison masks: r and d (n elements), rb and db (n words), lib/prep.h.
- * A pool that holds any comparison masks sets its source's binary flag (lib/prep.h). */
+/* Appends n = r->n comparison masks: r and d (n elements), rb and db (n words), lib/prep.h;
+ * bits 1..63 of db must be 0 in both components (MIMIR_EINPUT field "db"). A pool that holds
+ * any comparison mask batch (consumed or not) sets its source's binary flag (lib/prep.h): at
+ * open, and after such an append. */
 int mimir_pool_append_cmasks(mimir_pool *p, const mimir_sv *r, const mimir_bv *rb,
                              const mimir_sv *d, const mimir_bv *db, mimir_err *err);
 
@@ -116,11 +119,14 @@ int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, ui
 void mimir_pool_set_reserve(mimir_pool *p, uint64_t items);
 
 /* The preprocessing source over the pool (valid while p is open). Taking items advances and
- * makes sure the cursor on disk counts them first (reserving ahead: MIMIR_POOL_RESERVE). Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left
- * (needed 4096, have 100)". Weight masks are handed out in order of batches (the next one of
- * the shape asked for); weight pairs match the given mask's id and shape, the rows and the
+ * makes sure the cursor on disk counts them first (reserving ahead: MIMIR_POOL_RESERVE).
+ * Running out is MIMIR_EINPUT: "pool DIR: no truncation pairs left (needed 4096, have 100)".
+ * Boolean triples (in words) and comparison masks are taken in order of batches, like
+ * triples, and may span batches. Weight masks are handed out in order of batches (the next one
+ * of the shape asked for); weight pairs match the given mask's id and shape, the rows and the
  * transposition, as matrix triples match shapes: a pair bound to another mask is never served
- * (MIMIR_EINPUT naming the pool and both mask ids). */
+ * (MIMIR_EINPUT naming the pool and both mask ids). Its binary flag (lib/prep.h) is 1 iff the
+ * pool holds a comparison mask batch. */
 mimir_prep *mimir_pool_prep(mimir_pool *p);
 
 /* Re-alignment after a crash (lib/pool_align.c does it with the peers at session start). The
@@ -156,8 +162,8 @@ int mimir_pool_verify(const char *dir, mimir_err *err);
  * *bytes (may be NULL) gets the bytes hashed. */
 int mimir_pool_verify_open(mimir_pool *p, uint64_t *bytes, mimir_err *err);
 
-/* Names of the kinds ("triple", "matrix", "trunc", "edabit", "wmask", "wpair") by enum
- * mimir_prep_kind; NULL if unknown. */
+/* Names of the kinds ("triple", "matrix", "trunc", "edabit", "wmask", "wpair", "btriple",
+ * "cmask") by enum mimir_prep_kind; NULL if unknown. */
 const char *mimir_pool_kind_name(int kind);
 
 #ifdef MIMIR_TEST_HOOKS

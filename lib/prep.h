@@ -188,12 +188,14 @@ static inline int mimir_prep_cmasks(mimir_prep *p, size_t n, mimir_sv *r, mimir_
 /* A source that hands out items of the right sizes and records what was taken: counts per
  * kind as lib/dealer.h counts them (elements for triples, truncation pairs and edaBits;
  * rows*inner + inner*cols + rows*cols per matrix triple; inner*cols per weight mask;
- * rows*inner + rows*cols per weight pair), the matrix shapes and truncation bit
+ * rows*inner + rows*cols per weight pair; words for boolean triples; items for comparison
+ * masks), the matrix shapes and truncation bit
  * counts with how many of each (in order of first use). Triples, matrix triples and truncation
  * pairs are HOLLOW (n set, word pointers NULL: only the engine reads them, and those of a large
  * model would not fit in memory or take long to zero) and must go only to a plan-mode engine
  * (lib/spdz.h mimir_spdz_new_plan); edaBits are real zeroed vectors (with MAC words when macs
- * is 1), since comparisons (lib/compare.c) read their words directly. */
+ * is 1), since comparisons (lib/compare.c) read their words directly; so are boolean triples
+ * and comparison masks (r and d with MAC words when macs is 1). */
 typedef struct mimir_prep_count mimir_prep_count;
 
 int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err);
@@ -208,7 +210,8 @@ void mimir_prep_count_set_binary(mimir_prep_count *c, int binary);
 /* What was taken as a `mimir-triples deal --plan` file (allocated, caller frees):
  * {"version":1,"items":[{"kind":"triple","count":N},
  *  {"kind":"matrix","rows":R,"inner":I,"cols":C,"count":K}, ..., {"kind":"trunc","f":F,
- *  "count":N}, ..., {"kind":"edabit","count":N}, {"kind":"wmask","inner":I,"cols":C,
+ *  "count":N}, ..., {"kind":"edabit","count":N}, {"kind":"btriple","count":N} (words),
+ *  {"kind":"cmask","count":N}, {"kind":"wmask","inner":I,"cols":C,
  *  "count":1} (one per mask, in the order taken), ..., {"kind":"wpair","mask":M,"rows":R,
  *  "transposed":0|1,"count":N} (M: the mask's 0-based index among the plan's masks), ...]};
  * kinds with nothing taken are left out. Masks are hollow (lib/prep.h mimir_wmask). */

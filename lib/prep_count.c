@@ -1,6 +1,7 @@
 /*
  * prep_count.c — the counting preprocessing source of lib/prep.h: zeroed items, exact counts,
- * and the list of matrix shapes and truncation widths a run took, as a plan file.
+ * and the list of matrix shapes and truncation widths a run took, as a plan file. EdaBits,
+ * boolean triples and comparison masks are real zeroed vectors: comparisons read their words.
  */
 #include "prep.h"
 
@@ -159,6 +160,43 @@ static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_er
     return rc;
 }
 
+static int op_btriples(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c_,
+                       mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    mimir_bv *v[3] = {a, b, c_};
+    for (int i = 0; i < 3; i++) {
+        int rc = mimir_bv_alloc(v[i], n, err);
+        if (rc != MIMIR_OK) {
+            for (int j = 0; j < i; j++)
+                mimir_bv_free(v[j]);
+            return rc;
+        }
+    }
+    c->counts[MIMIR_PREP_BTRIPLE - 1] += n;
+    return MIMIR_OK;
+}
+
+static int op_cmasks(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d, mimir_bv *db,
+                     mimir_err *err)
+{
+    mimir_prep_count *c = ctx;
+    mimir_sv *v[2] = {r, d};
+    const size_t sz[2] = {n, n};
+    int rc = zeros(c, err, 2, v, sz);
+    if (rc != MIMIR_OK)
+        return rc;
+    if ((rc = mimir_bv_alloc(rb, n, err)) != MIMIR_OK ||
+        (rc = mimir_bv_alloc(db, n, err)) != MIMIR_OK) {
+        mimir_bv_free(rb);
+        mimir_sv_free(r);
+        mimir_sv_free(d);
+        return rc;
+    }
+    c->counts[MIMIR_PREP_CMASK - 1] += n;
+    return MIMIR_OK;
+}
+
 static int op_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
 {
     mimir_prep_count *c = ctx;
@@ -217,6 +255,8 @@ static const mimir_prep_ops count_ops = {
     .edabits = op_edabits,
     .wmask = op_wmask,
     .wpair = op_wpair,
+    .btriples = op_btriples,
+    .cmasks = op_cmasks,
 };
 
 int mimir_prep_count_new(int macs, mimir_prep_count **out, mimir_err *err)
@@ -249,6 +289,11 @@ mimir_prep *mimir_prep_count_prep(mimir_prep_count *c)
     return &c->prep;
 }
 
+void mimir_prep_count_set_binary(mimir_prep_count *c, int binary)
+{
+    c->prep.binary = binary != 0;
+}
+
 void mimir_prep_count_counts(const mimir_prep_count *c, uint64_t counts[MIMIR_PREP_KINDS])
 {
     memcpy(counts, c->counts, sizeof c->counts);
@@ -279,6 +324,13 @@ int mimir_prep_count_plan_json(const mimir_prep_count *c, char **json, mimir_err
     if (!bad && ne > 0)
         bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "edabit", "count",
                                                       (json_int_t)ne)) != 0;
+    uint64_t nb = c->counts[MIMIR_PREP_BTRIPLE - 1], nc = c->counts[MIMIR_PREP_CMASK - 1];
+    if (!bad && nb > 0)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "btriple", "count",
+                                                      (json_int_t)nb)) != 0;
+    if (!bad && nc > 0)
+        bad |= json_array_append_new(items, json_pack("{s:s, s:I}", "kind", "cmask", "count",
+                                                      (json_int_t)nc)) != 0;
     for (size_t i = 0; !bad && i < c->nwm; i++)
         bad |= json_array_append_new(items, json_pack("{s:s, s:I, s:I, s:i}", "kind", "wmask",
                                                       "inner", (json_int_t)c->wm[i].inner,

@@ -686,6 +686,33 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
     return rc;
 }
 
+/* The parties cannot generate boolean triples or comparison masks yet: a plan that asks for
+ * them is refused, naming its first such item, before anything connects. */
+static int refuse_binary(const char *plan, mimir_err *err)
+{
+    json_error_t je;
+    json_t *root = json_load_file(plan, 0, &je);
+    json_t *items = json_object_get(root, "items"), *it;
+    size_t i;
+    const char *kind = NULL;
+    json_array_foreach(items, i, it) {
+        const char *k = json_string_value(json_object_get(it, "kind"));
+        if (k != NULL && (strcmp(k, "btriple") == 0 || strcmp(k, "cmask") == 0)) {
+            kind = k;
+            break;
+        }
+    }
+    char field[48] = "items";
+    if (kind != NULL)
+        snprintf(field, sizeof field, "items[%zu].kind", i);
+    int rc = mimir_err_set(err, MIMIR_EINPUT, plan, field,
+                           "\"%s\": distributed generation of comparison masks and boolean "
+                           "triples is not implemented yet; deal them (mimir-triples deal) or "
+                           "plan with --compare arithmetic", kind != NULL ? kind : "cmask");
+    json_decref(root);
+    return rc;
+}
+
 int generate_main(int argc, char **argv)
 {
     gopts o;
@@ -708,6 +735,11 @@ int generate_main(int argc, char **argv)
     if (o.plan != NULL &&
         ((rc = mimir_plan_file_items(o.plan, MAX_COUNT, r, &err)) != MIMIR_OK ||
          (rc = mimir_plan_file_model(o.plan, o.model_digest, &o.bind_model, &err)) != MIMIR_OK)) {
+        free(r);
+        return report(&err);
+    }
+    if (r->btriples != 0 || r->cmasks != 0) {
+        refuse_binary(o.plan, &err);
         free(r);
         return report(&err);
     }

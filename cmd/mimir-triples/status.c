@@ -21,11 +21,12 @@ static const char *const states[N_STATES] = {"remaining", "consumed", "generated
 static void help(void)
 {
     printf("Usage: %s status [--json | --prom] [--no-verify] POOL\n\n"
-           "Prints, per item kind (triple, matrix, trunc, edabit, wmask, wpair), how many\n"
-           "elements of POOL remain, were consumed, generated, sacrificed and failed a sacrifice\n"
-           "check. Elements: one per triple, truncation pair or edaBit; R*I + I*C + R*C per\n"
-           "RxIxC matrix triple; I*C per IxC weight mask; the elements of A and C per weight\n"
-           "pair (R*I + R*C, or R*C + R*I transposed).\n"
+           "Prints, per item kind (triple, matrix, trunc, edabit, wmask, wpair, btriple,\n"
+           "cmask), how many elements of POOL remain, were consumed, generated, sacrificed and\n"
+           "failed a sacrifice check. Elements: one per triple, truncation pair or edaBit;\n"
+           "R*I + I*C + R*C per RxIxC matrix triple; I*C per IxC weight mask; the elements of A\n"
+           "and C per weight pair (R*I + R*C, or R*C + R*I transposed); one per 64-bit word of\n"
+           "boolean triples (64 AND gates); one per comparison mask.\n"
            "The pool is not locked, so this works while a party uses it. Every batch that still\n"
            "has items is "
            "checked against its SHA-256 digest first.\n\n"
@@ -100,7 +101,8 @@ static void print_prom(const char *dir, const mimir_pool_status *st, const char 
 {
     printf("# HELP mimir_pool_items Preprocessed items of a Mimir triple pool, in elements "
            "(1 per triple, truncation pair or edaBit, all three matrices' elements per matrix "
-           "triple, inner*cols per weight mask, A's and C's elements per weight pair).\n");
+           "triple, inner*cols per weight mask, A's and C's elements per weight pair, 1 per "
+           "64-bit word of boolean triples, 1 per comparison mask).\n");
     printf("# TYPE mimir_pool_items gauge\n");
     for (int k = 0; k < MIMIR_PREP_KINDS; k++)
         for (int s = 0; s < N_STATES; s++) {

@@ -352,6 +352,23 @@ assert j["items"]["wmask"] == [{"inner": 6, "cols": 10}, {"inner": 4, "cols": 3}
     [ ! -e "$D/p" ]
 }
 
+@test "a plan with boolean triples or comparison masks is refused: exit 2 naming the item" {
+    cluster unix
+    local kind msg
+    msg="distributed generation of comparison masks and boolean triples is not implemented"
+    for kind in cmask btriple; do
+        echo '{"version": 1, "items": [{"kind": "triple", "count": 4},
+          {"kind": "edabit", "count": 2}, {"kind": "trunc", "f": 16, "count": 3},
+          {"kind": "'$kind'", "count": 5}]}' > "$D/cmp.json"
+        run "$TRIPLES" generate --party 0 --cluster "$D/c.json" --plan "$D/cmp.json" -o "$D/p"
+        assert_failure 2
+        assert_output --partial "$D/cmp.json: items[3].kind: \"$kind\": $msg yet"
+        assert_output --partial "deal them (mimir-triples deal) or plan with --compare arithmetic"
+        [ ! -e "$D/p" ]
+        [ ! -e "$D/s0" ] # refused before listening
+    done
+}
+
 @test "test build: a tampered weight pair or weight-mask MAC stops all three with exit 1" {
     [ -x "$HOOKS" ] || skip "tests/bin/mimir-triples-hooks is not built"
     local fault msg

@@ -1,11 +1,14 @@
 /* test_plan.c — mimir_plan_file_items, the one parser of `mimir-triples deal --plan` and
  * `generate --plan`: a valid plan fills the request; each bad one gives its exit code, field
- * and message (the CLI prints them as they are, and scripts match them). */
+ * and message (the CLI prints them as they are, and scripts match them). The counting source
+ * (lib/prep_count.c) writes boolean triples and comparison masks into its plan, which the
+ * parser reads back. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "plan.h"
+#include "prep.h"
 #include "tap.h"
 
 #define EDABITS_LIMIT ((uint64_t)1 << 36) /* deal's */
@@ -204,6 +207,100 @@ static void test_matrix_check(void)
           "a count of 0 (got '%s')", why);
 }
 
+/* Whether v is n zeroed words per component (MAC words iff macs). */
+static int zero_sv(const mimir_sv *v, size_t n, int macs)
+{
+    int ok = v->n == n && v->x[0] != NULL && v->x[1] != NULL &&
+             (macs ? v->m[0] != NULL && v->m[1] != NULL : v->m[0] == NULL);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v->x[0][i] == 0 && v->x[1][i] == 0 &&
+             (!macs || (v->m[0][i] == 0 && v->m[1][i] == 0));
+    return ok;
+}
+static int zero_bv(const mimir_bv *v, size_t n)
+{
+    int ok = v->n == n && v->x[0] != NULL && v->x[1] != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v->x[0][i] == 0 && v->x[1][i] == 0;
+    return ok;
+}
+
+static void test_count_binary(const char *dir)
+{
+    for (int macs = 0; macs < 2; macs++) {
+        mimir_prep_count *c = NULL;
+        mimir_err err = {0};
+        if (mimir_prep_count_new(macs, &c, &err) != MIMIR_OK) {
+            CHECK(0, "make a counting source (%s)", err.msg);
+            return;
+        }
+        mimir_prep *p = mimir_prep_count_prep(c);
+        CHECK(p->binary == 0, "macs %d: a new counting source is not binary", macs);
+        mimir_prep_count_set_binary(c, 1);
+        CHECK(p->binary == 1, "macs %d: set_binary sets the source's flag", macs);
+        mimir_prep_count_set_binary(c, 0);
+        CHECK(p->binary == 0, "macs %d: and clears it", macs);
+        mimir_sv r, d, er, eb;
+        mimir_bv a, b, cc, rb, db;
+        int rc = mimir_prep_btriples(p, 5, &a, &b, &cc, &err);
+        CHECK(rc == MIMIR_OK && zero_bv(&a, 5) && zero_bv(&b, 5) && zero_bv(&cc, 5),
+              "macs %d: 5 words of boolean triples: real zeroed vectors", macs);
+        if (rc == MIMIR_OK)
+            mimir_bv_free(&a), mimir_bv_free(&b), mimir_bv_free(&cc);
+        rc = mimir_prep_btriples(p, 3, &a, &b, &cc, &err);
+        if (rc == MIMIR_OK)
+            mimir_bv_free(&a), mimir_bv_free(&b), mimir_bv_free(&cc);
+        rc = mimir_prep_cmasks(p, 4, &r, &rb, &d, &db, &err);
+        CHECK(rc == MIMIR_OK && zero_sv(&r, 4, macs) && zero_sv(&d, 4, macs) &&
+                  zero_bv(&rb, 4) && zero_bv(&db, 4),
+              "macs %d: 4 comparison masks: zeroed r, d (MAC words iff macs), rb, db", macs);
+        if (rc == MIMIR_OK)
+            mimir_sv_free(&r), mimir_sv_free(&d), mimir_bv_free(&rb), mimir_bv_free(&db);
+        rc = mimir_prep_edabits(p, 2, &er, &eb, &err);
+        if (rc == MIMIR_OK)
+            mimir_sv_free(&er), mimir_sv_free(&eb);
+        uint64_t counts[MIMIR_PREP_KINDS];
+        mimir_prep_count_counts(c, counts);
+        CHECK(counts[MIMIR_PREP_BTRIPLE - 1] == 8 && counts[MIMIR_PREP_CMASK - 1] == 4 &&
+                  counts[MIMIR_PREP_EDABIT - 1] == 2,
+              "macs %d: counted 8 boolean triple words, 4 masks, 2 edaBits (got %llu, %llu, "
+              "%llu)", macs, (unsigned long long)counts[MIMIR_PREP_BTRIPLE - 1],
+              (unsigned long long)counts[MIMIR_PREP_CMASK - 1],
+              (unsigned long long)counts[MIMIR_PREP_EDABIT - 1]);
+        char *json = NULL;
+        rc = mimir_prep_count_plan_json(c, &json, &err);
+        const char *want = "{\"version\":1,\"items\":[{\"kind\":\"edabit\",\"count\":2},"
+                           "{\"kind\":\"btriple\",\"count\":8},{\"kind\":\"cmask\","
+                           "\"count\":4}]}";
+        CHECK(rc == MIMIR_OK && json != NULL && strcmp(json, want) == 0,
+              "macs %d: the plan lists btriple and cmask after edabit (got %s)", macs,
+              json ? json : "nothing");
+        char path[256];
+        snprintf(path, sizeof path, "%s/count%d.json", dir, macs);
+        mimir_plan_items *it = calloc(1, sizeof *it);
+        rc = it != NULL && json != NULL && write_text(path, json) == 0
+                 ? mimir_plan_file_items(path, EDABITS_LIMIT, it, &err)
+                 : -1;
+        CHECK(rc == MIMIR_OK && it->btriples == 8 && it->cmasks == 4 && it->edabits == 2,
+              "macs %d: the plan reads back: 8 boolean triple words, 4 masks (%s)", macs,
+              rc == MIMIR_OK ? "ok" : err.msg);
+        free(it);
+        free(json);
+        mimir_prep_count_free(c);
+    }
+    /* nothing binary taken: no btriple or cmask entries */
+    mimir_prep_count *c = NULL;
+    mimir_err err = {0};
+    char *json = NULL;
+    int rc = mimir_prep_count_new(1, &c, &err);
+    if (rc == MIMIR_OK)
+        rc = mimir_prep_count_plan_json(c, &json, &err);
+    CHECK(rc == MIMIR_OK && json != NULL && strcmp(json, "{\"version\":1,\"items\":[]}") == 0,
+          "an unused counting source plans no items (got %s)", json ? json : "nothing");
+    free(json);
+    mimir_prep_count_free(c);
+}
+
 int main(void)
 {
     char dir[] = "tests/tmp/test_plan.XXXXXX", cmd[300];
@@ -213,6 +310,7 @@ int main(void)
     test_valid(dir);
     test_bad(dir);
     test_matrix_check();
+    test_count_binary(dir);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         CHECK(0, "remove %s", dir);

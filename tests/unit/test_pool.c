@@ -4,7 +4,9 @@
  * between cursor advance and use, and corrupted / truncated / foreign files refused with
  * nothing consumed; weight masks and pairs dealt into three pools (B, C = A B and A B^T and
  * their MACs reconstruct, pairs stay bound to their own mask across two deal runs, a pair for
- * another mask is refused, a corrupted mask batch is refused, counts).
+ * another mask is refused, a corrupted mask batch is refused, counts); boolean triples and
+ * comparison masks (round trips in order across batches and a reopen, never twice, the byte
+ * layout of docs/formats.md, the binary flag at open, a corrupted batch, counts).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1125,6 +1127,300 @@ out:
     mimir_dealer_free(d2);
 }
 
+/* Boolean words are a function of (tag, vector, component, word); a daBit's word (vec 3)
+ * holds one bit in bit 0. */
+static uint64_t bval(unsigned tag, int vec, int comp, uint64_t i)
+{
+    uint64_t v = ((uint64_t)tag << 48 | (uint64_t)vec << 40 | (uint64_t)comp << 32) ^
+                 (i * 0x9e3779b97f4a7c15ull + 3);
+    return vec == 3 ? (v >> 7) & 1 : v;
+}
+
+static void bfill(mimir_bv *v, unsigned tag, int vec, uint64_t first)
+{
+    for (size_t i = 0; i < v->n; i++)
+        for (int q = 0; q < 2; q++)
+            v->x[q][i] = bval(tag, vec, q, first + i);
+}
+
+static int bsame(const mimir_bv *v, unsigned tag, int vec, uint64_t first, size_t n)
+{
+    int ok = v->n == n;
+    for (size_t i = 0; ok && i < n; i++)
+        for (int q = 0; q < 2; q++)
+            ok &= v->x[q][i] == bval(tag, vec, q, first + i);
+    return ok;
+}
+
+static int add_btriples(mimir_pool *p, unsigned tag, size_t n, uint64_t first)
+{
+    mimir_bv v[3];
+    memset(v, 0, sizeof v);
+    mimir_err err = {0};
+    int rc = 0;
+    for (int k = 0; k < 3; k++) {
+        rc |= mimir_bv_alloc(&v[k], n, &err);
+        if (rc == 0)
+            bfill(&v[k], tag, k, first);
+    }
+    if (rc == 0)
+        rc = mimir_pool_append_btriples(p, &v[0], &v[1], &v[2], &err);
+    for (int k = 0; k < 3; k++)
+        mimir_bv_free(&v[k]);
+    return rc;
+}
+
+/* n comparison masks, items first..first+n-1 of tag: r (vec 0), rb (1), d (2), db (3). bad:
+ * 1 sets bit 5 of a db word, 2 gives rb one word too few. */
+static int add_cmasks(mimir_pool *p, unsigned tag, size_t n, uint64_t first, int macs, int bad,
+                      mimir_err *err)
+{
+    mimir_sv r, d;
+    mimir_bv rb, db;
+    memset(&r, 0, sizeof r), memset(&d, 0, sizeof d);
+    memset(&rb, 0, sizeof rb), memset(&db, 0, sizeof db);
+    int rc = mimir_sv_alloc(&r, n, macs, err) | mimir_sv_alloc(&d, n, macs, err) |
+             mimir_bv_alloc(&rb, bad == 2 ? n - 1 : n, err) | mimir_bv_alloc(&db, n, err);
+    if (rc == 0) {
+        fill(&r, tag, 0, first);
+        fill(&d, tag, 2, first);
+        bfill(&rb, tag, 1, first);
+        bfill(&db, tag, 3, first);
+        if (bad == 1)
+            db.x[1][n - 1] |= 1u << 5;
+        rc = mimir_pool_append_cmasks(p, &r, &rb, &d, &db, err);
+    }
+    mimir_sv_free(&r), mimir_sv_free(&d);
+    mimir_bv_free(&rb), mimir_bv_free(&db);
+    return rc;
+}
+
+/* Takes n masks and checks they are items first.. of tag. */
+static int take_cmasks(mimir_pool *p, size_t n, unsigned tag, uint64_t first, int macs,
+                       mimir_err *err)
+{
+    mimir_sv r, d;
+    mimir_bv rb, db;
+    int rc = mimir_prep_cmasks(mimir_pool_prep(p), n, &r, &rb, &d, &db, err);
+    if (rc != 0)
+        return rc;
+    int ok = r.n == n && d.n == n && same(&r, tag, 0, first, macs) &&
+             same(&d, tag, 2, first, macs) && bsame(&rb, tag, 1, first, n) &&
+             bsame(&db, tag, 3, first, n);
+    mimir_sv_free(&r), mimir_sv_free(&d);
+    mimir_bv_free(&rb), mimir_bv_free(&db);
+    return ok ? 0 : -1;
+}
+
+static int take_btriples(mimir_pool *p, size_t n, unsigned tag, uint64_t first, mimir_err *err)
+{
+    mimir_bv v[3];
+    int rc = mimir_prep_btriples(mimir_pool_prep(p), n, &v[0], &v[1], &v[2], err);
+    if (rc != 0)
+        return rc;
+    int ok = 1;
+    for (int k = 0; k < 3; k++) {
+        ok &= bsame(&v[k], tag, k, first, n);
+        mimir_bv_free(&v[k]);
+    }
+    return ok ? 0 : -1;
+}
+
+/* A take of n spanning two batches of tags t1 (from first) and t2 (from 0): k of t1. */
+static int take_btriples2(mimir_pool *p, size_t n, unsigned t1, uint64_t first, size_t k,
+                          unsigned t2, mimir_err *err)
+{
+    mimir_bv v[3];
+    int rc = mimir_prep_btriples(mimir_pool_prep(p), n, &v[0], &v[1], &v[2], err);
+    if (rc != 0)
+        return rc;
+    int ok = 1;
+    for (int q = 0; q < 3; q++) {
+        ok &= v[q].n == n;
+        for (size_t i = 0; ok && i < n; i++)
+            for (int c = 0; c < 2; c++)
+                ok &= v[q].x[c][i] ==
+                      (i < k ? bval(t1, q, c, first + i) : bval(t2, q, c, i - k));
+        mimir_bv_free(&v[q]);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Bytes [off, off + 8) of a file as a little-endian word; 0 if unreadable. */
+static uint64_t file_u64(const char *path, long off)
+{
+    uint8_t b[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        if (fseek(f, off, SEEK_SET) != 0 || fread(b, 1, 8, f) != 8)
+            memset(b, 0, sizeof b);
+        fclose(f);
+    }
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_binary_kinds(void)
+{
+    char dir[512], f[600];
+    pdir(dir, "bin.p1");
+    mimir_err err = {0};
+    mimir_pool *p = NULL;
+    int rc = mkpool(dir, 1, S1, 1);
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 1, S1, &p, &err);
+    CHECK(rc == 0, "binary kinds: create and open a pool (%s)", rc ? err.msg : "ok");
+    if (rc != 0)
+        return;
+    CHECK(mimir_pool_prep(p)->binary == 0, "an empty pool's source is not binary");
+    CHECK(add_btriples(p, 21, 5, 0) == 0, "append 5 words of boolean triples");
+    CHECK(add_btriples(p, 22, 7, 0) == 0, "append 7 more (a second batch)");
+    CHECK(mimir_pool_prep(p)->binary == 0, "boolean triples alone do not make it binary");
+    CHECK(add_btriples(p, 22, 0, 0) == MIMIR_EINPUT, "an empty boolean triple batch is refused");
+    rc = add_cmasks(p, 23, 3, 0, 1, 1, &err);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "db") == 0,
+          "a daBit word with bits above bit 0 is refused (%s: %s)", err.field, err.msg);
+    rc = add_cmasks(p, 23, 3, 0, 1, 2, &err);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "rb") == 0,
+          "rb of the wrong length is refused (%s: %s)", err.field, err.msg);
+    CHECK(mimir_pool_batches(p) == 2 && mimir_pool_prep(p)->binary == 0,
+          "refused appends write nothing");
+    CHECK(add_cmasks(p, 23, 3, 0, 1, 0, &err) == 0, "append 3 comparison masks (%s)", err.msg);
+    CHECK(mimir_pool_prep(p)->binary == 1, "appending comparison masks makes the source binary");
+    CHECK(add_cmasks(p, 24, 4, 0, 1, 0, &err) == 0, "append 4 more (a second batch)");
+    CHECK(add_triples(p, 25, 2, 0, 1) == 0, "append 2 triples after them");
+
+    /* docs/formats.md: boolean vectors are two arrays (x[0], x[1]) of 8-byte words */
+    snprintf(f, sizeof f, "%s/batch-000000.mtp", dir);
+    CHECK(file_size(f) == 128 + 5 * 3 * 16 + 32, "a batch of 5 boolean triple words is "
+          "128 + 5*48 + 32 bytes (got %ld)", file_size(f));
+    CHECK(file_u64(f, 128 + 2 * 8) == bval(21, 0, 0, 2) &&
+              file_u64(f, 128 + 5 * 8 + 4 * 8) == bval(21, 0, 1, 4) &&
+              file_u64(f, 128 + 5 * 16 + 5 * 8 + 1 * 8) == bval(21, 1, 1, 1) &&
+              file_u64(f, 128 + 2 * 5 * 16 + 3 * 8) == bval(21, 2, 0, 3),
+          "boolean triple layout: a's x[0], a's x[1], b's, c's word arrays");
+    snprintf(f, sizeof f, "%s/batch-000002.mtp", dir);
+    CHECK(file_size(f) == 128 + 3 * (64 + 16 + 64 + 16) + 32,
+          "a batch of 3 comparison masks is 128 + 3*160 + 32 bytes (got %ld)", file_size(f));
+    CHECK(file_u64(f, 128 + 3 * 64 + 3 * 8 + 2 * 8) == bval(23, 1, 1, 2) &&
+              file_u64(f, 128 + 3 * 64 + 3 * 16 + 3 * 64 + 1 * 8) == bval(23, 3, 0, 1),
+          "comparison mask layout: r's 4 arrays, rb's 2, d's 4, db's 2");
+
+    CHECK(take_btriples(p, 3, 21, 0, &err) == 0, "take 3 boolean triple words: 0..2");
+    CHECK(take_btriples2(p, 4, 21, 3, 2, 22, &err) == 0,
+          "take 4 spanning two batches: words 3, 4 of the first, 0, 1 of the second");
+    CHECK(take_cmasks(p, 2, 23, 0, 1, &err) == 0, "take 2 comparison masks: items 0, 1");
+    mimir_pool_status st;
+    mimir_pool_get_status(p, &st, &err);
+    CHECK(st.generated[MIMIR_PREP_BTRIPLE - 1] == 12 && st.consumed[MIMIR_PREP_BTRIPLE - 1] == 7 &&
+              st.generated[MIMIR_PREP_CMASK - 1] == 7 && st.consumed[MIMIR_PREP_CMASK - 1] == 2 &&
+              st.remaining[MIMIR_PREP_CMASK - 1] == 5 && st.generated[0] == 2,
+          "status: 12 words generated, 7 consumed; 7 masks, 2 consumed, 5 left");
+    mimir_pool_close(p);
+    p = NULL;
+    CHECK(remaining(dir, MIMIR_PREP_BTRIPLE) == 5 && remaining(dir, MIMIR_PREP_CMASK) == 5,
+          "after close: 5 words and 5 masks left (the reservation given back)");
+
+    rc = mimir_pool_open(dir, 1, S1, &p, &err);
+    CHECK(rc == 0 && mimir_pool_prep(p)->binary == 1,
+          "reopened: a pool holding comparison masks opens binary");
+    if (rc != 0)
+        return;
+    CHECK(take_btriples(p, 5, 22, 2, &err) == 0, "after reopen: words 2..6 of the second batch");
+    rc = take_btriples(p, 1, 22, 7, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "no boolean triple words left (needed 1, have "
+                                                "0)") != NULL,
+          "no word is handed out twice: %s", err.msg);
+    CHECK(take_cmasks(p, 1, 23, 2, 1, &err) == 0, "then mask 2 of the first mask batch");
+    rc = take_cmasks(p, 5, 24, 0, 1, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.msg, "no comparison masks left (needed 5, have 4)"),
+          "5 masks when 4 are left: refused, %s", err.msg);
+    CHECK(take_cmasks(p, 4, 24, 0, 1, &err) == 0, "the 4 of the second batch, in order");
+    mimir_pool_close(p);
+    p = NULL;
+    CHECK(remaining(dir, MIMIR_PREP_CMASK) == 0 && remaining(dir, MIMIR_PREP_TRIPLE) == 2,
+          "every mask consumed; the triples untouched");
+    rc = mimir_pool_open(dir, 1, S1, &p, &err);
+    CHECK(rc == 0 && mimir_pool_prep(p)->binary == 1,
+          "a pool whose comparison masks are all consumed still opens binary");
+    mimir_pool_close(p);
+    p = NULL;
+
+    /* semi-honest: r and d without MAC words; a pool of boolean triples only is not binary */
+    pdir(dir, "binsh.p2");
+    rc = mkpool(dir, 2, S1, 0);
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 2, S1, &p, &err);
+    if (rc == 0)
+        rc = add_btriples(p, 26, 4, 0) | add_cmasks(p, 27, 2, 0, 0, 0, &err);
+    CHECK(rc == 0, "semi-honest pool with boolean triples and masks (%s)", rc ? err.msg : "ok");
+    snprintf(f, sizeof f, "%s/batch-000001.mtp", dir);
+    CHECK(file_size(f) == 128 + 2 * (32 + 16 + 32 + 16) + 32,
+          "semi-honest masks: 96 bytes each (got %ld)", file_size(f));
+    CHECK(rc == 0 && take_cmasks(p, 2, 27, 0, 0, &err) == 0,
+          "semi-honest masks round trip without MAC words");
+    mimir_pool_close(p);
+    p = NULL;
+    pdir(dir, "binbt.p0");
+    rc = mkpool(dir, 0, S1, 1);
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 0, S1, &p, &err);
+    if (rc == 0)
+        rc = add_btriples(p, 28, 4, 0);
+    mimir_pool_close(p);
+    p = NULL;
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 0, S1, &p, &err);
+    CHECK(rc == 0 && mimir_pool_prep(p)->binary == 0,
+          "a pool of boolean triples only opens not binary");
+    mimir_pool_close(p);
+    p = NULL;
+
+    /* a corrupted comparison mask batch and boolean triple batch: verify names them, a take
+     * refuses them and consumes nothing */
+    pdir(dir, "bincorrupt.p0");
+    rc = mkpool(dir, 0, S1, 1);
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 0, S1, &p, &err);
+    if (rc == 0)
+        rc = add_btriples(p, 29, 4, 0) | add_cmasks(p, 30, 3, 0, 1, 0, &err);
+    mimir_pool_close(p);
+    p = NULL;
+    CHECK(rc == 0 && mimir_pool_verify(dir, &err) == 0, "a clean pool verifies");
+    snprintf(f, sizeof f, "%s/batch-000001.mtp", dir);
+    flip_byte(f, 128 + 3 * 64 + 3 * 8 + 5); /* in rb's x[1] */
+    rc = mimir_pool_verify(dir, &err);
+    CHECK(rc == MIMIR_EINPUT && strcmp(err.file, f) == 0 && strcmp(err.field, "digest") == 0,
+          "verify names the corrupted mask batch and the digest (%s: %s)", err.file, err.field);
+    rc = mimir_pool_open(dir, 0, S1, &p, &err);
+    CHECK(rc == 0, "open checks headers only");
+    if (rc == 0) {
+        rc = mimir_pool_verify_open(p, NULL, &err);
+        CHECK(rc == MIMIR_EINPUT && strcmp(err.file, f) == 0,
+              "verify_open names the corrupted mask batch (%s)", err.file);
+        rc = take_cmasks(p, 1, 30, 0, 1, &err);
+        CHECK(rc == MIMIR_EINPUT && strcmp(err.field, "digest") == 0,
+              "a take from the corrupted mask batch is refused (%s)", err.field);
+        CHECK(take_btriples(p, 4, 29, 0, &err) == 0, "the intact boolean triples are served");
+    }
+    mimir_pool_close(p);
+    p = NULL;
+    CHECK(remaining(dir, MIMIR_PREP_CMASK) == 3, "nothing of the corrupted batch was consumed");
+    snprintf(f, sizeof f, "%s/batch-000000.mtp", dir);
+    flip_byte(f, 128 + 4 * 16 * 2 + 7); /* in c's x[0] */
+    rc = mimir_pool_verify(dir, &err);
+    CHECK(rc == MIMIR_EINPUT && strstr(err.file, "batch-000001.mtp") != NULL,
+          "a fully consumed corrupted batch is not checked; the other still is (%s)", err.file);
+}
+
 int main(void)
 {
     mimir_mem_init();
@@ -1143,6 +1439,7 @@ int main(void)
     test_bad_files();
     test_dealer_pools();
     test_wmask_pools();
+    test_binary_kinds();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (getenv("KEEP") == NULL && system(cmd) != 0)
