@@ -34,6 +34,7 @@
 
 #include "cluster.h"
 #include "coin.h"
+#include "compare.h"
 #include "dealer.h"
 #include "gpt2_fixed.h"
 #include "mem.h"
@@ -54,6 +55,7 @@ static const uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES] = "mimir bench_sgpt2 d
 
 static const char *model_dir = "models/tiny", *name = "tiny", *work = NULL;
 static int prompt_len = 16, n_new = 33, semi_honest = 0;
+static int binary = MIMIR_COMPARE_BINARY_DEFAULT; /* --compare binary|arithmetic */
 static mimir_gpt2_config cfg;
 static char workdir[200], certdir[256];
 
@@ -122,7 +124,19 @@ static int t_wpair(void *ctx, const mimir_wmask *m, size_t rows, int tr, mimir_s
     TIMED(mimir_prep_wpair(((tprep *)ctx)->in, m, rows, tr, a, c, e));
 }
 
+static int t_btriples(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c, mimir_err *e)
+{
+    TIMED(mimir_prep_btriples(((tprep *)ctx)->in, n, a, b, c, e));
+}
+static int t_cmasks(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d, mimir_bv *db,
+                    mimir_err *e)
+{
+    TIMED(mimir_prep_cmasks(((tprep *)ctx)->in, n, r, rb, d, db, e));
+}
+
 static const mimir_prep_ops tops = {
+    .btriples = t_btriples,
+    .cmasks = t_cmasks,
     .triples = t_triples,
     .matrix = t_matrix,
     .trunc = t_trunc,
@@ -206,9 +220,11 @@ static int party_run(int self, const char *cluster_json, FILE *res, mimir_err *e
     mimir_coin_opts co = {coin_seed, 0};
     TRY(mimir_coin_toss(net, &co, &coin, e));
     TRY(mimir_dealer_new(dealer_seed, self, !semi_honest, &dl, e));
+    mimir_dealer_set_binary(dl, binary);
     tp.in = mimir_dealer_prep(dl);
     tp.self.ops = &tops;
     tp.self.ctx = &tp;
+    tp.self.binary = binary;
     mimir_r128 alpha[2];
     mimir_dealer_alpha(dl, alpha);
     mimir_spdz_opts so = {0};
@@ -347,7 +363,7 @@ static double median(double *v, int n)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_sgpt2 [--model DIR] [--name NAME] [--prompt N] [--new N] "
-                    "[--work DIR] [--semi-honest]\n");
+                    "[--work DIR] [--semi-honest] [--compare binary|arithmetic]\n");
     return 2;
 }
 
@@ -361,7 +377,9 @@ int main(int argc, char **argv)
         }
         if (v == NULL)
             return usage();
-        if (strcmp(a, "--model") == 0)
+        if (strcmp(a, "--compare") == 0 && (strcmp(v, "binary") == 0 || strcmp(v, "arithmetic") == 0))
+            binary = strcmp(v, "binary") == 0;
+        else if (strcmp(a, "--model") == 0)
             model_dir = v;
         else if (strcmp(a, "--name") == 0)
             name = v;
@@ -558,7 +576,7 @@ int main(int argc, char **argv)
     printf("{\"bench\":\"sgpt2_generate\",\"model\":\"%s\",\"name\":\"%s\",\"layers\":%d,"
            "\"n_embd\":%d,\"heads\":%d,\"vocab\":%d,\"n_ctx\":%d,\"security\":\"%s\","
            "\"route\":\"three party processes, TLS 1.3 over loopback TCP, trusted dealer in "
-           "each party (seeded simulation)\",\"prompt_tokens\":%d,\"new_tokens\":%d,"
+           "each party (seeded simulation)\",\"compare\":\"%s\",\"prompt_tokens\":%d,\"new_tokens\":%d,"
            "\"tokens_timed\":%d,\"ms_per_token_median\":%.2f,\"ms_per_token_mean\":%.2f,"
            "\"online_ms_per_token_median\":%.2f,\"online_ms_per_token_mean\":%.2f,"
            "\"dealer_ms_per_token_mean\":%.2f,\"output_check_ms_per_token_mean\":%.2f,"
@@ -571,7 +589,8 @@ int main(int argc, char **argv)
            "%.1f,%.1f],\"cores\":%ld,\"cpu_bound_ms_per_token\":%.1f,"
            "\"tokens_agree\":%d,\"tokens_sampled\":%d}\n",
            model_dir, name, cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.vocab_size, cfg.n_ctx,
-           semi_honest ? "semi-honest" : "malicious", prompt_len, n_new, nt, mw,
+           semi_honest ? "semi-honest" : "malicious", binary ? "binary" : "arithmetic",
+           prompt_len, n_new, nt, mw,
            sum_wall / nt, mo, sum_online / nt, sum_prep / nt, sum_out / nt, rounds / nt,
            bytes / nt, prompt_ms, pres[0].st[prompt_len - 1].ms, pres[0].load_ms,
            pres[1].load_ms, pres[2].load_ms, pres[0].load_prep, pres[1].load_prep,

@@ -76,7 +76,7 @@ static json_t *model_object(const mimir_plan_model *m)
                      m->cfg.n_ctx, "frac_bits", m->cfg.frac_bits);
 }
 
-int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new,
+int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new, int binary,
                     uint64_t counts[MIMIR_PREP_KINDS], char **json, mimir_err *err)
 {
     *json = NULL;
@@ -92,7 +92,7 @@ int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new,
                              n_new, prompt_len, max, m->cfg.n_ctx);
     uint64_t c[MIMIR_PREP_KINDS];
     char *items = NULL;
-    int rc = mimir_sgpt2_plan(&m->cfg, prompt_len, n_new, c, &items, err);
+    int rc = mimir_sgpt2_plan(&m->cfg, prompt_len, n_new, binary, c, &items, err);
     if (rc != MIMIR_OK)
         return rc;
     json_error_t je;

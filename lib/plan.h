@@ -41,11 +41,12 @@ typedef struct mimir_plan_model {
  * config.json: MIMIR_EINPUT naming the directory or file and the field. */
 int mimir_plan_model_load(const char *dir, mimir_plan_model *m, mimir_err *err);
 
-/* The plan of a generation of prompt_len prompt tokens and n_new new tokens for model m, as
+/* The plan of a generation of prompt_len prompt tokens and n_new new tokens for model m
+ * (comparisons in the binary domain if binary, lib/sgpt2.h mimir_sgpt2_plan), as
  * JSON text (allocated, caller frees), and the element counts per kind (counts may be NULL).
  * prompt_len < 1, n_new < 0, or more steps (mimir_sgpt2_steps) than the model's context:
  * MIMIR_EINPUT with field "--prompt-len" or "--tokens". */
-int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new,
+int mimir_plan_make(const mimir_plan_model *m, int prompt_len, int n_new, int binary,
                     uint64_t counts[MIMIR_PREP_KINDS], char **json, mimir_err *err);
 
 /* --- Binding pools to the model their plan was made for --------------------------------------

@@ -602,7 +602,7 @@ int mimir_sgpt2_new_consume(mimir_spdz *s, const mimir_gpt2_config *cfg, mimir_s
     return sgpt2_new(s, cfg, weights, weights, out, err);
 }
 
-int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,
+int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new, int binary,
                      uint64_t counts[MIMIR_PREP_KINDS], char **plan_json, mimir_err *err)
 {
     if (plan_json != NULL)
@@ -621,6 +621,8 @@ int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,
     mimir_sv tok = {0}, nxt = {0}, idx = {0};
     size_t V = (size_t)cfg->vocab_size;
     int rc = mimir_prep_count_new(0, &pc, err);
+    if (rc == MIMIR_OK)
+        mimir_prep_count_set_binary(pc, binary);
     if (rc == MIMIR_OK)
         rc = mimir_spdz_new_plan(mimir_prep_count_prep(pc), 1, &s, err);
     if (rc == MIMIR_OK)

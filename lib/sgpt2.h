@@ -70,8 +70,10 @@ int mimir_sgpt2_steps(int prompt_len, int n_new);
 /* Items a generation of prompt_len prompt tokens then n_new generated tokens consumes, by
  * running the step code in plan mode: counts[kind - 1] as lib/dealer.h counts them, plus the
  * list of matrix shapes (written as JSON items, the `mimir-triples deal --plan` format, to
- * plan_json, allocated, caller frees). */
-int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new,
+ * plan_json, allocated, caller frees). binary: comparisons in the binary domain (comparison
+ * masks and boolean triples, lib/prep.h) or, 0, in the arithmetic domain (edaBits and scalar
+ * triples). */
+int mimir_sgpt2_plan(const mimir_gpt2_config *cfg, int prompt_len, int n_new, int binary,
                      uint64_t counts[MIMIR_PREP_KINDS], char **plan_json, mimir_err *err);
 
 #endif

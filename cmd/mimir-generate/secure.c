@@ -42,6 +42,7 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "compare.h"
 #include "err.h"
 #include "generate.h"
 #include "io.h"
@@ -315,7 +316,8 @@ static int padded_plan(sess *s, char **plan)
 {
     uint64_t counts[MIMIR_PREP_KINDS];
     long S = s->frames;
-    int rc = mimir_sgpt2_plan(&s->cfg, 1, (int)S, counts, plan, &s->err);
+    int rc = mimir_sgpt2_plan(&s->cfg, 1, (int)S, MIMIR_COMPARE_BINARY_DEFAULT, counts, plan,
+                              &s->err);
     if (rc != MIMIR_OK)
         return rc;
     json_error_t je;
@@ -378,7 +380,8 @@ static int prepare(sess *s)
     if (rc == MIMIR_OK && s->o->pad_to != 0)
         rc = padded_plan(s, &plan);
     else if (rc == MIMIR_OK)
-        rc = mimir_sgpt2_plan(&s->cfg, (int)s->n_ids, (int)s->n, counts, &plan, &s->err);
+        rc = mimir_sgpt2_plan(&s->cfg, (int)s->n_ids, (int)s->n, MIMIR_COMPARE_BINARY_DEFAULT,
+                              counts, &plan, &s->err);
     snprintf(plan_path, sizeof plan_path, "%s/plan.json", s->dir);
     if (rc == MIMIR_OK)
         rc = mimir_write_file(plan_path, plan, strlen(plan), &s->err);

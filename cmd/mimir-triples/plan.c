@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "plan.h"
 #include "tool.h"
 
@@ -17,7 +18,8 @@
 
 static void help(void)
 {
-    printf("Usage: %s plan --model DIR --tokens N [--prompt-len L] [--human]\n\n"
+    printf("Usage: %s plan --model DIR --tokens N [--prompt-len L] [--compare DOMAIN] "
+           "[--human]\n\n"
            "Prints, as JSON on stdout, exactly which preprocessed items a secure generation of\n"
            "N new tokens after a prompt of L tokens consumes with the model in DIR (its\n"
            "config.json): the items a pool needs, in the `deal --plan` / `generate --plan`\n"
@@ -29,9 +31,12 @@ static void help(void)
            "      --model DIR       the model directory (config.json is read)\n"
            "      --tokens N        new tokens to generate (0 to the context's room)\n"
            "      --prompt-len L    prompt tokens (default %d)\n"
+           "      --compare DOMAIN  where comparisons run: binary (comparison masks and\n"
+           "                        boolean triples; `generate` cannot make them yet) or\n"
+           "                        arithmetic (edaBits and scalar triples) (default %s)\n"
            "      --human           also print a table of elements per kind on stderr\n"
            "  -h, --help            show this help\n",
-           PROG, DEFAULT_PROMPT_LEN);
+           PROG, DEFAULT_PROMPT_LEN, MIMIR_COMPARE_BINARY_DEFAULT ? "binary" : "arithmetic");
 }
 
 static void table(const uint64_t c[MIMIR_PREP_KINDS])
@@ -45,16 +50,17 @@ static void table(const uint64_t c[MIMIR_PREP_KINDS])
 
 int plan_main(int argc, char **argv)
 {
-    enum { O_MODEL = 256, O_TOKENS, O_PROMPT_LEN, O_HUMAN };
+    enum { O_MODEL = 256, O_TOKENS, O_PROMPT_LEN, O_HUMAN, O_COMPARE };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"tokens", required_argument, 0, O_TOKENS},
                                        {"prompt-len", required_argument, 0, O_PROMPT_LEN},
                                        {"human", no_argument, 0, O_HUMAN},
+                                       {"compare", required_argument, 0, O_COMPARE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *model = NULL;
     uint64_t tokens = 0, plen = DEFAULT_PROMPT_LEN;
-    int have_tokens = 0, human = 0, c;
+    int have_tokens = 0, human = 0, binary = MIMIR_COMPARE_BINARY_DEFAULT, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -72,6 +78,14 @@ int plan_main(int argc, char **argv)
                                   optarg, MAX_LEN);
             break;
         case O_HUMAN: human = 1; break;
+        case O_COMPARE:
+            if (strcmp(optarg, "binary") == 0)
+                binary = 1;
+            else if (strcmp(optarg, "arithmetic") == 0)
+                binary = 0;
+            else
+                return usage_fail(SUB, "--compare %s: expected binary or arithmetic", optarg);
+            break;
         case 'h': help(); return 0;
         case ':': return usage_fail(SUB, "%s needs an argument", argv[optind - 1]);
         default: return usage_fail(SUB, "unknown option %s", argv[optind - 1]);
@@ -90,7 +104,7 @@ int plan_main(int argc, char **argv)
     char *json = NULL;
     int rc = mimir_plan_model_load(model, &m, &err);
     if (rc == MIMIR_OK)
-        rc = mimir_plan_make(&m, (int)plen, (int)tokens, counts, &json, &err);
+        rc = mimir_plan_make(&m, (int)plen, (int)tokens, binary, counts, &json, &err);
     if (rc != MIMIR_OK)
         return report(&err);
     int ok = fputs(json, stdout) >= 0 && fputc('\n', stdout) != EOF && fflush(stdout) == 0;

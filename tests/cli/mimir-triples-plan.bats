@@ -39,7 +39,7 @@ jget() {
 ELEMS='
 import json, sys
 j = json.load(open(sys.argv[1]))
-e = dict.fromkeys(["triple", "matrix", "trunc", "edabit", "wmask", "wpair"], 0)
+e = dict.fromkeys(["triple", "matrix", "trunc", "edabit", "wmask", "wpair", "btriple", "cmask"], 0)
 masks = []
 for it in j["items"]:
     k, n = it["kind"], it["count"]

@@ -96,8 +96,8 @@ jget() {
     assert_line "mimir_pool_items{kind=\"trunc\",state=\"generated\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 5"
     assert_line "mimir_pool_items{kind=\"matrix\",state=\"failed\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 0"
     assert_line "mimir_pool_items{kind=\"edabit\",state=\"remaining\",party=\"1\",session=\"$SESSION\",pool=\"$T/x.p1\"} 7"
-    # 6 kinds (triple, matrix, trunc, edabit, wmask, wpair) x 5 states
-    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 30 ]
+    # 8 kinds (triple, matrix, trunc, edabit, wmask, wpair, btriple, cmask) x 5 states
+    [ "$(printf '%s\n' "$output" | grep -c '^mimir_pool_items{')" = 40 ]
     assert_line "# TYPE mimir_pool_batches gauge"
 }
 

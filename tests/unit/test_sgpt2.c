@@ -51,6 +51,7 @@ static const int32_t prompt[P] = {48, 79, 68, 70}; /* "Once" in tokenizer.json *
 
 static char dir[256];
 static uint8_t dealer_seed[MIMIR_DEALER_SEED_BYTES];
+static int g_binary; /* comparisons in the binary domain (the dealer's binary flag) */
 static uint8_t coin_seed[3][MIMIR_COIN_SEED_BYTES];
 static mimir_share *shares[3];
 static mimir_gpt2_config cfg;
@@ -160,6 +161,8 @@ static void *party_main(void *arg)
     }
     if (rc == MIMIR_OK)
         rc = mimir_dealer_new(dealer_seed, me->self, 1, &dl, e);
+    if (rc == MIMIR_OK)
+        mimir_dealer_set_binary(dl, g_binary);
     if (rc == MIMIR_OK) {
         mimir_r128 alpha[2];
         mimir_dealer_alpha(dl, alpha);
@@ -366,13 +369,13 @@ static void check_plan(void)
     char *json = NULL;
     mimir_err err = {0};
     double t0 = now_ms();
-    int rc = mimir_sgpt2_plan(&cfg, P, NEW, counts, &json, &err);
+    int rc = mimir_sgpt2_plan(&cfg, P, NEW, 0, counts, &json, &err);
     double ms = now_ms() - t0;
     CHECK(rc == MIMIR_OK, "mimir_sgpt2_plan runs (%d: %s: %s)", rc, err.field, err.msg);
     if (rc != MIMIR_OK)
         return;
-    static const char *const names[] = {"triple", "matrix", "trunc", "edabit", "wmask",
-                                        "wpair"};
+    static const char *const names[MIMIR_PREP_KINDS] = {"triple", "matrix", "trunc", "edabit",
+                                                        "wmask", "wpair", "btriple", "cmask"};
     /* the narrow comparisons (snl.h design ranges) take about half the triples of 64-bit
      * ones: 1079096 for this generation, 2118820 with every comparison at 64 bits */
     CHECK(counts[MIMIR_PREP_TRIPLE - 1] < 1100000, "plan: %llu triples for %d steps, fewer "
@@ -403,18 +406,77 @@ static void check_plan(void)
           (unsigned long long)counts[MIMIR_PREP_WMASK - 1]);
     free(json);
     uint64_t c0[MIMIR_PREP_KINDS], c1[MIMIR_PREP_KINDS];
-    int r0 = mimir_sgpt2_plan(&cfg, 1, 0, c0, NULL, &err);
-    int r1 = mimir_sgpt2_plan(&cfg, 1, 1, c1, NULL, &err);
+    int r0 = mimir_sgpt2_plan(&cfg, 1, 0, 0, c0, NULL, &err);
+    int r1 = mimir_sgpt2_plan(&cfg, 1, 1, 0, c1, NULL, &err);
     CHECK(r0 == MIMIR_OK && r1 == MIMIR_OK &&
               c0[MIMIR_PREP_EDABIT - 1] < c1[MIMIR_PREP_EDABIT - 1] &&
               c0[MIMIR_PREP_WPAIR - 1] < c1[MIMIR_PREP_WPAIR - 1],
           "a step without new tokens skips the logits and the argmax (edaBits %llu < %llu)",
           (unsigned long long)c0[MIMIR_PREP_EDABIT - 1],
           (unsigned long long)c1[MIMIR_PREP_EDABIT - 1]);
-    rc = mimir_sgpt2_plan(&cfg, 0, NEW, counts, &json, &err);
+    rc = mimir_sgpt2_plan(&cfg, 0, NEW, 0, counts, &json, &err);
     CHECK(rc == MIMIR_EINPUT && json == NULL, "a plan for an empty prompt is refused (EINPUT)");
-    rc = mimir_sgpt2_plan(&cfg, cfg.n_ctx, 2, counts, &json, &err);
+    rc = mimir_sgpt2_plan(&cfg, cfg.n_ctx, 2, 0, counts, &json, &err);
     CHECK(rc == MIMIR_EINPUT, "a plan beyond the context is refused (EINPUT: %s)", err.msg);
+}
+
+/* The plan in the binary domain equals what the binary run consumed, kind by kind. */
+static void check_plan_binary(uint64_t arith_triples)
+{
+    static const char *const names[MIMIR_PREP_KINDS] = {"triple", "matrix", "trunc", "edabit",
+                                                        "wmask", "wpair", "btriple", "cmask"};
+    uint64_t counts[MIMIR_PREP_KINDS];
+    char *json = NULL;
+    mimir_err err = {0};
+    int rc = mimir_sgpt2_plan(&cfg, P, NEW, 1, counts, &json, &err);
+    CHECK(rc == MIMIR_OK, "binary: mimir_sgpt2_plan runs (%d: %s)", rc, err.msg);
+    if (rc != MIMIR_OK)
+        return;
+    for (int k = 0; k < MIMIR_PREP_KINDS; k++)
+        CHECK(counts[k] == parties[0].counts[k] && counts[k] == parties[1].counts[k] &&
+                  counts[k] == parties[2].counts[k],
+              "binary: plan: %s elements %llu equal the dealer's count after the real run "
+              "(%llu)", names[k], (unsigned long long)counts[k],
+              (unsigned long long)parties[0].counts[k]);
+    CHECK(counts[MIMIR_PREP_EDABIT - 1] == 0 && counts[MIMIR_PREP_CMASK - 1] > 0 &&
+              counts[MIMIR_PREP_BTRIPLE - 1] > 0 &&
+              counts[MIMIR_PREP_TRIPLE - 1] < arith_triples / 4 &&
+              strstr(json, "{\"kind\":\"cmask\",\"count\":") != NULL &&
+              strstr(json, "{\"kind\":\"btriple\",\"count\":") != NULL &&
+              strstr(json, "\"edabit\"") == NULL,
+          "binary: comparison masks and boolean triples instead of edaBits, and fewer than a "
+          "quarter of the scalar triples (%llu masks, %llu boolean words, %llu triples against "
+          "%llu)", (unsigned long long)counts[MIMIR_PREP_CMASK - 1],
+          (unsigned long long)counts[MIMIR_PREP_BTRIPLE - 1],
+          (unsigned long long)counts[MIMIR_PREP_TRIPLE - 1], (unsigned long long)arith_triples);
+    free(json);
+}
+
+static void run_parties(const char *tag)
+{
+    char addr[3][200];
+    static char json[4096];
+    cluster3_addresses(addr, "unix", dir, tag);
+    cluster3_json(json, sizeof json, "00112233445566778899aabbccddeeff", addr);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        parties[i].self = i;
+        parties[i].json = json;
+        pthread_create(&th[i], NULL, party_main, &parties[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+}
+
+static void free_outputs(void)
+{
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < NEW; j++)
+            for (int q = 0; q < 2; q++) {
+                free(parties[i].lg[j][q]);
+                free(parties[i].oh[j][q]);
+                parties[i].lg[j][q] = parties[i].oh[j][q] = NULL;
+            }
 }
 
 int main(void)
@@ -439,17 +501,7 @@ int main(void)
     if (cluster3_setup(dir, "test_sgpt2") != 0)
         return 1;
 
-    char addr[3][200], json[4096];
-    cluster3_addresses(addr, "unix", dir, "g.");
-    cluster3_json(json, sizeof json, "00112233445566778899aabbccddeeff", addr);
-    pthread_t th[3];
-    for (int i = 0; i < 3; i++) {
-        parties[i].self = i;
-        parties[i].json = json;
-        pthread_create(&th[i], NULL, party_main, &parties[i]);
-    }
-    for (int i = 0; i < 3; i++)
-        pthread_join(th[i], NULL);
+    run_parties("g.");
     for (int i = 0; i < 3; i++)
         CHECK(parties[i].rc == MIMIR_OK, "party %d: the generation runs (%d: %s: %s: %s)", i,
               parties[i].rc, parties[i].err.file, parties[i].err.field, parties[i].err.msg);
@@ -483,14 +535,34 @@ int main(void)
         check_generation(m);
     check_plan();
 
-    for (int i = 0; i < 3; i++) {
-        for (int j = 0; j < NEW; j++)
-            for (int q = 0; q < 2; q++) {
-                free(parties[i].lg[j][q]);
-                free(parties[i].oh[j][q]);
-            }
+    /* the same generation with comparisons in the binary domain: the same tokens, the same
+     * logit bound, every party the same rounds, and the binary plan's counts */
+    uint64_t arith_triples = parties[0].counts[MIMIR_PREP_TRIPLE - 1];
+    free_outputs();
+    for (int i = 0; i < 3; i++)
         mimir_share_free(shares[i]);
+    CHECK(split_model(m, &err) == MIMIR_OK, "binary: model split again (%s)", err.msg);
+    memset(parties, 0, sizeof parties);
+    g_binary = 1;
+    run_parties("b.");
+    int bok = 1;
+    for (int i = 0; i < 3; i++)
+        bok &= CHECK(parties[i].rc == MIMIR_OK, "binary: party %d: the generation runs (%d: %s: "
+                     "%s)", i, parties[i].rc, parties[i].err.field, parties[i].err.msg);
+    if (bok) {
+        check_generation(m);
+        int same = 1;
+        for (int k = 0; k < steps; k++)
+            same &= parties[1].step_rounds[k] == parties[0].step_rounds[k] &&
+                    parties[2].step_rounds[k] == parties[0].step_rounds[k];
+        CHECK(same, "binary: every party spends the same rounds at every step (%llu at T = 1, "
+              "%llu at T = %d with the argmax)", (unsigned long long)parties[0].step_rounds[0],
+              (unsigned long long)parties[0].step_rounds[P - 1], P);
+        check_plan_binary(arith_triples);
     }
+    free_outputs();
+    for (int i = 0; i < 3; i++)
+        mimir_share_free(shares[i]);
     for (int k = 0; k < P; k++)
         for (int q = 0; q < 3; q++)
             free(tok_comp[k][q]);
