@@ -166,7 +166,7 @@ json.dump(p, sys.stdout)' > "$D/plan2.json"
     [ "$codes" = "0 0 0" ]
     grep -q "party 0: pool .* re-aligned with the peers' cursors: [0-9]* items skipped" "$D/c/p0.out"
     ! grep -q "re-aligned" "$D/c/p1.out"
-    for kind in triple trunc edabit; do
+    for kind in triple trunc edabit btriple cmask; do
         a=$(consumed $kind "$D/c/pool.p0") b=$(consumed $kind "$D/c/pool.p1")
         c=$(consumed $kind "$D/c/pool.p2")
         [ "$a" = "$b" ] && [ "$b" = "$c" ]

@@ -154,13 +154,24 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
     assert_output --partial "unexpected argument 'extra'"
 }
 
-@test "a secure generation consumes exactly its plan: every pool ends with nothing left" {
+# consume_plan DOMAIN: a plan with --compare DOMAIN, pools dealt from it, a real secure
+# generation served from them; every kind ends with nothing left and consumed = the plan.
+consume_plan() {
     # "Th" is 2 tokens with the tiny model's character tokenizer; 3 new tokens
     run "$GEN" --prepare "$D/c" --tokens 3 "Th"
     assert_success
-    "$MT" plan --model "$MODEL" --prompt-len 2 --tokens 3 > "$D/plan.json"
-    # the plan --prepare made for the dealer is the same plan (one code path)
-    [ "$(jget "$D/c/plan.json" 'j["items"]')" = "$(jget "$D/plan.json" 'j["items"]')" ]
+    "$MT" plan --model "$MODEL" --prompt-len 2 --tokens 3 --compare "$1" > "$D/plan.json"
+    if [ "$1" = binary ]; then
+        # the plan --prepare made for its dealer is the same plan (one code path, the binary
+        # domain of the embedded cluster)
+        [ "$(jget "$D/c/plan.json" 'j["items"]')" = "$(jget "$D/plan.json" 'j["items"]')" ]
+        [ "$(jget "$D/plan.json" 'j["generation"]["elements"]["edabit"]')" = 0 ]
+        [ "$(jget "$D/plan.json" 'j["generation"]["elements"]["cmask"]')" -gt 0 ]
+    else
+        [ "$(jget "$D/plan.json" 'j["generation"]["elements"]["cmask"]')" = 0 ]
+        [ "$(jget "$D/plan.json" 'j["generation"]["elements"]["btriple"]')" = 0 ]
+        [ "$(jget "$D/plan.json" 'j["generation"]["elements"]["edabit"]')" -gt 0 ]
+    fi
     for i in 0 1 2; do rm -rf "$D/c/pool.p$i"; done
     "$MT" deal --cluster "$D/c/cluster.json" --plan "$D/plan.json" -o "$D/c/pool" 2> /dev/null
     for i in 0 1 2; do
@@ -175,13 +186,33 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
     PIDS=()
     for i in 0 1 2; do
         "$MT" status --json "$D/c/pool.p$i" > "$D/s$i.json"
-        for k in triple matrix trunc edabit wmask wpair; do
+        for k in triple matrix trunc edabit wmask wpair btriple cmask; do
             want="$(jget "$D/plan.json" "j['generation']['elements']['$k']")"
             [ "$(jget "$D/s$i.json" "j['kinds']['$k']['remaining']")" = 0 ] ||
                 { echo "party $i: $k: $(jget "$D/s$i.json" "j['kinds']['$k']")" >&2; false; }
             [ "$(jget "$D/s$i.json" "j['kinds']['$k']['consumed']")" = "$want" ]
         done
     done
+}
+
+@test "a secure generation consumes exactly its plan: every pool ends with nothing left" {
+    consume_plan arithmetic
+}
+
+@test "the same in the binary domain (plan --compare binary, the embedded cluster's plan)" {
+    consume_plan binary
+}
+
+@test "--compare takes binary or arithmetic only; the default is arithmetic" {
+    run --separate-stderr "$MT" plan --model "$MODEL" --tokens 1 --compare boolean
+    assert_failure 2
+    [[ "$stderr" == *"--compare boolean: expected binary or arithmetic"* ]]
+    "$MT" plan --model "$MODEL" --tokens 1 --compare binary > "$D/b.json"
+    "$MT" plan --model "$MODEL" --tokens 1 > "$D/a.json"
+    # the default is arithmetic: the plan `generate` can make
+    [ "$(jget "$D/a.json" 'j["items"]')" != "$(jget "$D/b.json" 'j["items"]')" ]
+    "$MT" plan --model "$MODEL" --tokens 1 --compare arithmetic > "$D/a2.json"
+    cmp "$D/a.json" "$D/a2.json"
 }
 
 @test "a pool dealt from a plan for another model is refused by mimir-party serve, exit 2" {
