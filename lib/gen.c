@@ -21,6 +21,7 @@
 #include "gen.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -57,7 +58,8 @@ struct mimir_gen {
     mimir_prep pub_prep;    /* generates on demand */
     mimir_sv stock[3];
     size_t stock_used;
-    uint64_t n_tbatch, n_matrix, n_bits, n_wpair, n_wmask; /* event counters (test faults) */
+    uint64_t n_tbatch, n_matrix, n_bits, n_wpair, n_wmask, n_btriple; /* event counters
+                                                                       * (test faults) */
 #ifdef MIMIR_TEST_HOOKS
     mimir_gen_fault fault;
 #endif
@@ -81,6 +83,7 @@ static int fault_at(const mimir_gen *g, int kind, uint64_t at)
 #define MIMIR_GEN_FAULT_WPAIR_C 4
 #define MIMIR_GEN_FAULT_WMASK_MAC 5
 #define MIMIR_GEN_FAULT_WMASK_COPY 6
+#define MIMIR_GEN_FAULT_BTRIPLE_Z 7
 #endif
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -621,14 +624,31 @@ static int xor_bits(mimir_gen *g, mimir_sv *out, const mimir_sv *x, const mimir_
     return rc;
 }
 
-/* nb items: r (nb) and bits (64 nb, item-major), checked. kind: statistics. */
+/* Word j of the little-endian bytes p (8 bytes per word). */
+static uint64_t le64(const uint8_t *p, size_t j)
+{
+    uint64_t w = 0;
+    for (int b = 7; b >= 0; b--)
+        w = (w << 8) | p[8 * j + (size_t)b];
+    return w;
+}
+
+/* nb items: r (nb) and bits (64 nb, item-major), checked. kind: statistics. bw (NULL: not
+ * wanted): the same bits as the replicated boolean sharing they already are, one word per item
+ * (bit e of item j = bit e of word j): component i is b^(i), the stream bits party i shares
+ * with prev, component i+1 is b^(i+1), those it shares with next. The input copy check below
+ * binds both holders of b^(j) to the same bits, so the two copies of every boolean component
+ * agree for honest holders; a party that later keeps another component than it input is caught
+ * by the copy check of the first open that involves it (docs/protocol.md). */
 static int make_bits(mimir_gen *g, int kind, size_t nb, mimir_sv *r, mimir_sv *bits,
-                     mimir_err *err)
+                     mimir_bv *bw, mimir_err *err)
 {
     size_t nbits = nb * NBITS;
     uint64_t at = g->n_bits++;
     memset(r, 0, sizeof *r);
     memset(bits, 0, sizeof *bits);
+    if (bw != NULL)
+        memset(bw, 0, sizeof *bw);
     /* helper triples: two XOR layers of nbits products */
     free_n(g->stock, 3);
     g->stock_used = 0;
@@ -650,6 +670,12 @@ static int make_bits(mimir_gen *g, int kind, size_t nb, mimir_sv *r, mimir_sv *b
     pw_bytes(g, u, u + nbits / 8, nbits / 8);
     if (fault_at(g, MIMIR_GEN_FAULT_BIT, at) && nbits > 0)
         u[0] ^= 1; /* TEST FAULT: this party's copy of b^(i) differs from its co-holder's */
+    if (bw != NULL && (rc = mimir_bv_alloc(bw, nb, err)) != MIMIR_OK)
+        goto out;
+    for (size_t j = 0; bw != NULL && j < nb; j++) {
+        bw->x[0][j] = le64(u, j);
+        bw->x[1][j] = le64(u + nbits / 8, j);
+    }
     mimir_r64 *g0 = c0 + (size_t)g->self * nbits, *g1 = c1 + (size_t)g->next * nbits;
     for (size_t e = 0; e < nbits; e++) {
         g0[e] = (u[e / 8] >> (e % 8)) & 1;
@@ -694,6 +720,8 @@ out:
     if (rc != MIMIR_OK) {
         mimir_sv_free(r);
         mimir_sv_free(bits);
+        if (bw != NULL)
+            mimir_bv_free(bw);
     }
     mimir_sv_free(&in);
     mimir_sv_free(&x);
@@ -729,7 +757,7 @@ int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir
     for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_GEN_BITS_BATCH) {
         size_t nb = n - off < MIMIR_GEN_BITS_BATCH ? n - off : MIMIR_GEN_BITS_BATCH;
         mimir_sv rr, bb;
-        rc = make_bits(g, MIMIR_PREP_EDABIT, nb, &rr, &bb, err);
+        rc = make_bits(g, MIMIR_PREP_EDABIT, nb, &rr, &bb, NULL, err);
         if (rc == MIMIR_OK) {
             put(r, off, &rr);
             put(bits, off * NBITS, &bb);
@@ -767,7 +795,7 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
     for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_GEN_BITS_BATCH) {
         size_t nb = n - off < MIMIR_GEN_BITS_BATCH ? n - off : MIMIR_GEN_BITS_BATCH;
         mimir_sv rr, bb;
-        rc = make_bits(g, MIMIR_PREP_TRUNC, nb, &rr, &bb, err);
+        rc = make_bits(g, MIMIR_PREP_TRUNC, nb, &rr, &bb, NULL, err);
         if (rc != MIMIR_OK)
             break;
         put(r, off, &rr);
@@ -793,6 +821,292 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
     }
     g->st.generated[MIMIR_PREP_TRUNC - 1] += n;
     g->st.sacrificed[MIMIR_PREP_TRUNC - 1] += 4 * (uint64_t)n * NBITS;
+    return MIMIR_OK;
+}
+
+/* ---- comparison masks ---------------------------------------------------------------------- */
+
+/* A comparison mask is an edaBit (r, its 64 bits) whose bits are kept in the boolean sharing
+ * they are drawn in (make_bits' bw), plus a daBit (Rotaru and Wood, INDOCRYPT 2019): one more
+ * bit b made the same way, as a MAC'd value d and as bit 0 of a boolean word db. d is uniform
+ * to a corrupted party: it misses one of the three b^(j). */
+int mimir_gen_cmasks(mimir_gen *g, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d,
+                     mimir_bv *db, mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (r == NULL || rb == NULL || d == NULL || db == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "cmasks", "no output vectors");
+    if (n > ((size_t)1 << 36))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "cmasks", "too many (%zu)", n);
+    memset(d, 0, sizeof *d);
+    memset(rb, 0, sizeof *rb);
+    memset(db, 0, sizeof *db);
+    rc = mimir_sv_alloc(r, n, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_sv_alloc(d, n, 1, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_bv_alloc(rb, n, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_bv_alloc(db, n, err);
+    uint64_t sac = 0;
+    for (size_t off = 0; rc == MIMIR_OK && off < n; off += MIMIR_GEN_BITS_BATCH) {
+        size_t nb = n - off < MIMIR_GEN_BITS_BATCH ? n - off : MIMIR_GEN_BITS_BATCH;
+        size_t nd = (nb + NBITS - 1) / NBITS; /* items of the daBit batch: 64 bits each */
+        mimir_sv rr, bb;
+        mimir_bv bw;
+        /* r and rb: an edaBit batch with its boolean components (its arithmetic bits unused) */
+        rc = make_bits(g, MIMIR_PREP_CMASK, nb, &rr, &bb, &bw, err);
+        if (rc == MIMIR_OK) {
+            put(r, off, &rr);
+            for (int q = 0; q < 2; q++)
+                memcpy(rb->x[q] + off, bw.x[q], nb * 8);
+            mimir_sv_free(&rr);
+            mimir_sv_free(&bb);
+            mimir_bv_free(&bw);
+            rc = make_bits(g, MIMIR_PREP_CMASK, nd, &rr, &bb, &bw, err);
+        }
+        /* d and db: bit j of the daBit batch's stream bits, as a value and as bit 0 */
+        if (rc == MIMIR_OK) {
+            mimir_sv dv = view(&bb, 0, nb);
+            put(d, off, &dv);
+            for (int q = 0; q < 2; q++)
+                for (size_t j = 0; j < nb; j++)
+                    db->x[q][off + j] = (bw.x[q][j / NBITS] >> (j % NBITS)) & 1;
+            mimir_sv_free(&rr);
+            mimir_sv_free(&bb);
+            mimir_bv_free(&bw);
+            sac += 4 * (uint64_t)(nb + nd) * NBITS;
+        }
+    }
+    if (rc != MIMIR_OK) {
+        mimir_sv_free(r);
+        mimir_sv_free(d);
+        mimir_bv_free(rb);
+        mimir_bv_free(db);
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_CMASK - 1] += n;
+    g->st.sacrificed[MIMIR_PREP_CMASK - 1] += sac;
+    return MIMIR_OK;
+}
+
+/* ---- boolean triples: replicated AND, then cut-and-bucket ------------------------------------ */
+
+/* The bucket size for n >= MIMIR_GEN_BTRIPLE_MIN buckets: the smallest B with the bound
+ * max_k binom(n,k) / binom(nB,kB) * binom(M-kB, B) / binom(M, B) <= 2^-40 (M = nB + B; the
+ * thresholds were computed with lgamma, docs/protocol.md). */
+unsigned mimir_gen_btriple_bucket(size_t n)
+{
+    return n >= 4800 ? 4 : n >= 520 ? 5 : 6;
+}
+
+/* w = alpha_i, this party's part of a fresh XOR zero sharing: F(k_i) ^ F(k_{i+1}). */
+static int pw_bzero(mimir_gen *g, uint64_t *w, size_t n, mimir_err *err)
+{
+    uint64_t *t = mimir_secret_alloc(n * 8 + 64);
+    if (t == NULL)
+        return oom(err, "btriples");
+    pw_bytes(g, (uint8_t *)w, (uint8_t *)t, n * 8);
+    for (size_t j = 0; j < n; j++)
+        w[j] ^= t[j];
+    mimir_secret_free(t);
+    return MIMIR_OK;
+}
+
+/* c = a AND b by the replicated AND (Araki et al. 2016, section 2.2 over GF(2)): party i
+ * computes z_i = a_i b_i ^ a_i b_{i+1} ^ a_{i+1} b_i ^ alpha_i (XOR over i: a AND b), keeps it
+ * and sends it to prev, receiving z_{i+1} from next. 1 round. at: the batch (test faults). */
+static int band(mimir_gen *g, const mimir_bv *a, const mimir_bv *b, mimir_bv *c, uint64_t at,
+                mimir_err *err)
+{
+    size_t n = a->n;
+    int rc = pw_bzero(g, c->x[0], n, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    const uint64_t *a0 = a->x[0], *a1 = a->x[1], *b0 = b->x[0], *b1 = b->x[1];
+    for (size_t j = 0; j < n; j++)
+        c->x[0][j] ^= (a0[j] & (b0[j] ^ b1[j])) ^ (a1[j] & b0[j]);
+    if (fault_at(g, MIMIR_GEN_FAULT_BTRIPLE_Z, at) && n > 0)
+        c->x[0][0] ^= 1; /* TEST FAULT: an additive attack on c */
+    mimir_net_io io[MIMIR_NET_PARTIES];
+    memset(io, 0, sizeof io);
+    io[g->prev] = (mimir_net_io){1, c->x[0], n * 8, 0, NULL, 0};
+    io[g->next] = (mimir_net_io){0, NULL, 0, 1, c->x[1], n * 8};
+    return fatal(g, mimir_net_exchange(g->net, io, err));
+}
+
+/* perm = a uniform permutation of 0..m-1 by Fisher-Yates from the public coin stream, each
+ * index by Lemire's multiply-and-reject (exactly uniform; the same draws at every party). */
+static int shuffle(mimir_gen *g, mimir_coin *tc, size_t *perm, size_t m, mimir_err *err)
+{
+    enum { CH = 256 };
+    mimir_r64 buf[CH];
+    size_t used = CH;
+    int rc = MIMIR_OK;
+    for (size_t i = 0; i < m; i++)
+        perm[i] = i;
+    for (size_t i = m; i > 1 && rc == MIMIR_OK; i--) {
+        uint64_t s = i; /* draw j in [0, s) */
+        for (;;) {
+            if (used == CH) {
+                if ((rc = fatal(g, mimir_coin_public_r64(tc, buf, CH, err))) != MIMIR_OK)
+                    break;
+                used = 0;
+            }
+            unsigned __int128 p = (unsigned __int128)buf[used++] * s;
+            if ((uint64_t)p >= (uint64_t)(-s) % s) { /* public: coin output */
+                size_t j = (size_t)(p >> 64), t = perm[i - 1];
+                perm[i - 1] = perm[j];
+                perm[j] = t;
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
+/* One batch: n checked words out of M = n B + B made (n >= MIMIR_GEN_BTRIPLE_MIN). After the
+ * products are fixed a fresh toss permutes the M words: the first C = B are opened whole and
+ * must satisfy c = a AND b; the rest form n buckets of B; in each, the first (x, y, z) is
+ * checked against every other (a, b, c): rho = open(x ^ a), sigma = open(y ^ b) (one open for
+ * all), then open(t = z ^ c ^ (sigma & a) ^ (rho & b) ^ rho sigma) must be 0 (Furukawa,
+ * Lindell, Nof, Weinstein, Eurocrypt 2017, section 2.x). The first of each bucket is kept. */
+static int btriple_batch(mimir_gen *g, size_t n, mimir_bv out[3], mimir_err *err)
+{
+    const size_t B = mimir_gen_btriple_bucket(n), C = B, M = n * B + C;
+    const size_t nc = n * (B - 1), nx = 3 * C + 2 * nc; /* checks; words of the first open */
+    mimir_bv v[3], X, T;                                /* a, b, c; first open; t */
+    memset(v, 0, sizeof v);
+    memset(&X, 0, sizeof X);
+    memset(&T, 0, sizeof T);
+    mimir_coin *tc = NULL;
+    size_t *perm = malloc(M * sizeof *perm); /* public */
+    uint64_t *px = mimir_secret_alloc((nx + nc) * 8 + 64), *pt = px + nx;
+    int rc = perm == NULL || px == NULL ? oom(err, "btriples") : MIMIR_OK;
+    for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
+        rc = mimir_bv_alloc(&v[k], M, err);
+    if (rc == MIMIR_OK && (rc = mimir_bv_alloc(&X, nx, err)) == MIMIR_OK)
+        rc = mimir_bv_alloc(&T, nc, err);
+    uint64_t at = g->n_btriple++;
+    if (rc == MIMIR_OK) {
+        pw_bytes(g, (uint8_t *)v[0].x[0], (uint8_t *)v[0].x[1], M * 8);
+        pw_bytes(g, (uint8_t *)v[1].x[0], (uint8_t *)v[1].x[1], M * 8);
+        rc = band(g, &v[0], &v[1], &v[2], at, err);
+    }
+    if (rc == MIMIR_OK)
+        rc = toss(g, &tc, err);
+    if (rc == MIMIR_OK)
+        rc = shuffle(g, tc, perm, M, err);
+    /* the first open: [a, b, c] of the C cut words, then [rho, sigma] per check */
+    for (int q = 0; q < 2 && rc == MIMIR_OK; q++) {
+        uint64_t *x = X.x[q];
+        const uint64_t *a = v[0].x[q], *b = v[1].x[q];
+        for (size_t j = 0; j < C; j++)
+            for (int k = 0; k < 3; k++)
+                x[3 * j + (size_t)k] = v[k].x[q][perm[j]];
+        for (size_t k = 0; k < n; k++) {
+            size_t f = perm[C + k * B];
+            for (size_t m = 1; m < B; m++) {
+                size_t o = perm[C + k * B + m], e = 3 * C + 2 * (k * (B - 1) + m - 1);
+                x[e] = a[f] ^ a[o];
+                x[e + 1] = b[f] ^ b[o];
+            }
+        }
+    }
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_open_bits(g->s, &X, px, err));
+    /* t = z ^ c ^ (sigma & a) ^ (rho & b) ^ (rho & sigma), the public term in component 0 */
+    const uint64_t m0 = g->self == 0 ? ~(uint64_t)0 : 0, m1 = g->self == 2 ? ~(uint64_t)0 : 0;
+    for (int q = 0; q < 2 && rc == MIMIR_OK; q++) {
+        const uint64_t *a = v[0].x[q], *b = v[1].x[q], *c = v[2].x[q], mq = q ? m1 : m0;
+        for (size_t k = 0; k < n; k++) {
+            size_t f = perm[C + k * B];
+            for (size_t m = 1; m < B; m++) {
+                size_t o = perm[C + k * B + m], i = k * (B - 1) + m - 1;
+                uint64_t rho = px[3 * C + 2 * i], sig = px[3 * C + 2 * i + 1];
+                T.x[q][i] = c[f] ^ c[o] ^ (sig & a[o]) ^ (rho & b[o]) ^ (mq & rho & sig);
+            }
+        }
+    }
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_open_bits(g->s, &T, pt, err));
+    if (rc == MIMIR_OK)
+        rc = fatal(g, mimir_spdz_check(g->s, err));
+    /* public from here: opened and copy-checked words */
+    size_t bad = 0;
+    for (size_t j = 0; rc == MIMIR_OK && j < C; j++)
+        bad += px[3 * j + 2] != (px[3 * j] & px[3 * j + 1]);
+    for (size_t i = 0; rc == MIMIR_OK && i < nc; i++)
+        bad += pt[i] != 0;
+    g->st.sacrifices += rc == MIMIR_OK;
+    if (rc == MIMIR_OK && bad != 0)
+        rc = sac_fail(g, bad, C + nc, "checked words of boolean triples", err);
+    for (int k = 0; k < 3 && rc == MIMIR_OK; k++) {
+        if ((rc = mimir_bv_alloc(&out[k], n, err)) != MIMIR_OK)
+            break;
+        for (int q = 0; q < 2; q++)
+            for (size_t j = 0; j < n; j++)
+                out[k].x[q][j] = v[k].x[q][perm[C + j * B]];
+    }
+    if (rc != MIMIR_OK)
+        for (int k = 0; k < 3; k++)
+            mimir_bv_free(&out[k]);
+    mimir_coin_free(tc);
+    for (int k = 0; k < 3; k++)
+        mimir_bv_free(&v[k]);
+    mimir_bv_free(&X);
+    mimir_bv_free(&T);
+    mimir_secret_free(px);
+    free(perm);
+    return rc;
+}
+
+int mimir_gen_btriples(mimir_gen *g, size_t n_words, mimir_bv *a, mimir_bv *b, mimir_bv *c,
+                       mimir_err *err)
+{
+    int rc = alive(g, err);
+    if (rc != MIMIR_OK)
+        return rc;
+    if (a == NULL || b == NULL || c == NULL)
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "btriples", "no output vectors");
+    if (n_words > ((size_t)1 << 36))
+        return mimir_err_set(err, MIMIR_EINPUT, NULL, "btriples", "too many words (%zu)",
+                             n_words);
+    mimir_bv *outs[3] = {a, b, c};
+    for (int k = 0; k < 3; k++)
+        memset(outs[k], 0, sizeof *outs[k]);
+    for (int k = 0; k < 3 && rc == MIMIR_OK; k++)
+        rc = mimir_bv_alloc(outs[k], n_words, err);
+    uint64_t sac = 0, failed = 0;
+    for (size_t off = 0; rc == MIMIR_OK && off < n_words; off += MIMIR_GEN_BTRIPLE_BATCH) {
+        size_t want = n_words - off < MIMIR_GEN_BTRIPLE_BATCH ? n_words - off
+                                                              : MIMIR_GEN_BTRIPLE_BATCH;
+        size_t nb = want < MIMIR_GEN_BTRIPLE_MIN ? MIMIR_GEN_BTRIPLE_MIN : want;
+        mimir_bv o[3];
+        memset(o, 0, sizeof o);
+        rc = btriple_batch(g, nb, o, err);
+        if (rc == MIMIR_ESECURITY)
+            failed += want;
+        if (rc != MIMIR_OK)
+            break;
+        for (int k = 0; k < 3; k++) {
+            for (int q = 0; q < 2; q++)
+                memcpy(outs[k]->x[q] + off, o[k].x[q], want * 8);
+            mimir_bv_free(&o[k]);
+        }
+        size_t B = mimir_gen_btriple_bucket(nb);
+        sac += (uint64_t)(nb * B + B - want);
+    }
+    g->st.failed[MIMIR_PREP_BTRIPLE - 1] += failed;
+    if (rc != MIMIR_OK) {
+        for (int k = 0; k < 3; k++)
+            mimir_bv_free(outs[k]);
+        return rc;
+    }
+    g->st.generated[MIMIR_PREP_BTRIPLE - 1] += n_words;
+    g->st.sacrificed[MIMIR_PREP_BTRIPLE - 1] += sac;
     return MIMIR_OK;
 }
 
@@ -1198,6 +1512,16 @@ static int op_edabits(void *ctx, size_t n, mimir_sv *r, mimir_sv *bits, mimir_er
 {
     return mimir_gen_edabits(ctx, n, r, bits, err);
 }
+static int op_btriples(void *ctx, size_t n, mimir_bv *a, mimir_bv *b, mimir_bv *c,
+                       mimir_err *err)
+{
+    return mimir_gen_btriples(ctx, n, a, b, c, err);
+}
+static int op_cmasks(void *ctx, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d, mimir_bv *db,
+                     mimir_err *err)
+{
+    return mimir_gen_cmasks(ctx, n, r, rb, d, db, err);
+}
 static int op_wmask(void *ctx, size_t inner, size_t cols, mimir_wmask *out, mimir_err *err)
 {
     return mimir_gen_wmask(ctx, inner, cols, out, err);
@@ -1214,6 +1538,8 @@ static const mimir_prep_ops gen_ops = {
     .edabits = op_edabits,
     .wmask = op_wmask,
     .wpair = op_wpair,
+    .btriples = op_btriples,
+    .cmasks = op_cmasks,
 };
 
 mimir_prep *mimir_gen_prep(mimir_gen *g)

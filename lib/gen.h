@@ -5,7 +5,7 @@
  *
  * Sources: replicated multiplication with a zero-sharing reshare and triple verification by
  * sacrifice from Araki, Furukawa, Lindell, Nof, Ohara (CCS 2016) and Furukawa, Lindell, Nof,
- * Weinstein (Eurocrypt 2017); MACs in Z_2^(64+64) and the sacrifice's soundness over Z_2^k from
+ * Weinstein (Eurocrypt 2017; also its cut-and-bucket check of boolean triples); MACs in Z_2^(64+64) and the sacrifice's soundness over Z_2^k from
  * SPDZ2k (Cramer, Damgård, Escudero, Scholl, Xing, CRYPTO 2018); the replicated "SPDZ-wise"
  * setting from Dalskov, Escudero, Keller (PETS 2020); edaBits from Escudero, Ghosh, Keller,
  * Rachuri, Scholl (CRYPTO 2020).
@@ -20,7 +20,13 @@
  *    "sacrifice check failed: ...", the net is aborted and the generator refuses further work;
  *  - truncation pairs and edaBits: each bit is b0 XOR b1 XOR b2, b_j drawn from pairwise seed j
  *    and input as a replicated value whose two copies are cross-checked (so it is a bit), the
- *    XORs by Beaver products with triples verified in the same call; r = sum 2^i b_i + 2^64 u.
+ *    XORs by Beaver products with triples verified in the same call; r = sum 2^i b_i + 2^64 u;
+ *  - comparison masks: an edaBit whose bits are also kept as the replicated boolean sharing
+ *    they are (component j = b^(j)), plus a daBit made the same way;
+ *  - boolean triples: c by the replicated AND (Araki et al. 2016), then cut-and-bucket (Furukawa
+ *    et al. 2017): C words opened, the rest shuffled into buckets of B by a joint coin, each
+ *    bucket's first triple checked against the others; failure probability at most 2^-40 per
+ *    batch (docs/protocol.md). A failure is MIMIR_ESECURITY "sacrifice check failed: ...".
  * Values (a, b, A, B, r's bits, u) come from ChaCha20 streams keyed by the coin's pairwise seeds;
  * MACs alpha * x are computed by replicated multiplication; the engine (lib/spdz.h) does the
  * opens and checks. All three parties make the same calls with the same sizes in the same order.
@@ -45,6 +51,11 @@
 #define MIMIR_GEN_TRIPLES_PER_BIT_ITEM 128      /* helper triples per edaBit / trunc pair */
 #define MIMIR_GEN_TRIPLE_ROUNDS 10 /* rounds of one mimir_gen_triples / mimir_gen_matrix call:
                                     * 2 (products, MACs) + 2 (coin toss) + 2 (opens) + 4 (check) */
+#define MIMIR_GEN_BTRIPLE_BATCH ((size_t)1 << 16) /* boolean triple words per internal batch
+                                                   * (N buckets) */
+#define MIMIR_GEN_BTRIPLE_MIN 128  /* a smaller batch is padded to this many buckets */
+#define MIMIR_GEN_BTRIPLE_ROUNDS 6 /* rounds per internal batch: 1 (AND) + 2 (coin toss) +
+                                    * 2 (opens) + 1 (copy check) */
 
 #ifdef MIMIR_TEST_HOOKS
 /* TEST FAULTS (test build only): the local party deviates at the at-th (0-based) event. */
@@ -60,6 +71,8 @@ enum mimir_gen_fault_kind {
     MIMIR_GEN_FAULT_WMASK_MAC,  /* in weight mask #at, add 1 to the first word it sends for
                                  * MAC component 0 (w_i, or party 1's d to both) */
     MIMIR_GEN_FAULT_WMASK_COPY, /* in weight mask #at, party 1 sends party 2 another d */
+    MIMIR_GEN_FAULT_BTRIPLE_Z,  /* in boolean triple batch #at, flip bit 0 of the first word
+                                 * of its AND reshare: c = a AND b XOR 1 in that word */
 };
 typedef struct mimir_gen_fault {
     int kind; /* enum mimir_gen_fault_kind */
@@ -79,7 +92,10 @@ typedef struct mimir_gen_opts {
 /* Counters per enum mimir_prep_kind (index kind - 1), in elements as lib/pool.h counts them.
  * sacrificed: elements consumed to check the kind (partners a', c'; A', C'; for truncation
  * pairs and edaBits the helper triples and their partners, 2 * 128 per item; for weight pairs
- * the partners A', C'; none for weight masks). */
+ * the partners A', C'; none for weight masks; for boolean triples, in words, the opened words,
+ * the B - 1 partners per bucket and any padding; for comparison masks the helper triples and
+ * their partners of both bit batches, 2 * 128 per bit made: 64 per mask and one per daBit,
+ * rounded up to 64 per batch). */
 typedef struct mimir_gen_stats {
     uint64_t generated[MIMIR_PREP_KINDS];
     uint64_t sacrificed[MIMIR_PREP_KINDS];
@@ -116,6 +132,22 @@ int mimir_gen_trunc(mimir_gen *g, size_t n, unsigned f, mimir_sv *r, mimir_sv *r
  * MIMIR_GEN_BITS_BATCH items: a triple call, 1 input round, 1 MAC round, 2 products, a check
  * (18 rounds). */
 int mimir_gen_edabits(mimir_gen *g, size_t n, mimir_sv *r, mimir_sv *bits, mimir_err *err);
+
+/* n comparison masks (lib/prep.h): r, d MAC'd (n elements each), rb, db boolean (n words each;
+ * db bits 1..63 zero in both components). Per MIMIR_GEN_BITS_BATCH masks: the edaBit batch
+ * above for r and rb (its boolean components kept) and one for ceil(nb / 64) * 64 bits whose
+ * first nb give d and db (36 rounds). */
+int mimir_gen_cmasks(mimir_gen *g, size_t n, mimir_sv *r, mimir_bv *rb, mimir_sv *d,
+                     mimir_bv *db, mimir_err *err);
+/* n_words checked words of boolean triples a, b, c = a AND b (mimir_bv, allocated by the call).
+ * Per MIMIR_GEN_BTRIPLE_BATCH words: MIMIR_GEN_BTRIPLE_ROUNDS rounds; a batch smaller than
+ * MIMIR_GEN_BTRIPLE_MIN words is padded to it (the padding is sacrificed). */
+int mimir_gen_btriples(mimir_gen *g, size_t n_words, mimir_bv *a, mimir_bv *b, mimir_bv *c,
+                       mimir_err *err);
+/* The bucket size B (and number of opened words, C = B) used for a batch of n buckets
+ * (n >= MIMIR_GEN_BTRIPLE_MIN): the smallest of 4, 5, 6 whose cut-and-bucket bound is at most
+ * 2^-40 (docs/protocol.md). */
+unsigned mimir_gen_btriple_bucket(size_t n);
 
 /* One checked weight mask B (inner x cols) in lib/prep.h's compact form, laid out exactly as
  * lib/dealer.h mimir_dealer_wmask3 lays it out: value components and MAC components 1 and 2

@@ -8,7 +8,10 @@
  * engine with the generator's mask and pair; fixed seeds reproduce a run; round counts. Faults
  * (test build hooks): a party that adds 1 to its c or C reshare makes the sacrifice fail with
  * MIMIR_ESECURITY at every party; a party that inputs another bit than its co-holder is caught
- * by the input copy check.
+ * by the input copy check. Binary kinds: boolean triples (c = a AND b joined by XOR, copies
+ * agree, balanced bits, rounds per batch, a padded small batch) and comparison masks (XOR of rb
+ * = r mod 2^64, d a bit = bit 0 of db's XOR, db bits 1..63 zero, MACs), fixed seeds reproduce
+ * them, and a wrong z in one party's AND reshare fails the cut-and-bucket check at all three.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -37,21 +40,27 @@
 #define WK 2
 #define WT 2
 #define XR 2            /* the engine's x (XR x WI) times W (WI x WC) */
+#define NBT 700         /* boolean triple words (one batch of 700 buckets) */
+#define NBS 3           /* a small call (padded to MIMIR_GEN_BTRIPLE_MIN) */
+#define NCM 100         /* comparison masks */
 
 enum { IT_A, IT_B, IT_C, IT_MA, IT_MB, IT_MC, IT_R, IT_RHI, IT_R63, IT_ER, IT_EB, IT_WA, IT_WC,
-       IT_TA, IT_TC, NIT };
+       IT_TA, IT_TC, IT_CR, IT_CD, NIT };
+enum { BV_A, BV_B, BV_C, BV_SA, BV_SB, BV_SC, BV_RB, BV_DB, NBV };
 
 typedef struct party {
     int self;
     const char *json;
     int scenario; /* 0: everything, 1: triples only (faults, reproducibility), 2: weight
-                   * masks and pairs */
+                   * masks and pairs, 3: boolean triples and comparison masks */
     int fixed;
     mimir_gen_fault fault;
     int rc;
     mimir_err err;
     mimir_r128 alpha[2];
     mimir_sv it[NIT];
+    mimir_bv bv[NBV];
+    uint64_t btriple_rounds;
     mimir_r64 out[2][NMUL];
     mimir_wmask wm;
     mimir_r64 wout[2][XR * WC];
@@ -72,10 +81,26 @@ static const mimir_r64 mul_y[NMUL] = {5, 6, 1ull << 20, 9, (mimir_r64)-7, 1, 987
 
 static int weights(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g);
 
+static int binary(party *me, mimir_net *net, mimir_gen *g)
+{
+    mimir_err *e = &me->err;
+    int rc;
+    mimir_bv *v = me->bv;
+    uint64_t r0 = mimir_net_rounds(net);
+    TRY(mimir_gen_btriples(g, NBT, &v[BV_A], &v[BV_B], &v[BV_C], e));
+    me->btriple_rounds = mimir_net_rounds(net) - r0;
+    TRY(mimir_gen_btriples(g, NBS, &v[BV_SA], &v[BV_SB], &v[BV_SC], e));
+    TRY(mimir_gen_cmasks(g, NCM, &me->it[IT_CR], &v[BV_RB], &me->it[IT_CD], &v[BV_DB], e));
+out:
+    return rc;
+}
+
 static int scenario(party *me, mimir_net *net, mimir_coin *coin, mimir_gen *g)
 {
     if (me->scenario == 2)
         return weights(me, net, coin, g);
+    if (me->scenario == 3)
+        return binary(me, net, g);
     mimir_err *e = &me->err;
     int rc;
     mimir_spdz *s = NULL;
@@ -184,6 +209,8 @@ static void reset(void)
     for (int i = 0; i < 3; i++) {
         for (int k = 0; k < NIT; k++)
             mimir_sv_free(&P[i].it[k]);
+        for (int k = 0; k < NBV; k++)
+            mimir_bv_free(&P[i].bv[k]);
         mimir_wmask_free(&P[i].wm);
         memset(&P[i], 0, sizeof P[i]);
     }
@@ -440,6 +467,103 @@ static void test_weights(void)
           (unsigned long long)P[2].st.sacrificed[MIMIR_PREP_WPAIR - 1]);
 }
 
+/* Word j of boolean item k joined (XOR of the three first components); *bad counts copies
+ * that disagree. */
+static uint64_t bjoin(int k, size_t j, size_t *bad)
+{
+    uint64_t x = 0;
+    for (int p = 0; p < 3; p++) {
+        x ^= P[p].bv[k].x[0][j];
+        *bad += P[p].bv[k].x[1][j] != P[(p + 1) % 3].bv[k].x[0][j];
+    }
+    return x;
+}
+
+static int bv_sized(int k, size_t n)
+{
+    int ok = 1;
+    for (int p = 0; p < 3; p++)
+        ok &= P[p].bv[k].n == n && P[p].bv[k].x[0] != NULL;
+    return ok;
+}
+
+static void test_binary(void)
+{
+    mimir_gen_fault none = {0, 0};
+    run(3, 0, -1, none);
+    CHECK(all_rc(MIMIR_OK), "binary kinds: every party succeeds (rc %d %d %d: %s / %s)",
+          P[0].rc, P[1].rc, P[2].rc, P[0].err.msg, P[1].err.msg);
+    if (!all_rc(MIMIR_OK))
+        return;
+    CHECK(P[0].btriple_rounds == MIMIR_GEN_BTRIPLE_ROUNDS,
+          "a boolean triple batch spends %d rounds (spent %llu)", MIMIR_GEN_BTRIPLE_ROUNDS,
+          (unsigned long long)P[0].btriple_rounds);
+    const size_t ns[2] = {NBT, NBS};
+    for (int s = 0; s < 2; s++) {
+        int k0 = s ? BV_SA : BV_A;
+        if (!bv_sized(k0, ns[s]) || !bv_sized(k0 + 1, ns[s]) || !bv_sized(k0 + 2, ns[s])) {
+            CHECK(0, "boolean triples: %zu words at every party", ns[s]);
+            continue;
+        }
+        size_t bc = 0, bad = 0, ones = 0;
+        for (size_t j = 0; j < ns[s]; j++) {
+            uint64_t a = bjoin(k0, j, &bc), b = bjoin(k0 + 1, j, &bc), c = bjoin(k0 + 2, j, &bc);
+            bad += c != (a & b);
+            ones += (size_t)__builtin_popcountll(a) + (size_t)__builtin_popcountll(b);
+        }
+        size_t bits = 2 * 64 * ns[s];
+        CHECK(bc == 0, "boolean triples (%zu words): the replicated copies agree (%zu differ)",
+              ns[s], bc);
+        CHECK(bad == 0, "boolean triples (%zu words): c = a AND b (%zu words differ)", ns[s],
+              bad);
+        CHECK(ones > bits * 4 / 10 && ones < bits * 6 / 10,
+              "boolean triples (%zu words): about half of a, b's bits are 1 (%zu of %zu)", ns[s],
+              ones, bits);
+    }
+
+    size_t bc = 0, bm = 0, bad = 0, notbit = 0, ones = 0, high = 0, dbad = 0;
+    mimir_r128 *r = join_item(IT_CR, NCM, &bc, &bm), *d = join_item(IT_CD, NCM, &bc, &bm);
+    if (bv_sized(BV_RB, NCM) && bv_sized(BV_DB, NCM)) {
+        for (size_t j = 0; j < NCM; j++) {
+            bad += bjoin(BV_RB, j, &bc) != (uint64_t)r[j];
+            high += (uint64_t)(r[j] >> 64) != 0;
+            notbit += d[j] > 1;
+            ones += d[j] == 1;
+            dbad += (bjoin(BV_DB, j, &bc) & 1) != (uint64_t)d[j];
+            for (int p = 0; p < 3; p++)
+                dbad += (P[p].bv[BV_DB].x[0][j] >> 1) != 0 || (P[p].bv[BV_DB].x[1][j] >> 1) != 0;
+        }
+    } else {
+        bad = NCM;
+    }
+    CHECK(bc == 0 && bm == 0, "comparison masks: copies agree and MACs hold (%zu, %zu bad)", bc,
+          bm);
+    CHECK(bad == 0, "comparison masks: XOR of rb = r mod 2^64 (%zu differ)", bad);
+    CHECK(high > NCM / 2, "comparison masks: r has random upper bits (%zu of %d)", high, NCM);
+    CHECK(notbit == 0 && dbad == 0,
+          "comparison masks: d is a bit, = bit 0 of db's XOR, db bits 1..63 zero (%zu, %zu)",
+          notbit, dbad);
+    CHECK(ones > NCM / 4 && ones < NCM * 3 / 4, "comparison masks: d is balanced (%zu of %d)",
+          ones, NCM);
+    free(r), free(d);
+    const mimir_gen_stats *st = &P[1].st;
+    unsigned B = mimir_gen_btriple_bucket(NBT);
+    uint64_t sbt = (uint64_t)NBT * B + B - NBT + 6 * MIMIR_GEN_BTRIPLE_MIN + 6 - NBS;
+    CHECK(st->generated[MIMIR_PREP_BTRIPLE - 1] == NBT + NBS &&
+              st->sacrificed[MIMIR_PREP_BTRIPLE - 1] == sbt &&
+              st->generated[MIMIR_PREP_CMASK - 1] == NCM &&
+              st->sacrificed[MIMIR_PREP_CMASK - 1] == 4 * 64 * (NCM + 2),
+          "statistics count boolean triple words (%llu, %llu sacrificed) and masks (%llu, %llu)",
+          (unsigned long long)st->generated[MIMIR_PREP_BTRIPLE - 1],
+          (unsigned long long)st->sacrificed[MIMIR_PREP_BTRIPLE - 1],
+          (unsigned long long)st->generated[MIMIR_PREP_CMASK - 1],
+          (unsigned long long)st->sacrificed[MIMIR_PREP_CMASK - 1]);
+    CHECK(mimir_gen_btriple_bucket(MIMIR_GEN_BTRIPLE_MIN) == 6 &&
+              mimir_gen_btriple_bucket(520) == 5 && mimir_gen_btriple_bucket(4800) == 4 &&
+              mimir_gen_btriple_bucket(MIMIR_GEN_BTRIPLE_BATCH) == 4,
+          "bucket sizes: 6 from %d buckets, 5 from 520, 4 from 4800", MIMIR_GEN_BTRIPLE_MIN);
+}
+
 static void test_reproducible(void)
 {
     mimir_gen_fault none = {0, 0};
@@ -450,11 +574,20 @@ static void test_reproducible(void)
     CHECK(ok1 && all_rc(MIMIR_OK) && first[0] == P[2].it[IT_C].x[0][0] &&
               first[1] == P[2].it[IT_A].m[1][NT - 1],
           "fixed seeds reproduce the generated shares");
+    run(3, 1, -1, none);
+    uint64_t b1[3] = {P[2].bv[BV_C].x[0][0], P[1].bv[BV_RB].x[1][NCM - 1],
+                      P[0].bv[BV_DB].x[0][NCM - 1]};
+    ok1 = all_rc(MIMIR_OK);
+    run(3, 1, -1, none);
+    CHECK(ok1 && all_rc(MIMIR_OK) && b1[0] == P[2].bv[BV_C].x[0][0] &&
+              b1[1] == P[1].bv[BV_RB].x[1][NCM - 1] && b1[2] == P[0].bv[BV_DB].x[0][NCM - 1],
+          "fixed seeds reproduce boolean triples and comparison masks");
 }
 
 static void expect_abort(const char *what, int bad, mimir_gen_fault f, const char *msg)
 {
-    run(f.kind >= MIMIR_GEN_FAULT_WPAIR_C                    ? 2
+    run(f.kind == MIMIR_GEN_FAULT_BTRIPLE_Z                  ? 3
+        : f.kind >= MIMIR_GEN_FAULT_WPAIR_C                  ? 2
         : f.kind == MIMIR_GEN_FAULT_TRIPLE_C && f.at == 0 ? 1
                                                            : 0,
         0, bad, f);
@@ -491,6 +624,7 @@ int main(void)
 
     test_items();
     test_weights();
+    test_binary();
     test_reproducible();
     expect_abort("c = ab + 1 in party 1's reshare", 1,
                  (mimir_gen_fault){MIMIR_GEN_FAULT_TRIPLE_C, 0}, "sacrifice check failed");
@@ -508,6 +642,14 @@ int main(void)
                  (mimir_gen_fault){MIMIR_GEN_FAULT_WMASK_MAC, 0}, "MAC check failed");
     expect_abort("party 1 sends parties 0 and 2 different MAC words", 1,
                  (mimir_gen_fault){MIMIR_GEN_FAULT_WMASK_COPY, 0}, "weight mask check failed");
+    expect_abort("a wrong z in party 2's AND reshare", 2,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_BTRIPLE_Z, 0}, "sacrifice check failed");
+    CHECK(strstr(P[0].err.msg, "boolean triples") != NULL &&
+              P[0].st.failed[MIMIR_PREP_BTRIPLE - 1] == NBT,
+          "the boolean sacrifice names boolean triples and counts the batch (%s; %llu)",
+          P[0].err.msg, (unsigned long long)P[0].st.failed[MIMIR_PREP_BTRIPLE - 1]);
+    expect_abort("a wrong z in party 0's padded AND reshare", 0,
+                 (mimir_gen_fault){MIMIR_GEN_FAULT_BTRIPLE_Z, 1}, "sacrifice check failed");
     reset();
     return tap_done();
 }
