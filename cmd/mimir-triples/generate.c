@@ -32,7 +32,10 @@
 #define DEFAULT_F MIMIR_PLAN_DEFAULT_F
 #define DEFAULT_BATCH ((uint64_t)1 << 16) /* triples / pairs per batch file */
 #define MAX_BATCH ((uint64_t)1 << 22)
-#define BITS_BATCH ((uint64_t)1 << 12)    /* edaBits / truncation pairs per batch file (at most) */
+#define BITS_BATCH ((uint64_t)1 << 12)    /* edaBits / truncation pairs / comparison masks per
+                                           * batch file (at most) */
+#define BTRIPLE_BATCH ((uint64_t)MIMIR_GEN_BTRIPLE_BATCH) /* boolean triple words per batch
+                                                           * file (at most) */
 #define SEED_FILE_MAX 256
 #define PROGRESS_EVERY_NS 200000000LL
 #define WPAIR_BATCH_ELEMS ((uint64_t)1 << 22) /* elements of A and C per weight-pair batch */
@@ -72,6 +75,10 @@ static void help(void)
         "                          (repeatable)\n"
         "      --trunc N[:F]       N truncation pairs for F bits (default %d) (repeatable)\n"
         "      --edabits N         N edaBits for comparisons (repeatable, added up)\n"
+        "      --btriples N        N words of boolean triples (64 AND gates each) for\n"
+        "                          comparisons in the binary domain (repeatable, added up)\n"
+        "      --cmasks N          N comparison masks for comparisons in the binary domain\n"
+        "                          (repeatable, added up)\n"
         "      --plan FILE         add the items of a JSON plan file (as for deal, weight\n"
         "                          masks and pairs included; `mimir-triples plan` prints one);\n"
         "                          the three parties need the same plan\n"
@@ -83,7 +90,7 @@ static void help(void)
         "      --no-progress       do not (default: shown when stderr is a terminal)\n"
 #ifdef MIMIR_TEST_HOOKS
         "      --test-fault KIND:AT  TEST BUILD: deviate (triple-c, matrix-c, bit, wpair-c,\n"
-        "                          wmask-mac, wmask-copy) at event AT\n"
+        "                          wmask-mac, wmask-copy, btriple-z) at event AT\n"
 #endif
         "  -h, --help              show this help\n\n"
         "Exit status: 0 done, 1 a sacrifice or MAC check failed (nothing of the failed batch is\n"
@@ -233,6 +240,49 @@ static int gen_masks(run *R, const req *r, uint64_t batch, mimir_err *err)
     return rc;
 }
 
+static void free_bv3(mimir_bv *a, mimir_bv *b, mimir_bv *c)
+{
+    mimir_bv_free(a);
+    mimir_bv_free(b);
+    mimir_bv_free(c);
+}
+
+/* Boolean triples (batch files of at most BTRIPLE_BATCH words, each one cut-and-bucket
+ * check) and comparison masks (at most BITS_BATCH per file). */
+static int gen_binary(run *R, const req *r, uint64_t batch, mimir_err *err)
+{
+    int rc = MIMIR_OK;
+    uint64_t per = min64(batch, BTRIPLE_BATCH);
+    for (uint64_t done = 0; done < r->btriples && rc == MIMIR_OK;) {
+        uint64_t n = min64(r->btriples - done, per);
+        mimir_bv a, b, c;
+        rc = mimir_gen_btriples(R->g, (size_t)n, &a, &b, &c, err);
+        if (rc == MIMIR_OK) {
+            rc = mimir_pool_append_btriples(R->pool, &a, &b, &c, err);
+            free_bv3(&a, &b, &c);
+        }
+        done += n;
+        progress_show(&R->pg, n, 0);
+    }
+    per = min64(batch, BITS_BATCH);
+    for (uint64_t done = 0; done < r->cmasks && rc == MIMIR_OK;) {
+        uint64_t n = min64(r->cmasks - done, per);
+        mimir_sv rr, d;
+        mimir_bv rb, db;
+        rc = mimir_gen_cmasks(R->g, (size_t)n, &rr, &rb, &d, &db, err);
+        if (rc == MIMIR_OK) {
+            rc = mimir_pool_append_cmasks(R->pool, &rr, &rb, &d, &db, err);
+            mimir_sv_free(&rr);
+            mimir_sv_free(&d);
+            mimir_bv_free(&rb);
+            mimir_bv_free(&db);
+        }
+        done += n;
+        progress_show(&R->pg, n, 0);
+    }
+    return rc;
+}
+
 /* Everything the request asks for, batch by batch: each batch is checked, then appended. */
 static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
 {
@@ -286,6 +336,8 @@ static int generate_all(run *R, const req *r, uint64_t batch, mimir_err *err)
         progress_show(&R->pg, n, 0);
     }
     if (rc == MIMIR_OK)
+        rc = gen_binary(R, r, batch, err);
+    if (rc == MIMIR_OK)
         rc = gen_masks(R, r, batch, err);
     return rc;
 }
@@ -328,6 +380,10 @@ static void req_digest(const req *r, uint64_t batch, uint8_t out[MIMIR_SHA256_BY
         uint64_t p4[4] = {r->wp[i].mask, r->wp[i].rows, (uint64_t)r->wp[i].transposed,
                           r->wp[i].count};
         mimir_sha256_update(&h, (const uint8_t *)p4, sizeof p4);
+    }
+    if (r->btriples != 0 || r->cmasks != 0) { /* (absent: the digest of a request without) */
+        uint64_t bk[2] = {r->btriples, r->cmasks};
+        mimir_sha256_update(&h, (const uint8_t *)bk, sizeof bk);
     }
     mimir_sha256_final(&h, out);
 }
@@ -422,6 +478,11 @@ static void print_json(const gopts *o, const req *r, const mimir_gen_stats *st,
         "generated", gen, "sacrificed", sac, "sacrifices", (json_int_t)st->sacrifices, "rounds",
         (json_int_t)mimir_net_rounds(net), "bytes_sent", (json_int_t)sent, "bytes_received",
         (json_int_t)recv, "seconds", secs);
+    json_t *items = json_object_get(root, "items");
+    if (items != NULL && (r->btriples != 0 || r->cmasks != 0)) {
+        json_object_set_new(items, "btriple", json_integer((json_int_t)r->btriples));
+        json_object_set_new(items, "cmask", json_integer((json_int_t)r->cmasks));
+    }
     if (root != NULL) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -443,7 +504,8 @@ static int parse_fault(const char *s, mimir_gen_fault *f)
                  {"bit", MIMIR_GEN_FAULT_BIT},
                  {"wpair-c", MIMIR_GEN_FAULT_WPAIR_C},
                  {"wmask-mac", MIMIR_GEN_FAULT_WMASK_MAC},
-                 {"wmask-copy", MIMIR_GEN_FAULT_WMASK_COPY}};
+                 {"wmask-copy", MIMIR_GEN_FAULT_WMASK_COPY},
+                 {"btriple-z", MIMIR_GEN_FAULT_BTRIPLE_Z}};
     const char *colon = strchr(s, ':');
     if (colon == NULL)
         return -1;
@@ -461,7 +523,7 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
 {
     enum { OPT_PARTY = 256, OPT_CLUSTER, OPT_TRIPLES, OPT_MATRIX, OPT_TRUNC, OPT_EDABITS,
            OPT_PLAN, OPT_SEED_FILE, OPT_BATCH, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS,
-           OPT_FAULT };
+           OPT_FAULT, OPT_BTRIPLES, OPT_CMASKS };
     static const struct option lo[] = {
         {"party", required_argument, 0, OPT_PARTY},
         {"cluster", required_argument, 0, OPT_CLUSTER},
@@ -470,6 +532,8 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
         {"matrix", required_argument, 0, OPT_MATRIX},
         {"trunc", required_argument, 0, OPT_TRUNC},
         {"edabits", required_argument, 0, OPT_EDABITS},
+        {"btriples", required_argument, 0, OPT_BTRIPLES},
+        {"cmasks", required_argument, 0, OPT_CMASKS},
         {"plan", required_argument, 0, OPT_PLAN},
         {"seed-file", required_argument, 0, OPT_SEED_FILE},
         {"batch", required_argument, 0, OPT_BATCH},
@@ -504,6 +568,15 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
             rc = add_count(c == OPT_TRIPLES ? &r->triples : &r->edabits, v,
                            c == OPT_TRIPLES ? "--triples" : "--edabits");
             break;
+        case OPT_BTRIPLES:
+        case OPT_CMASKS: {
+            const char *name = c == OPT_BTRIPLES ? "--btriples" : "--cmasks";
+            if (parse_u64(optarg, 0, MAX_COUNT, &v) != 0)
+                return usage_fail(SUB, "%s %s: expected a count from 0 to %llu", name, optarg,
+                                  (unsigned long long)MAX_COUNT);
+            rc = add_count(c == OPT_BTRIPLES ? &r->btriples : &r->cmasks, v, name);
+            break;
+        }
         case OPT_MATRIX: rc = parse_matrix_opt(SUB, optarg, r); break;
         case OPT_TRUNC: rc = parse_trunc_opt(SUB, optarg, r); break;
         case OPT_PLAN: o->plan = optarg; break;
@@ -520,7 +593,8 @@ static int parse_args(int argc, char **argv, gopts *o, req *r)
         case OPT_FAULT:
             if (parse_fault(optarg, &o->fault) != 0)
                 return usage_fail(SUB, "--test-fault %s: expected triple-c, matrix-c, bit, "
-                                  "wpair-c, wmask-mac or wmask-copy, ':' and a count", optarg);
+                                  "wpair-c, wmask-mac, wmask-copy or btriple-z, ':' and a "
+                                  "count", optarg);
             break;
 #endif
         case 'h': help(); return -1;
@@ -621,7 +695,7 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
     R.pg.on = o->progress == 1 || (o->progress == -1 && isatty(STDERR_FILENO));
     R.pg.party = o->party;
     R.pg.t0 = R.pg.last = now_ns();
-    R.pg.total = r->triples + r->edabits;
+    R.pg.total = r->triples + r->edabits + r->btriples + r->cmasks;
     for (size_t i = 0; i < r->nmat; i++)
         R.pg.total += r->mat[i].count * (r->mat[i].rows * r->mat[i].inner +
                                          r->mat[i].inner * r->mat[i].cols +
@@ -667,13 +741,17 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
             nt += r->tr[i].count;
         for (size_t i = 0; i < r->nwp; i++)
             np += r->wp[i].count;
+        char bin[128] = ""; /* empty without binary kinds: the line stays as it was */
+        if (r->btriples != 0 || r->cmasks != 0)
+            snprintf(bin, sizeof bin, ", %llu boolean triple words, %llu comparison masks",
+                     (unsigned long long)r->btriples, (unsigned long long)r->cmasks);
         fprintf(stderr,
                 "%s: party %d: generated %llu triples, %llu matrix triples, %llu truncation "
-                "pairs, %llu edaBits, %zu weight masks and %llu weight pairs into %s (session "
+                "pairs, %llu edaBits, %zu weight masks and %llu weight pairs%s into %s (session "
                 "%s; made by the three parties, each checked by sacrifice, %llu checks)\n",
                 PROG, o->party, (unsigned long long)r->triples, (unsigned long long)nm,
                 (unsigned long long)nt, (unsigned long long)r->edabits, r->nwm,
-                (unsigned long long)np, o->output, hex, (unsigned long long)st.sacrifices);
+                (unsigned long long)np, bin, o->output, hex, (unsigned long long)st.sacrifices);
         if (o->json)
             print_json(o, r, &st, hex, appending, net, secs);
     }
@@ -683,33 +761,6 @@ static int generate(const gopts *o, const req *r, mimir_err *err)
     mimir_net_free(net);
     mimir_cluster_free(cl);
     mimir_key_free(seed);
-    return rc;
-}
-
-/* The parties cannot generate boolean triples or comparison masks yet: a plan that asks for
- * them is refused, naming its first such item, before anything connects. */
-static int refuse_binary(const char *plan, mimir_err *err)
-{
-    json_error_t je;
-    json_t *root = json_load_file(plan, 0, &je);
-    json_t *items = json_object_get(root, "items"), *it;
-    size_t i;
-    const char *kind = NULL;
-    json_array_foreach(items, i, it) {
-        const char *k = json_string_value(json_object_get(it, "kind"));
-        if (k != NULL && (strcmp(k, "btriple") == 0 || strcmp(k, "cmask") == 0)) {
-            kind = k;
-            break;
-        }
-    }
-    char field[48] = "items";
-    if (kind != NULL)
-        snprintf(field, sizeof field, "items[%zu].kind", i);
-    int rc = mimir_err_set(err, MIMIR_EINPUT, plan, field,
-                           "\"%s\": distributed generation of comparison masks and boolean "
-                           "triples is not implemented yet; deal them (mimir-triples deal) or "
-                           "plan with --compare arithmetic", kind != NULL ? kind : "cmask");
-    json_decref(root);
     return rc;
 }
 
@@ -738,15 +789,11 @@ int generate_main(int argc, char **argv)
         free(r);
         return report(&err);
     }
-    if (r->btriples != 0 || r->cmasks != 0) {
-        refuse_binary(o.plan, &err);
-        free(r);
-        return report(&err);
-    }
-    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0) {
+    if (r->triples == 0 && r->nmat == 0 && r->ntr == 0 && r->edabits == 0 && r->nwm == 0 &&
+        r->btriples == 0 && r->cmasks == 0) {
         free(r);
         return usage_fail(SUB, "nothing to generate: give --triples, --matrix, --trunc, "
-                          "--edabits or --plan");
+                          "--edabits, --btriples, --cmasks or --plan");
     }
     rc = generate(&o, r, &err);
     free(r);

@@ -32,8 +32,8 @@ static void help(void)
            "      --prompt-len L    prompt tokens (default %d)\n"
            "      --compare DOMAIN  where comparisons run: arithmetic (edaBits and scalar\n"
            "                        triples; the default) or binary (comparison masks and\n"
-           "                        boolean triples: a few times faster online, but only\n"
-           "                        `deal` makes them; `generate` refuses them for now)\n"
+           "                        boolean triples: a few times faster online; `deal`\n"
+           "                        and `generate` make them)\n"
            "      --human           also print a table of elements per kind on stderr\n"
            "  -h, --help            show this help\n",
            PROG, DEFAULT_PROMPT_LEN);

@@ -3,7 +3,12 @@
 # their pools with no trusted party; `mimir-triples status` counts what they made; the pools
 # serve `mimir-party compute` (products joined with `mimir-share join` are right); append mode,
 # bad usage, and (with the test build's hooks, if built) a tampered product stops every party
-# with exit 1 and writes nothing. Every process runs under `timeout 60` with 3 s timeouts.
+# with exit 1 and writes nothing. Boolean triples and comparison masks: generated from flags and
+# from a `plan --compare binary` plan, whose pools serve a secure generation (mimir-generate
+# --cluster) equal to the plaintext one. Every process runs under `timeout 60` (a whole plan:
+# 150) with 3 s timeouts.
+
+bats_require_minimum_version 1.5.0
 
 SESSION=00112233445566778899aabbccddeeff
 
@@ -23,6 +28,8 @@ setup() {
     HOOKS="$ROOT/tests/bin/mimir-triples-hooks"
     PARTY="$ROOT/bin/mimir-party"
     SHARE="$ROOT/bin/mimir-share"
+    GEN="$ROOT/bin/mimir-generate"
+    MODEL="$ROOT/models/tiny"
     D="$BATS_TEST_TMPDIR"
     F="$BATS_FILE_TMPDIR"
     PIDS=()
@@ -92,7 +99,8 @@ all_ok() {
     run "$TRIPLES" generate --help
     assert_success
     assert_output --partial "Usage: mimir-triples generate --party I --cluster FILE"
-    for w in --triples --matrix --trunc --edabits --plan --seed-file --json --progress; do
+    for w in --triples --matrix --trunc --edabits --btriples --cmasks --plan --seed-file --json \
+        --progress; do
         assert_output --partial -- "$w"
     done
     refute_output --partial "--test-fault"
@@ -352,20 +360,94 @@ assert j["items"]["wmask"] == [{"inner": 6, "cols": 10}, {"inner": 4, "cols": 3}
     [ ! -e "$D/p" ]
 }
 
-@test "a plan with boolean triples or comparison masks is refused: exit 2 naming the item" {
+@test "boolean triples and comparison masks from flags: counted, JSON, status" {
     cluster unix
-    local kind msg
-    msg="distributed generation of comparison masks and boolean triples is not implemented"
-    for kind in cmask btriple; do
-        echo '{"version": 1, "items": [{"kind": "triple", "count": 4},
-          {"kind": "edabit", "count": 2}, {"kind": "trunc", "f": 16, "count": 3},
-          {"kind": "'$kind'", "count": 5}]}' > "$D/cmp.json"
-        run "$TRIPLES" generate --party 0 --cluster "$D/c.json" --plan "$D/cmp.json" -o "$D/p"
-        assert_failure 2
-        assert_output --partial "$D/cmp.json: items[3].kind: \"$kind\": $msg yet"
-        assert_output --partial "deal them (mimir-triples deal) or plan with --compare arithmetic"
-        [ ! -e "$D/p" ]
-        [ ! -e "$D/s0" ] # refused before listening
+    gen3 --btriples 300 --cmasks 70 --json
+    all_ok
+    run cat "$D/err.1"
+    assert_output --partial "0 weight pairs, 300 boolean triple words, 70 comparison masks into"
+    python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
+assert j["items"]["btriple"] == 300 and j["items"]["cmask"] == 70, j["items"]
+assert j["generated"]["btriple"] == 300 and j["generated"]["cmask"] == 70, j["generated"]
+# 300 buckets of B = 6 plus 6 opened words; 70 masks + two daBit items, 256 elements each
+assert j["sacrificed"]["btriple"] == 300 * 6 + 6 - 300, j["sacrificed"]
+assert j["sacrificed"]["cmask"] == 256 * 72, j["sacrificed"]' "$D/out.0"
+    for i in 0 1 2; do
+        run "$TRIPLES" status --json "$D/pool.p$i"
+        assert_output --regexp '"btriple": *\{[^}]*"remaining": *300'
+        assert_output --regexp '"cmask": *\{[^}]*"remaining": *70'
+    done
+    # without them, the JSON items are as before
+    rm -rf "$D"/pool.p*
+    gen3 --triples 3 --json
+    all_ok
+    run python3 -c 'import json, sys; print(sorted(json.load(open(sys.argv[1]))["items"]))' \
+        "$D/out.2"
+    assert_output "['edabit', 'matrix', 'triple', 'trunc', 'wmask', 'wpair']"
+}
+
+@test "a plan --compare binary: generated pools serve a secure generation equal to plaintext" {
+    export TMPDIR="$D"
+    # "Th" is 2 tokens with the tiny model's character tokenizer; 1 new token
+    run "$GEN" --prepare "$D/c" --tokens 1 "Th"
+    assert_success
+    "$TRIPLES" plan --model "$MODEL" --prompt-len 2 --tokens 1 --compare binary > "$D/plan.json"
+    for i in 0 1 2; do
+        rm -rf "$D/c/pool.p$i"
+        ( if timeout 150 "$TRIPLES" generate --party $i --cluster "$D/c/cluster.json" \
+              --plan "$D/plan.json" -o "$D/c/pool.p$i" > /dev/null 2> "$D/err.$i"; then
+              echo 0 > "$D/rc.$i"
+          else
+              echo $? > "$D/rc.$i"
+          fi ) 3>&- &
+        PIDS+=($!)
+    done
+    wait
+    all_ok
+    want="$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["generation"]["elements"]
+print(e["btriple"], e["cmask"])' "$D/plan.json")"
+    for i in 0 1 2; do
+        got="$(python3 -c 'import json, sys; k = json.load(open(sys.argv[1]))["kinds"]
+print(k["btriple"]["generated"], k["cmask"]["generated"])' <("$TRIPLES" status --json "$D/c/pool.p$i"))"
+        [ "$got" = "$want" ]
+        run "$TRIPLES" status "$D/c/pool.p$i"
+        assert_output --regexp "btriple +${want% *} "
+        assert_output --partial "created by parties"
+    done
+    PIDS=()
+    for i in 0 1 2; do
+        timeout 120 "$PARTY" --party $i --cluster "$D/c/cluster.json" \
+            --model-shares "$D/c/model.p$i" --pool "$D/c/pool.p$i" 2> "$D/c/p$i.out" &
+        PIDS+=($!)
+    done
+    run --separate-stderr timeout 120 "$GEN" --cluster "$D/c/cluster.json" --tokens 1 "Th"
+    assert_success
+    [ "$output" = "$("$GEN" --plaintext --quiet --tokens 1 "Th")" ]
+    for p in "${PIDS[@]}"; do wait "$p"; done
+    PIDS=()
+    for i in 0 1 2; do
+        run python3 -c 'import json, sys; k = json.load(open(sys.argv[1]))["kinds"]
+print(k["btriple"]["remaining"], k["cmask"]["remaining"], k["cmask"]["consumed"] > 0)' \
+            <("$TRIPLES" status --json "$D/c/pool.p$i")
+        assert_output "0 0 True"
+    done
+}
+
+@test "test build: a wrong z in one AND reshare stops all three with exit 1, nothing written" {
+    [ -x "$HOOKS" ] || skip "tests/bin/mimir-triples-hooks is not built"
+    cluster unix
+    for i in 0 1 2; do
+        f=()
+        [ $i = 1 ] && f=(--test-fault btriple-z:0)
+        start $i "$HOOKS" generate --party $i --cluster "$D/c.json" -o "$D/pool.p$i" \
+            --btriples 200 --cmasks 5 "${f[@]}"
+    done
+    wait
+    for i in 0 1 2; do [ "$(rc $i)" = 1 ]; [ ! -e "$D/pool.p$i" ]; done
+    for i in 0 2; do
+        run cat "$D/err.$i"
+        assert_output --partial "sacrifice check failed"
+        assert_output --partial "boolean triples"
     done
 }
 
