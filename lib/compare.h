@@ -37,9 +37,8 @@
 #include "spdz.h"
 
 #define MIMIR_COMPARE_BITS_MIN 2  /* widths of the *_bits variants */
-/* The domain of mimir-generate's embedded cluster (its pools are dealt) and of bench_sgpt2: 1
- * binary, 0 arithmetic (lib/prep.h, mimir_prep.binary). `mimir-triples plan` stays arithmetic
- * unless told (--compare binary): `mimir-triples generate` cannot make the binary kinds yet. */
+/* The domain plans choose unless told (mimir-triples plan --compare, mimir-generate's embedded
+ * cluster, bench_sgpt2): 1 binary, 0 arithmetic (lib/prep.h, mimir_prep.binary). */
 #define MIMIR_COMPARE_BINARY_DEFAULT 1
 #define MIMIR_COMPARE_BITS_MAX 64
 /* Rounds of one ltz of width b: 1 open + ceil(log2 b) product levels of the carry tree (b

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "plan.h"
 #include "tool.h"
 
@@ -30,10 +31,10 @@ static void help(void)
            "      --model DIR       the model directory (config.json is read)\n"
            "      --tokens N        new tokens to generate (0 to the context's room)\n"
            "      --prompt-len L    prompt tokens (default %d)\n"
-           "      --compare DOMAIN  where comparisons run: arithmetic (edaBits and scalar\n"
-           "                        triples; the default) or binary (comparison masks and\n"
-           "                        boolean triples: a few times faster online; `deal`\n"
-           "                        and `generate` make them)\n"
+           "      --compare DOMAIN  where comparisons run: binary (the default: comparison\n"
+           "                        masks and boolean triples, about twice as fast online)\n"
+           "                        or arithmetic (edaBits and scalar triples, the layout of\n"
+           "                        pools made before the binary domain existed)\n"
            "      --human           also print a table of elements per kind on stderr\n"
            "  -h, --help            show this help\n",
            PROG, DEFAULT_PROMPT_LEN);
@@ -60,7 +61,7 @@ int plan_main(int argc, char **argv)
                                        {0, 0, 0, 0}};
     const char *model = NULL;
     uint64_t tokens = 0, plen = DEFAULT_PROMPT_LEN;
-    int have_tokens = 0, human = 0, binary = 0, c;
+    int have_tokens = 0, human = 0, binary = MIMIR_COMPARE_BINARY_DEFAULT, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {

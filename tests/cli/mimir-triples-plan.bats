@@ -81,9 +81,11 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
     [ "$sum" = "$el" ]
     # weight masks: one per weight matrix (wte, and 4 per layer)
     [ "$(jget "$D/plan.json" 'sum(1 for i in j["items"] if i["kind"] == "wmask")')" = 9 ]
-    for k in triple trunc edabit wpair; do
+    # comparisons in the binary domain (the default): masks and boolean triples, no edaBit
+    for k in triple trunc wpair btriple cmask; do
         [ "$(jget "$D/plan.json" "j['generation']['elements']['$k']")" -gt 0 ]
     done
+    [ "$(jget "$D/plan.json" "j['generation']['elements']['edabit']")" = 0 ]
     # the same request gives the same plan; more tokens need more of everything per step
     run --separate-stderr "$MT" plan --model "$MODEL" --tokens 3 --prompt-len 2
     [ "$output" = "$(cat "$D/plan.json")" ]
@@ -96,13 +98,18 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
     [[ "$stderr" == *"wpair"* ]]
 }
 
-@test "no new tokens: no argmax, so fewer edaBits than with one token" {
+@test "no new tokens: no argmax, so fewer comparisons than with one token" {
     "$MT" plan --model "$MODEL" --tokens 0 --prompt-len 3 > "$D/p0.json"
     "$MT" plan --model "$MODEL" --tokens 1 --prompt-len 3 > "$D/p1.json"
     [ "$(jget "$D/p0.json" 'j["generation"]["steps"]')" = 3 ]
     [ "$(jget "$D/p1.json" 'j["generation"]["steps"]')" = 3 ]
-    [ "$(jget "$D/p0.json" 'j["generation"]["elements"]["edabit"]')" -lt \
-      "$(jget "$D/p1.json" 'j["generation"]["elements"]["edabit"]')" ]
+    [ "$(jget "$D/p0.json" 'j["generation"]["elements"]["cmask"]')" -lt \
+      "$(jget "$D/p1.json" 'j["generation"]["elements"]["cmask"]')" ]
+    # the same in the arithmetic domain, where comparisons take edaBits
+    "$MT" plan --model "$MODEL" --tokens 0 --prompt-len 3 --compare arithmetic > "$D/a0.json"
+    "$MT" plan --model "$MODEL" --tokens 1 --prompt-len 3 --compare arithmetic > "$D/a1.json"
+    [ "$(jget "$D/a0.json" 'j["generation"]["elements"]["edabit"]')" -lt \
+      "$(jget "$D/a1.json" 'j["generation"]["elements"]["edabit"]')" ]
 }
 
 @test "deal --plan of a plan gives pools holding exactly the plan's elements" {
@@ -111,7 +118,7 @@ print(" ".join("%s=%d" % (k, e[k]) for k in sorted(e)))'
     assert_success
     for i in 0 1 2; do
         "$MT" status --json "$D/pool.p$i" > "$D/s$i.json"
-        for k in triple matrix trunc edabit wmask wpair; do
+        for k in triple matrix trunc edabit wmask wpair btriple cmask; do
             [ "$(jget "$D/s$i.json" "j['kinds']['$k']['remaining']")" = \
               "$(jget "$D/plan.json" "j['generation']['elements']['$k']")" ]
         done
@@ -203,16 +210,17 @@ consume_plan() {
     consume_plan binary
 }
 
-@test "--compare takes binary or arithmetic only; the default is arithmetic" {
+@test "--compare takes binary or arithmetic only; the default is binary" {
     run --separate-stderr "$MT" plan --model "$MODEL" --tokens 1 --compare boolean
     assert_failure 2
     [[ "$stderr" == *"--compare boolean: expected binary or arithmetic"* ]]
     "$MT" plan --model "$MODEL" --tokens 1 --compare binary > "$D/b.json"
     "$MT" plan --model "$MODEL" --tokens 1 > "$D/a.json"
-    # the default is arithmetic: the plan `generate` can make
-    [ "$(jget "$D/a.json" 'j["items"]')" != "$(jget "$D/b.json" 'j["items"]')" ]
+    # the default is binary, the embedded cluster's domain
+    [ "$(jget "$D/a.json" 'j["items"]')" = "$(jget "$D/b.json" 'j["items"]')" ]
     "$MT" plan --model "$MODEL" --tokens 1 --compare arithmetic > "$D/a2.json"
-    cmp "$D/a.json" "$D/a2.json"
+    [ "$(jget "$D/a.json" 'j["items"]')" != "$(jget "$D/a2.json" 'j["items"]')" ]
+    [ "$(jget "$D/a2.json" 'j["generation"]["elements"]["cmask"]')" = 0 ]
 }
 
 @test "a pool dealt from a plan for another model is refused by mimir-party serve, exit 2" {
