@@ -81,6 +81,7 @@ struct mimir_spdz {
     size_t pending, cap;
     mimir_r128 *py, *pm;
     size_t copy_words;         /* boolean words opened since the last check (copy-checked only) */
+    size_t mask_cache;         /* bytes of expanded mask components (MIMIR_SPDZ_MASK_CACHE_BYTES) */
     EVP_MAC *gmac;
     EVP_MAC_CTX *h_copy;       /* GMAC of our second components of every pending open, keyed
                                 * with prev (who compares it with what it received) */
@@ -2048,6 +2049,38 @@ static void sv_view(const mimir_spdz *s, mimir_sv *v, const mimir_sv *base, size
     }
 }
 
+/* Expands the mask's seeded components into explicit ones (secret memory) if the engine's
+ * budget allows: every product then reads them instead of regenerating them. The values are
+ * the same words (mimir_wmask_words reads either), so nothing else changes. */
+static void weight_cache(mimir_spdz *s, mimir_spdz_weight *w)
+{
+    size_t n = w->inner * w->cols, need = 0;
+    if (s->plan || w->mask.hollow)
+        return;
+    for (int q = 0; q < narr(s); q++)
+        need += w->mask.expl[q] == NULL ? n * W : 0;
+    size_t budget = MIMIR_SPDZ_MASK_CACHE_BYTES;
+#ifdef MIMIR_TEST_HOOKS
+    if (s->fault.no_mask_cache)
+        budget = 0; /* TEST HOOK: the regenerating path */
+#endif
+    if (need == 0 || s->mask_cache + need > budget)
+        return;
+    mimir_r128 *c[4] = {NULL, NULL, NULL, NULL};
+    for (int q = 0; q < narr(s); q++)
+        if (w->mask.expl[q] == NULL && (c[q] = mimir_secret_alloc_overwritten(n * W)) == NULL) {
+            for (int k = 0; k < q; k++)
+                mimir_secret_free(c[k]);
+            return; /* no room: the product regenerates them, as before */
+        }
+    for (int q = 0; q < narr(s); q++)
+        if (c[q] != NULL) {
+            mimir_wmask_words(&w->mask, q, 0, n, c[q]);
+            w->mask.expl[q] = c[q];
+        }
+    s->mask_cache += need;
+}
+
 int mimir_spdz_weight_load(mimir_spdz *s, const mimir_sv *w, size_t inner, size_t cols,
                            mimir_spdz_weight **out, mimir_err *err)
 {
@@ -2074,6 +2107,7 @@ int mimir_spdz_weight_load(mimir_spdz *s, const mimir_sv *w, size_t inner, size_
         mimir_spdz_weight_free(wt);
         return rc;
     }
+    weight_cache(s, wt);
     *out = wt;
     return MIMIR_OK;
 }
@@ -2108,6 +2142,7 @@ int mimir_spdz_weight_input(mimir_spdz *s, const mimir_r64 *const c[2], size_t i
         mimir_spdz_weight_free(wt);
         return rc;
     }
+    weight_cache(s, wt);
     *out = wt;
     return MIMIR_OK;
 }
@@ -2190,8 +2225,12 @@ int mimir_spdz_weight_matmul(mimir_spdz *s, mimir_sv *out, const mimir_sv *x,
     for (size_t i0 = 0; i0 < w->inner; i0 += rb) {
         size_t k = w->inner - i0 < rb ? w->inner - i0 : rb;
         for (int q = 0; q < narr(s); q++) {
-            mimir_wmask_words(&w->mask, q, i0 * w->cols, k * w->cols, blk);
-            weight_block(w, transposed, rows, D, arr(x, q), blk, w->E + i0 * w->cols, i0, k,
+            const mimir_r128 *bq = blk; /* an explicit component is read in place */
+            if (w->mask.expl[q] != NULL)
+                bq = w->mask.expl[q] + i0 * w->cols;
+            else
+                mimir_wmask_words(&w->mask, q, i0 * w->cols, k * w->cols, blk);
+            weight_block(w, transposed, rows, D, arr(x, q), bq, w->E + i0 * w->cols, i0, k,
                          arr(&tC, q));
         }
     }

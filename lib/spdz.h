@@ -117,6 +117,8 @@ typedef struct mimir_spdz_fault {
                           * test can show that the MAC check alone catches a wrong open */
     size_t check_every;  /* set on EVERY party: MIMIR_SPDZ_CHECK_EVERY for this engine (0: the
                           * constant), so a test reaches the automatic check with small opens */
+    int no_mask_cache;   /* 1: no weight mask is expanded (MIMIR_SPDZ_MASK_CACHE_BYTES = 0), so
+                          * a small model's test runs the regenerating path */
 } mimir_spdz_fault;
 #endif
 
@@ -292,6 +294,11 @@ typedef struct mimir_spdz_weight mimir_spdz_weight;
 #define MIMIR_SPDZ_WEIGHT_CHECK ((size_t)1 << 22) /* pending elements that trigger a check while
                                                    * loading weights */
 #define MIMIR_SPDZ_WEIGHT_MAX ((size_t)1 << 32)   /* elements of one weight matrix */
+/* Seeded mask components an engine expands once and keeps (secret memory) instead of
+ * regenerating them by AES-CTR in every product: the weights loaded first, while the total
+ * stays within this many bytes (a small model's masks all fit; a large model keeps the
+ * compact layout for the rest, whose memory target this protects). */
+#define MIMIR_SPDZ_MASK_CACHE_BYTES ((size_t)64 << 20)
 
 /* Loads a shared W (inner x cols, row-major; may be hollow in plan mode): takes one mask of that
  * shape from the source, opens W - B in rounds of at most MIMIR_SPDZ_INPUT_CHUNK elements

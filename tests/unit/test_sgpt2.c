@@ -166,7 +166,10 @@ static void *party_main(void *arg)
     if (rc == MIMIR_OK) {
         mimir_r128 alpha[2];
         mimir_dealer_alpha(dl, alpha);
-        rc = mimir_spdz_new(net, coin, mimir_dealer_prep(dl), alpha, NULL, &s, e);
+        /* the binary run also takes the weight masks' regenerating path (no cache) */
+        mimir_spdz_opts so = {0};
+        so.fault.no_mask_cache = g_binary;
+        rc = mimir_spdz_new(net, coin, mimir_dealer_prep(dl), alpha, &so, &s, e);
         mimir_wipe(alpha, sizeof alpha);
     }
     if (rc == MIMIR_OK)
