@@ -973,7 +973,7 @@ int main(void)
         {MIMIR_SPDZ_FAULT_COPY, 3, 0, "binary: an inconsistent copy in an AND level's open"},
     };
     for (size_t k = 0; k < sizeof bf / sizeof bf[0]; k++) {
-        mimir_spdz_fault f = {bf[k].kind, bf[k].at, bf[k].bit, 0, 0};
+        mimir_spdz_fault f = {bf[k].kind, bf[k].at, bf[k].bit, 0, 0, 0};
         run(SC_FAULT, 0, 2, f, 0);
         check_fault(bf[k].what, 2, "replicated copy check");
     }
@@ -996,7 +996,7 @@ int main(void)
         /* with skip, no party runs the copy check (the faulty one neither: otherwise it could
          * be first to see the honest parties' later opens diverge), so the MAC check alone
          * must catch the error */
-        mimir_spdz_fault f = {MIMIR_SPDZ_FAULT_OPEN_FLIP, fc[k].at, fc[k].bit, fc[k].skip, 0};
+        mimir_spdz_fault f = {MIMIR_SPDZ_FAULT_OPEN_FLIP, fc[k].at, fc[k].bit, fc[k].skip, 0, 0};
         run(SC_FAULT, 0, 2, f, fc[k].skip);
         check_fault(fc[k].what, 2, fc[k].want);
     }

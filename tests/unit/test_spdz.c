@@ -641,7 +641,7 @@ static void make_inputs(void)
 static void fault_case(const char *kind, int bad, int fkind, uint64_t at, unsigned bit, int skip,
                        const char *what, const char *want)
 {
-    mimir_spdz_fault f = {fkind, at, bit, 0, 0};
+    mimir_spdz_fault f = {fkind, at, bit, 0, 0, 0};
     run(kind, SC_FAULT, 0, bad, f, skip, NULL);
     check_fault(what, bad, want);
 }
