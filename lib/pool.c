@@ -1837,6 +1837,13 @@ static int advance(mimir_pool *p, const struct batch *want, const struct span *s
         uint64_t ahead = want->kind == MIMIR_PREP_WMASK ? 0 : p->reserve;
         if (item > 0 && MIMIR_POOL_RESERVE_BYTES / item < ahead)
             ahead = MIMIR_POOL_RESERVE_BYTES / item;
+        /* comparison masks and boolean triples: at most MIMIR_POOL_RESERVE_BINARY. Their
+         * items are small (160 and 48 bytes) and few per step (about 2700 of each for a tiny
+         * step), so the byte bound alone would reserve some twenty steps' worth, all wasted
+         * by a crash; this is about three */
+        if ((want->kind == MIMIR_PREP_CMASK || want->kind == MIMIR_PREP_BTRIPLE) &&
+            ahead > MIMIR_POOL_RESERVE_BINARY)
+            ahead = MIMIR_POOL_RESERVE_BINARY;
         for (size_t i = sp[ns - 1].batch; i < p->nb && ahead > 0; i++) {
             struct batch *b = &p->b[i];
             if (!matches(b, want))

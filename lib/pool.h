@@ -116,6 +116,7 @@ int mimir_pool_record_sacrifice(mimir_pool *p, int kind, uint64_t sacrificed, ui
  * lock); a crash wastes them, never reuses them. 0: every take writes the cursor. */
 #define MIMIR_POOL_RESERVE ((uint64_t)1 << 16)
 #define MIMIR_POOL_RESERVE_BYTES ((uint64_t)8 << 20)
+#define MIMIR_POOL_RESERVE_BINARY 8192 /* comparison masks and boolean triple words: at most */
 void mimir_pool_set_reserve(mimir_pool *p, uint64_t items);
 
 /* The preprocessing source over the pool (valid while p is open). Taking items advances and

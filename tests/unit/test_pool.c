@@ -1421,6 +1421,38 @@ static void test_binary_kinds(void)
           "a fully consumed corrupted batch is not checked; the other still is (%s)", err.file);
 }
 
+/* Comparison masks reserve at most MIMIR_POOL_RESERVE_BINARY ahead: a crash wastes about
+ * three steps' worth, not the byte bound's 52428 (twenty steps of a tiny model). */
+static void test_reserve_binary(void)
+{
+    char dir[512];
+    pdir(dir, "rbin.p0");
+    mimir_err err = {0};
+    mimir_pool *p = NULL;
+    int rc = mkpool(dir, 0, S1, 1);
+    if (rc == 0)
+        rc = mimir_pool_open(dir, 0, S1, &p, &err);
+    if (rc == 0)
+        rc = add_cmasks(p, 31, 20000, 0, 1, 0, &err);
+    CHECK(rc == 0, "reserve (binary): a pool of 20000 comparison masks (%s)", err.msg);
+    if (rc != 0) {
+        mimir_pool_close(p);
+        return;
+    }
+    rc = take_cmasks(p, 3, 31, 0, 1, &err);
+    mimir_pool_status ps;
+    int prc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(rc == 0 && prc == 0 &&
+              ps.consumed[MIMIR_PREP_CMASK - 1] == 3 + MIMIR_POOL_RESERVE_BINARY,
+          "taking 3 masks reserves %d more on disk, not the whole batch (%llu)",
+          MIMIR_POOL_RESERVE_BINARY, (unsigned long long)ps.consumed[MIMIR_PREP_CMASK - 1]);
+    mimir_pool_close(p);
+    prc = mimir_pool_peek_status(dir, &ps, &err);
+    CHECK(prc == 0 && ps.consumed[MIMIR_PREP_CMASK - 1] == 3,
+          "a clean close gives the reservation back (%llu)",
+          (unsigned long long)ps.consumed[MIMIR_PREP_CMASK - 1]);
+}
+
 int main(void)
 {
     mimir_mem_init();
@@ -1440,6 +1472,7 @@ int main(void)
     test_dealer_pools();
     test_wmask_pools();
     test_binary_kinds();
+    test_reserve_binary();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (getenv("KEEP") == NULL && system(cmd) != 0)
