@@ -375,9 +375,19 @@ static int flush_wbio(conn *c)
     return 0;
 }
 
+/* Empties OpenSSL's error queue before an SSL call, so that SSL_get_error reads that call's
+ * outcome. Peeking first: ERR_clear_error walks all the queue's slots, and it ran before every
+ * read and write of every round (about 3% of a served party's CPU), while the queue is almost
+ * always empty already. */
+static void clear_errors(void)
+{
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 static int tls_write(conn *c, const void *p, size_t n)
 {
-    ERR_clear_error();
+    clear_errors();
     if (n > 0 && SSL_write(c->ssl, p, (int)n) != (int)n) {
         conn_fail(c, MIMIR_ERUNTIME, "tls", "write failed: %s", ssl_reason());
         return -1;
@@ -642,7 +652,7 @@ static void rx_loop(conn *c)
     mimir_net *net = c->net;
     while (!net->failed && !c->dropped && c->state >= C_HELLO) {
         int n;
-        ERR_clear_error();
+        clear_errors();
         if (!c->in_payload) {
             n = SSL_read(c->ssl, c->hdr + c->hdr_have,
                          (int)(MIMIR_NET_HEADER_BYTES - c->hdr_have));

@@ -1665,10 +1665,13 @@ static int read_span(const mimir_pool *p, const struct span *s, const struct vec
 {
     struct batch *b = &p->b[s->batch];
     char name[64], path[PATH_BYTES];
-    batch_name(name, sizeof name, b->idx);
-    path_of(path, p->dir, name);
-    if (b->fd < 0 && (b->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return mimir_err_errno(err, path, "cannot open");
+    path[0] = '\0'; /* named only when opening or failing: a step takes hundreds of spans */
+    if (b->fd < 0) {
+        batch_name(name, sizeof name, b->idx);
+        path_of(path, p->dir, name);
+        if ((b->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            return mimir_err_errno(err, path, "cannot open");
+    }
     int fd = b->fd;
     int rc = MIMIR_OK;
     uint64_t base = HDR_BYTES;
@@ -1680,6 +1683,12 @@ static int read_span(const mimir_pool *p, const struct span *s, const struct vec
             uint8_t *dst = (uint8_t *)array(v, b->kind, k, wd) + off[k] * wb;
             uint64_t at = base + (uint64_t)wd * arr + s->start * b->len[k] * wb;
             int r = pread_all(fd, dst, (size_t)(s->k * b->len[k] * wb), at);
+            if (r != 0 && path[0] == '\0') {
+                int e = errno; /* the read's, for mimir_err_errno */
+                batch_name(name, sizeof name, b->idx);
+                path_of(path, p->dir, name);
+                errno = e;
+            }
             if (r != 0)
                 rc = r == -2 ? mimir_err_set(err, MIMIR_EINPUT, path, "size", "truncated")
                              : mimir_err_errno(err, path, "read failed");
