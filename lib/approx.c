@@ -76,15 +76,46 @@ mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f)
     return y - below * y;             // exactly 0 below -16
 }
 
+size_t mimir_approx_recip_guess(unsigned log2_max, mimir_r64 th[MIMIR_APPROX_RECIP_GUESSES],
+                                mimir_r64 g[MIMIR_APPROX_RECIP_GUESSES + 1])
+{
+    const double r = exp2(1.0 / MIMIR_APPROX_RECIP_GUESS_STEPS);
+    size_t m = log2_max >= 1 ? (size_t)MIMIR_APPROX_RECIP_GUESS_STEPS * log2_max - 1 : 0;
+    g[0] = mimir_approx_const(2.0 / (1.0 + r), F);
+    for (size_t k = 1; k <= m; k++) {
+        double a = exp2((double)k / MIMIR_APPROX_RECIP_GUESS_STEPS);
+        th[k - 1] = mimir_approx_const(a, F);
+        g[k] = mimir_approx_const(2.0 / (a * (1.0 + r)), F);
+    }
+    return m;
+}
+
+size_t mimir_approx_rsqrt_guess(int log2_min, int log2_max,
+                                mimir_r64 th[MIMIR_APPROX_RSQRT_GUESSES],
+                                mimir_r64 g[MIMIR_APPROX_RSQRT_GUESSES + 1])
+{
+    const double sr = exp2(0.5 / MIMIR_APPROX_RSQRT_GUESS_STEPS); /* sqrt of a segment's ratio */
+    size_t m = log2_max > log2_min
+                   ? (size_t)MIMIR_APPROX_RSQRT_GUESS_STEPS * (size_t)(log2_max - log2_min) - 1
+                   : 0;
+    g[0] = mimir_approx_const(2.0 / (sqrt(ldexp(1.0, log2_min)) * (1.0 + sr)), F);
+    for (size_t k = 1; k <= m; k++) {
+        double a = exp2(log2_min + (double)k / MIMIR_APPROX_RSQRT_GUESS_STEPS);
+        th[k - 1] = mimir_approx_const(a, F);
+        g[k] = mimir_approx_const(2.0 / (sqrt(a) * (1.0 + sr)), F);
+    }
+    return m;
+}
+
 mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max)
 {
-    // y0 = 2 / (3 * 2^j) on [2^j, 2^(j+1)): g_0 + sum_j [x >= 2^j] (g_j - g_(j-1))
-    mimir_r64 y = mimir_approx_const(2.0 / 3.0, F);
-    for (unsigned j = 1; j < log2_max; j++) {
-        mimir_r64 ge = 1 - mimir_approx_lt(x, mimir_approx_const(ldexp(1.0, (int)j), F));
-        mimir_r64 step = mimir_approx_const(2.0 / 3.0 * ldexp(1.0, -(int)j), F) -
-                         mimir_approx_const(2.0 / 3.0 * ldexp(1.0, 1 - (int)j), F);
-        y += ge * step;
+    // y0 = g_k on quarter octave k: g_0 + sum_k [x >= th_k] (g_k - g_(k-1))
+    mimir_r64 th[MIMIR_APPROX_RECIP_GUESSES], g[MIMIR_APPROX_RECIP_GUESSES + 1];
+    size_t m = mimir_approx_recip_guess(log2_max, th, g);
+    mimir_r64 y = g[0];
+    for (size_t k = 1; k <= m; k++) {
+        mimir_r64 ge = 1 - mimir_approx_lt(x, th[k - 1]);
+        y += ge * (g[k] - g[k - 1]);
     }
     // Newton: y <- y (2 - x y); the relative error squares each step
     mimir_r64 two = mimir_approx_const(2.0, F);
@@ -93,19 +124,15 @@ mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max)
     return y;
 }
 
-static double rsqrt_guess(int j)
-{
-    return 2.0 / ((1.0 + sqrt(2.0)) * sqrt(ldexp(1.0, j)));
-}
-
 mimir_r64 mimir_approx_rsqrt(mimir_r64 v, int log2_min, int log2_max)
 {
-    // y0 = 2 / ((1 + sqrt 2) sqrt(2^j)) on [2^j, 2^(j+1)), selected as in recip
-    mimir_r64 y = mimir_approx_const(rsqrt_guess(log2_min), F);
-    for (int j = log2_min + 1; j < log2_max; j++) {
-        mimir_r64 ge = 1 - mimir_approx_lt(v, mimir_approx_const(ldexp(1.0, j), F));
-        y += ge * (mimir_approx_const(rsqrt_guess(j), F) - mimir_approx_const(rsqrt_guess(j - 1),
-                                                                              F));
+    // y0 = g_k on half octave k, selected as in recip
+    mimir_r64 th[MIMIR_APPROX_RSQRT_GUESSES], g[MIMIR_APPROX_RSQRT_GUESSES + 1];
+    size_t m = mimir_approx_rsqrt_guess(log2_min, log2_max, th, g);
+    mimir_r64 y = g[0];
+    for (size_t k = 1; k <= m; k++) {
+        mimir_r64 ge = 1 - mimir_approx_lt(v, th[k - 1]);
+        y += ge * (g[k] - g[k - 1]);
     }
     // Newton: y <- y (3 - v y^2) / 2; the halving is folded into the last truncation
     mimir_r64 three = mimir_approx_const(3.0, F);

@@ -16,6 +16,8 @@
 #ifndef MIMIR_APPROX_H
 #define MIMIR_APPROX_H
 
+#include <stddef.h>
+
 #include "ring.h"
 
 #define MIMIR_APPROX_FRAC_BITS 24   /* F: internal precision of the approximations */
@@ -24,10 +26,27 @@
 #define MIMIR_APPROX_EXP_DEGREE 6
 #define MIMIR_APPROX_GELU_BOUND 4   /* GELU is a polynomial on [-4, 4], relu outside */
 #define MIMIR_APPROX_GELU_DEGREE 10
-#define MIMIR_APPROX_NEWTON_ITERS 4 /* for the reciprocal and the reciprocal square root */
+#define MIMIR_APPROX_NEWTON_ITERS 3 /* for the reciprocal and the reciprocal square root */
+#define MIMIR_APPROX_RECIP_GUESS_STEPS 4 /* initial-guess segments per octave: quarter octaves */
+#define MIMIR_APPROX_RSQRT_GUESS_STEPS 2 /* and half octaves */
 #define MIMIR_APPROX_RECIP_LOG2_MAX 20  /* 1/x keeps F - 20 significant bits */
 #define MIMIR_APPROX_RSQRT_LOG2_MIN (-20)
 #define MIMIR_APPROX_RSQRT_LOG2_MAX 26
+
+/* The initial guesses' thresholds and constants, one table for both paths (lib/snl.c): th[k-1]
+ * = 2^(k / S) (recip: from 1; rsqrt: from 2^log2_min) for k = 1 .. m, S the function's
+ * *_GUESS_STEPS, and g[k] the minimax constant of segment k, [a, a 2^(1/S)) with a = th[k-1]
+ * (a = the range's low end for k = 0): 2 / (a (1 + 2^(1/S))) for 1/x, 2 / (sqrt(a) (1 +
+ * 2^(1/(2S)))) for 1/sqrt(x). Returns m (th: m words, g: m + 1). The guess is g[k] for x in
+ * segment k: g[0] + sum_k [x >= th[k-1]] (g[k] - g[k-1]). */
+#define MIMIR_APPROX_RECIP_GUESSES (MIMIR_APPROX_RECIP_GUESS_STEPS * MIMIR_APPROX_RECIP_LOG2_MAX)
+#define MIMIR_APPROX_RSQRT_GUESSES                                                             \
+    (MIMIR_APPROX_RSQRT_GUESS_STEPS * (MIMIR_APPROX_RSQRT_LOG2_MAX - MIMIR_APPROX_RSQRT_LOG2_MIN))
+size_t mimir_approx_recip_guess(unsigned log2_max, mimir_r64 th[MIMIR_APPROX_RECIP_GUESSES],
+                                mimir_r64 g[MIMIR_APPROX_RECIP_GUESSES + 1]);
+size_t mimir_approx_rsqrt_guess(int log2_min, int log2_max,
+                                mimir_r64 th[MIMIR_APPROX_RSQRT_GUESSES],
+                                mimir_r64 g[MIMIR_APPROX_RSQRT_GUESSES + 1]);
 
 /* The polynomials' Chebyshev coefficients (scripts/exp-coeffs), shared with the secure twins in
  * lib/snl.c so the two paths cannot drift: exp's P on [-2, 0] in t = u + 1, and GELU's h on
@@ -56,15 +75,17 @@ mimir_r64 mimir_approx_select(mimir_r64 bit, mimir_r64 a, mimir_r64 b);
 mimir_r64 mimir_approx_exp(mimir_r64 x, unsigned f);
 
 /* 1/x for x in [1, 2^log2_max] (log2_max <= MIMIR_APPROX_RECIP_LOG2_MAX, public), x and the
- * result with F fractional bits. Initial guess 2 / (3 * 2^j) on each octave [2^j, 2^(j+1)),
- * selected by comparisons with the public thresholds 2^j (relative error at most 1/3), then
- * MIMIR_APPROX_NEWTON_ITERS Newton steps y <- y (2 - x y). Inputs in (0, 1) converge more
+ * result with F fractional bits. Initial guess 2 / (a (1 + 2^(1/4))) on each quarter octave
+ * [a, a 2^(1/4)) (mimir_approx_recip_guess), selected by comparisons with the public
+ * thresholds (relative error at most 0.0864), then MIMIR_APPROX_NEWTON_ITERS Newton steps
+ * y <- y (2 - x y). Inputs in (0, 1) converge more
  * slowly; inputs above 1.5 * 2^log2_max diverge. */
 mimir_r64 mimir_approx_recip(mimir_r64 x, unsigned log2_max);
 
 /* 1/sqrt(v) for v in [2^log2_min, 2^log2_max] (within the MIMIR_APPROX_RSQRT_LOG2_* bounds,
- * public), v and the result with F fractional bits. Initial guess 2 / ((1 + sqrt 2) 2^(j/2))
- * on each octave (relative error at most 0.172), then MIMIR_APPROX_NEWTON_ITERS Newton steps
+ * public), v and the result with F fractional bits. Initial guess 2 / (sqrt(a) (1 + 2^(1/4)))
+ * on each half octave [a, a sqrt 2) (mimir_approx_rsqrt_guess; relative error at most 0.0864),
+ * then MIMIR_APPROX_NEWTON_ITERS Newton steps
  * y <- y (3 - v y^2) / 2. Inputs below the range converge slowly from below. */
 mimir_r64 mimir_approx_rsqrt(mimir_r64 v, int log2_min, int log2_max);
 

@@ -328,14 +328,9 @@ int mimir_snl_recip(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned lo
     size_t n = x->n;
     if (n == 0)
         return MIMIR_OK;
-    // y0 = 2 / (3 * 2^j) on [2^j, 2^(j+1)), thresholds 2^j for j = 1 .. log2_max - 1
-    mimir_r64 th[MIMIR_APPROX_RECIP_LOG2_MAX], g[MIMIR_APPROX_RECIP_LOG2_MAX + 1];
-    size_t m = log2_max >= 2 ? log2_max - 1 : 0;
-    g[0] = mimir_approx_const(2.0 / 3.0, F);
-    for (size_t j = 1; j <= m; j++) {
-        th[j - 1] = mimir_approx_const(ldexp(1.0, (int)j), F);
-        g[j] = mimir_approx_const(2.0 / 3.0 * ldexp(1.0, -(int)j), F);
-    }
+    // y0: the half-octave guess of lib/approx.c (one table for both paths)
+    mimir_r64 th[MIMIR_APPROX_RECIP_GUESSES], g[MIMIR_APPROX_RECIP_GUESSES + 1];
+    size_t m = mimir_approx_recip_guess(log2_max, th, g);
     mimir_sv y = {0}, e = {0};
     TRY(sv_new(s, &y, n, err));
     TRY(sv_new(s, &e, n, err));
@@ -358,11 +353,6 @@ out:
 
 /* ---- reciprocal square root ----------------------------------------------------------------- */
 
-static double rsqrt_guess(int j)
-{
-    return 2.0 / ((1.0 + sqrt(2.0)) * sqrt(ldexp(1.0, j)));
-}
-
 int mimir_snl_rsqrt(mimir_spdz *s, mimir_sv *out, const mimir_sv *v, int log2_min,
                     int log2_max, mimir_err *err)
 {
@@ -377,16 +367,9 @@ int mimir_snl_rsqrt(mimir_spdz *s, mimir_sv *out, const mimir_sv *v, int log2_mi
     size_t n = v->n;
     if (n == 0)
         return MIMIR_OK;
-    // y0 = 2 / ((1 + sqrt 2) 2^(j/2)) on each octave, thresholds 2^j, j = log2_min + 1 ..
-    enum { MAXM = MIMIR_APPROX_RSQRT_LOG2_MAX - MIMIR_APPROX_RSQRT_LOG2_MIN };
-    mimir_r64 th[MAXM], g[MAXM + 1];
-    size_t m = (size_t)(log2_max - log2_min - 1);
-    g[0] = mimir_approx_const(rsqrt_guess(log2_min), F);
-    for (size_t k = 1; k <= m; k++) {
-        int j = log2_min + (int)k;
-        th[k - 1] = mimir_approx_const(ldexp(1.0, j), F);
-        g[k] = mimir_approx_const(rsqrt_guess(j), F);
-    }
+    // y0: the half-octave guess of lib/approx.c (one table for both paths)
+    mimir_r64 th[MIMIR_APPROX_RSQRT_GUESSES], g[MIMIR_APPROX_RSQRT_GUESSES + 1];
+    size_t m = mimir_approx_rsqrt_guess(log2_min, log2_max, th, g);
     mimir_sv y = {0}, e = {0};
     TRY(sv_new(s, &y, n, err));
     TRY(sv_new(s, &e, n, err));

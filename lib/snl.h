@@ -86,12 +86,13 @@
  * L + 20 with L the coarse ltz's rounds, MIMIR_SNL_EXP_CMP_LEAVES(f) leaves (6 for f = 16). */
 #define MIMIR_SNL_EXP_ROUNDS(f)                                                                \
     (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_EXP_CMP_LEAVES(f)) + 3 + MIMIR_SNL_CLENSHAW_ROUNDS(6) + 6)
-/* recip: ltz (if log2_max >= 2), 4 Newton steps of 2 products + 2 truncations: L + 16. */
+/* recip: ltz (if log2_max >= 1), MIMIR_APPROX_NEWTON_ITERS (3) Newton steps of 2 products + 2
+ * truncations: L + 12. */
 #define MIMIR_SNL_RECIP_ROUNDS(log2_max)                                                       \
-    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(log2_max)) + 16)
-/* rsqrt: ltz (if log2_max - log2_min >= 2), 4 Newton steps of 3 (product, truncation): L + 24 */
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(log2_max)) + 4 * MIMIR_APPROX_NEWTON_ITERS)
+/* rsqrt: ltz (if log2_max > log2_min), 3 Newton steps of 3 (product, truncation): L + 18 */
 #define MIMIR_SNL_RSQRT_ROUNDS(log2_max)                                                       \
-    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RSQRT_CMP_BITS(log2_max)) + 24)
+    (MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RSQRT_CMP_BITS(log2_max)) + 6 * MIMIR_APPROX_NEWTON_ITERS)
 /* gelu: ltz, product, ltz, one batched truncation, Clenshaw (degree 10), truncation to f bits
  * (none if f = F), product: 2L + 23. */
 #define MIMIR_SNL_GELU_ROUNDS(f)                                                               \

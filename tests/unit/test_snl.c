@@ -494,8 +494,8 @@ static uint64_t want_rounds(int c)
     case K_SOFTMAX: {
         uint64_t max = MIMIR_SNL_MAX_TREE_ROUNDS(ceil_log2(t->len), FB);
         uint64_t r = MIMIR_SNL_SOFTMAX_ROUNDS(max, FB, t->p1);
-        /* recip without comparisons when recip_log2 < 2 */
-        return t->p1 >= 2 ? r : r - MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(t->p1));
+        /* recip without comparisons when recip_log2 < 1 */
+        return t->p1 >= 1 ? r : r - MIMIR_SNL_LTZ_ROUNDS(MIMIR_SNL_RECIP_CMP_BITS(t->p1));
     }
     default:
         return MIMIR_SNL_LAYERNORM_ROUNDS;
@@ -507,14 +507,14 @@ static uint64_t want_rounds(int c)
  * slightly different operand, against floor), so a bound is 2 x the sum over truncations of
  * |d output / d truncation| (first order, evaluated along the plaintext path):
  *  exp 2 x 63, gelu 2 x 2.05 (sensitivities: docs/numerics.md's script);
- *  recip: per Newton step 2 (y + 1), 4 steps; rsqrt: per step 2 (y^2/2 + y/2 + 1), 4 steps
+ *  recip: per Newton step 2 (y + 1); rsqrt: per step 2 (y^2/2 + y/2 + 1); MIMIR_APPROX_NEWTON_ITERS steps
  *  (Newton's self-correction is not counted on: it cannot see a change of y below the
  *  resolution of v y, which is what limits rsqrt for small v);
  *  softmax and LayerNorm: the chain of their steps with the bounds above. */
 #define B_EXP 126.0
 #define B_GELU 4.1
-static double b_recip(double y) { return 4 * 2 * (y + 1); }
-static double b_rsqrt(double y) { return 4 * 2 * (y * y / 2 + y / 2 + 1); }
+static double b_recip(double y) { return MIMIR_APPROX_NEWTON_ITERS * 2 * (y + 1); }
+static double b_rsqrt(double y) { return MIMIR_APPROX_NEWTON_ITERS * 2 * (y * y / 2 + y / 2 + 1); }
 
 static void make_bounds(void)
 {
