@@ -284,6 +284,22 @@ static int carry_tree(mimir_spdz *s, const cplan *pl, mimir_sv *G, mimir_sv *P, 
     return rc;
 }
 
+/* Round 1 of both routes: opens c~ = x~ + 2^(k-1) + r~ (x and r of n elements) into c; cs (n
+ * elements) and cnst (n words) are scratch the caller owns. */
+static int open_c(mimir_spdz *s, mimir_r128 *c, mimir_sv *cs, mimir_r128 *cnst,
+                  const mimir_sv *x, const mimir_sv *r, size_t k, mimir_err *err)
+{
+    size_t n = x->n;
+    for (size_t i = 0; i < n; i++)
+        cnst[i] = (mimir_r128)1 << (k - 1);
+    int rc = mimir_spdz_add(s, cs, x, r, err);
+    if (rc == MIMIR_OK)
+        rc = mimir_spdz_add_public(s, cs, cs, cnst, err);
+    const mimir_sv *ov[1] = {cs};
+    mimir_r128 *oo[1] = {c};
+    return rc == MIMIR_OK ? mimir_spdz_open(s, 1, ov, oo, err) : rc;
+}
+
 /* --- less than zero in the binary domain ------------------------------------------------- */
 
 /* a[i] bit j -> a[j] bit i (a 64 x 64 bit matrix transposed in place; the recursive block swap
@@ -416,14 +432,7 @@ static int ltz_binary(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned 
         goto done;
     }
     /* round 1: c~ = x~ + 2^(k-1) + r~ */
-    for (size_t i = 0; i < n; i++)
-        cnst[i] = (mimir_r128)1 << (k - 1);
-    if ((rc = mimir_spdz_add(s, &cs, x, &r, err)) != MIMIR_OK ||
-        (rc = mimir_spdz_add_public(s, &cs, &cs, cnst, err)) != MIMIR_OK)
-        goto done;
-    const mimir_sv *ov[1] = {&cs};
-    mimir_r128 *oo[1] = {c};
-    if ((rc = mimir_spdz_open(s, 1, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_c(s, c, &cs, cnst, x, &r, k, err)) != MIMIR_OK)
         goto done;
     /* the public c's bits as rows (c is public: plain words) */
     uint64_t *cw = (uint64_t *)cnst; /* n words of room (cnst holds n 16-byte words) */
@@ -541,14 +550,7 @@ static int ltz_impl(mimir_spdz *s, mimir_sv *out, const mimir_sv *x, unsigned bi
         goto done;
     }
     /* round 1: c~ = x~ + 2^(k-1) + r~ */
-    for (size_t i = 0; i < n; i++)
-        cnst[i] = (mimir_r128)1 << (k - 1);
-    if ((rc = mimir_spdz_add(s, &cs, x, &r, err)) != MIMIR_OK ||
-        (rc = mimir_spdz_add_public(s, &cs, &cs, cnst, err)) != MIMIR_OK)
-        goto done;
-    const mimir_sv *ov[1] = {&cs};
-    mimir_r128 *oo[1] = {c};
-    if ((rc = mimir_spdz_open(s, 1, ov, oo, err)) != MIMIR_OK)
+    if ((rc = open_c(s, c, &cs, cnst, x, &r, k, err)) != MIMIR_OK)
         goto done;
     mimir_sv_free(&r);
     /* the leaves: slot 0 holds r_(k-1), slot t >= 1 bit j = k-1-t; G = coefG r_j and

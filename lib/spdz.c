@@ -1410,6 +1410,21 @@ static void enc64(uint8_t *dst, const uint64_t *src, size_t n)
 #endif
 }
 
+/* n words from little-endian bytes (a copy on little-endian hosts). */
+static void dec64(uint64_t *dst, const uint8_t *src, size_t n)
+{
+#if HOST_BE
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w = 0;
+        for (int b = 7; b >= 0; b--)
+            w = (w << 8) | src[j * 8 + (size_t)b];
+        dst[j] = w;
+    }
+#else
+    memcpy(dst, src, n * BW);
+#endif
+}
+
 static int gmac64(EVP_MAC_CTX *h, const uint64_t *w, size_t n)
 {
 #if HOST_BE
@@ -1480,12 +1495,7 @@ static int open_bits_impl(mimir_spdz *s, const char *label, size_t n, const uint
         return rc;
     }
     int hok = 1;
-    for (size_t j = 0; j < n; j++) {
-        uint64_t w = 0;
-        for (int b = 7; b >= 0; b--)
-            w = (w << 8) | s->rbuf[j * 8 + (size_t)b];
-        out[j] = w;
-    }
+    dec64(out, s->rbuf, n);
     hok &= gmac64(s->h_recv, out, n) == 0;
     if (copy) {
         uint64_t w0 = x1[0] ^ 1; /* TEST FAULT: an inconsistent copy */
